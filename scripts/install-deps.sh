@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages qs-jwt needs to build, test and demo, when
+# they are missing. Usage: scripts/install-deps.sh
+set -euo pipefail
+
+packages=(
+	build-essential cmake pkg-config
+	libssl-dev openssl libcjson-dev libp11-kit-dev p11-kit
+	libcmocka-dev faketime
+	softhsm2 opensc gnutls-bin
+	clang valgrind hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,215 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jose/json.h"
+#include "util/log.h"
+
+void cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "qs-jwt %s: error: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nsee 'qs-jwt %s --help'\n", cmd);
+}
+
+static const cli_option *find_long(const cli_option *opts, size_t n, const char *name,
+				   size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+static const cli_option *find_short(const cli_option *opts, size_t n, char c)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (opts[i].short_name != 0 && opts[i].short_name == c)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+static int check_value(const char *cmd, const cli_option *o, const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len > CLI_MAX_VALUE) {
+		cli_usage_error(cmd, "the value of --%s is longer than 64 KiB (%zu bytes)", o->name,
+				len);
+		return -1;
+	}
+	if (o->text && !utf8_valid(v, len)) {
+		cli_usage_error(cmd, "the value of --%s is not valid UTF-8", o->name);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char **argv,
+	      cli_handler fn, void *ud)
+{
+	for (int i = 0; i < argc; i++) {
+		char *a = argv[i], *value = NULL;
+		const cli_option *o = NULL;
+		int has_inline = 0;
+
+		if (strcmp(a, "--") == 0 || a[0] != '-' || a[1] == '\0') {
+			cli_usage_error(cmd, "unexpected argument '%s'", a);
+			return -1;
+		}
+		if (a[1] == '-') {
+			char *eq = strchr(a + 2, '=');
+			size_t len = eq != NULL ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+			o = find_long(opts, n, a + 2, len);
+			if (eq != NULL) {
+				value = eq + 1;
+				has_inline = 1;
+			}
+		} else if (a[2] == '\0') {
+			o = find_short(opts, n, a[1]);
+		}
+		if (o == NULL) {
+			if (has_inline)
+				*strchr(a, '=') = '\0'; /* never echo a value: it may be a key */
+			cli_usage_error(cmd, "unknown option '%s'", a);
+			return -1;
+		}
+		switch (o->arg) {
+		case CLI_FLAG:
+			if (has_inline) {
+				cli_usage_error(cmd, "option --%s takes no value", o->name);
+				return -1;
+			}
+			if (fn(ud, o->id, NULL) != 0)
+				return -1;
+			break;
+		case CLI_OPT_BOOL:
+			if (!has_inline && i + 1 < argc && argv[i + 1][0] != '-')
+				value = argv[++i];
+			if (value != NULL && check_value(cmd, o, value) != 0)
+				return -1;
+			if (fn(ud, o->id, value) != 0)
+				return -1;
+			break;
+		case CLI_VALUE:
+		case CLI_VARIADIC:
+			if (!has_inline) {
+				if (i + 1 >= argc) {
+					cli_usage_error(cmd, "option --%s %s needs a value", o->name,
+							o->metavar);
+					return -1;
+				}
+				value = argv[++i];
+			}
+			if (check_value(cmd, o, value) != 0 || fn(ud, o->id, value) != 0)
+				return -1;
+			while (o->arg == CLI_VARIADIC && i + 1 < argc && argv[i + 1][0] != '-') {
+				value = argv[++i];
+				if (check_value(cmd, o, value) != 0 || fn(ud, o->id, value) != 0)
+					return -1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+void cli_print_options(FILE *fp, const cli_option *opts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const cli_option *o = &opts[i];
+		char left[80];
+		const char *h = o->help;
+		int w;
+
+		if (o->short_name)
+			w = snprintf(left, sizeof(left), "-%c, --%s", o->short_name, o->name);
+		else
+			w = snprintf(left, sizeof(left), "--%s", o->name);
+		if (o->metavar != NULL && w > 0 && (size_t)w < sizeof(left))
+			snprintf(left + w, sizeof(left) - (size_t)w, " %s", o->metavar);
+		fprintf(fp, "  %-36s", left);
+		if (strlen(left) > 36)
+			fprintf(fp, "\n  %-36s", "");
+		/* Help texts carry their own line breaks; indent continuation lines. */
+		while (*h != '\0') {
+			const char *nl = strchr(h, '\n');
+			size_t len = nl != NULL ? (size_t)(nl - h) : strlen(h);
+			fprintf(fp, "%.*s\n", (int)len, h);
+			h += len;
+			if (*h == '\n') {
+				h++;
+				fprintf(fp, "  %-36s", "");
+			}
+		}
+	}
+}
+
+const char *cli_option_name(const cli_option *opts, size_t n, int id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (opts[i].id == id)
+			return opts[i].name;
+	}
+	return "?";
+}
+
+int cli_exit_code(qsjwt_err err)
+{
+	switch (err) {
+	case QSJWT_OK:
+		return EXIT_OK;
+	case QSJWT_ERR_INVALID:
+		return EXIT_USAGE;
+	case QSJWT_ERR_NOT_FOUND:
+		return EXIT_NOT_FOUND;
+	case QSJWT_ERR_LOGIN:
+		return EXIT_LOGIN;
+	default:
+		return EXIT_RUNTIME;
+	}
+}
+
+int cli_write_stdout_line(const char *line)
+{
+	errno = 0;
+	if (fputs(line, stdout) == EOF || fputc('\n', stdout) == EOF) {
+		log_error("cannot write to standard output: %s",
+			  errno != 0 ? strerror(errno) : "write error");
+		return EXIT_RUNTIME;
+	}
+	return cli_flush_stdout();
+}
+
+int cli_flush_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		log_error("cannot write to standard output: %s",
+			  errno != 0 ? strerror(errno) : "write error");
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+void cli_print_exit_codes(FILE *fp)
+{
+	fputs("Exit codes:\n"
+	      "  0  success\n"
+	      "  1  runtime failure (key unreadable or unusable, file write failed, ...)\n"
+	      "  2  usage error (unknown option, missing or bad value, no key source or two)\n"
+	      "  3  verification failed\n"
+	      "  4  PKCS#11 token or key not found, or more than one matched\n"
+	      "  5  PKCS#11 login failed (wrong, locked or missing PIN)\n"
+	      "  128+N  interrupted by signal N (nothing left behind)\n",
+	      fp);
+}

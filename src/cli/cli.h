@@ -1,0 +1,77 @@
+/* Option tables, parsing, help and exit codes shared by the commands. */
+#ifndef QSJWT_CLI_H
+#define QSJWT_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <qsjwt/qsjwt.h>
+
+/* Exit codes (DESIGN.md decision 8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,
+	EXIT_USAGE = 2,
+	EXIT_VERIFY = 3,
+	EXIT_NOT_FOUND = 4,
+	EXIT_LOGIN = 5
+};
+
+/* Longest value we take for any option: a JWT travels in an HTTP header and
+ * web servers cap headers at 8 to 64 KiB. */
+#define CLI_MAX_VALUE (64 * 1024)
+
+typedef enum {
+	CLI_FLAG,      /* --x */
+	CLI_VALUE,     /* --x V, --x=V (V may start with '-') */
+	CLI_OPT_BOOL,  /* --x, --x true|false, --x=true|false */
+	CLI_VARIADIC   /* --x V [V...] up to the next argument starting with '-' */
+} cli_arg;
+
+typedef struct {
+	int id;
+	const char *name;    /* long name without "--" */
+	char short_name;     /* 0: none */
+	cli_arg arg;
+	int text;            /* value is claim text: must be valid UTF-8 */
+	const char *metavar; /* "<file>" */
+	const char *help;
+} cli_option;
+
+/*
+ * Called once per option occurrence (per value for CLI_VARIADIC); value is
+ * NULL for flags and for a bare CLI_OPT_BOOL. The value points into argv and
+ * may be wiped by the handler. Return 0, or -1 after cli_usage_error().
+ */
+typedef int (*cli_handler)(void *ud, int id, char *value);
+
+/* Parse argv[first..argc-1]; 0 or -1 (usage error already printed). */
+int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char **argv,
+	      cli_handler fn, void *ud);
+
+/* "qs-jwt CMD: error: MESSAGE" and "see 'qs-jwt CMD --help'" on stderr. */
+void cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+/* The option list of a --help text. */
+void cli_print_options(FILE *fp, const cli_option *opts, size_t n);
+
+/* "--name <metavar>" of an option id, for messages. */
+const char *cli_option_name(const cli_option *opts, size_t n, int id);
+
+/* Exit code for a library error. */
+int cli_exit_code(qsjwt_err err);
+
+/* Print the token and a newline on stdout, flush and check: 0 or EXIT_RUNTIME
+ * (a full disk or a closed pipe is a failure, reported on stderr). */
+int cli_write_stdout_line(const char *line);
+/* Flush stdout and check that everything written so far arrived. */
+int cli_flush_stdout(void);
+
+/* Exit codes and environment variables, for --help. */
+void cli_print_exit_codes(FILE *fp);
+
+#endif

@@ -1,0 +1,8 @@
+/* The commands of qs-jwt: each takes the arguments after its name and
+ * returns the exit code. */
+#ifndef QSJWT_COMMANDS_H
+#define QSJWT_COMMANDS_H
+
+int cmd_create_qseow(int argc, char **argv);
+
+#endif

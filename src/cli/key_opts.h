@@ -1,0 +1,58 @@
+/* The key-source options every signing command shares: a PEM file, a PEM
+ * parameter, or a new key pair with --cert-create. Exactly one per run. */
+#ifndef QSJWT_KEY_OPTS_H
+#define QSJWT_KEY_OPTS_H
+
+#include <stdint.h>
+
+#include <qsjwt/qsjwt.h>
+
+#include "cli/cli.h"
+
+enum {
+	KEY_OPT_FILE = 1000,
+	KEY_OPT_PASSPHRASE_FILE,
+	KEY_OPT_PARAM,
+	KEY_OPT_CERT_CREATE,
+	KEY_OPT_KEY_BITS,
+	KEY_OPT_DAYS,
+	KEY_OPT_PREFIX,
+	KEY_OPT_FORCE
+};
+
+/* The option table entries, to be copied into a command's table. */
+extern const cli_option key_opts_table[];
+extern const size_t key_opts_table_len;
+
+typedef struct {
+	const char *file;            /* --cert-privatekey-file */
+	const char *passphrase_file; /* --cert-privatekey-passphrase-file */
+	char *param;                 /* --cert-privatekey (owned copy, wiped) */
+	size_t param_len;
+	int param_stdin;             /* --cert-privatekey - */
+	int cert_create;             /* --cert-create true */
+	unsigned key_bits;           /* 0: not given */
+	int days;                    /* 0: not given */
+	int days_given;
+	const char *prefix;          /* --cert-file-prefix */
+	int prefix_given;
+	int force;
+} key_opts;
+
+void key_opts_init(key_opts *k);
+void key_opts_release(key_opts *k);
+
+/* Handle one option of key_opts_table: 0, 1 (not ours), -1 (usage error
+ * printed). */
+int key_opts_handle(key_opts *k, const char *cmd, int id, char *value);
+
+/* Check the options together (exactly one key source, ...); 0 or -1 (usage
+ * error printed). */
+int key_opts_validate(key_opts *k, const char *cmd);
+
+/* Make the signer: load the key, or create the key pair, the certificate and
+ * its files. `now` dates the certificate. Returns an exit code; after an
+ * interruption by a signal the files are removed and the signal re-raised. */
+int key_opts_signer(key_opts *k, int64_t now, qsjwt_signer **out);
+
+#endif

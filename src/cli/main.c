@@ -1,0 +1,64 @@
+/* qs-jwt: look the command word up and run it. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "create-qseow", cmd_create_qseow,
+	  "create a JWT for Qlik Sense Enterprise on Windows" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "Usage: qs-jwt <command> [options]\n\n"
+		    "Create JSON Web Tokens for Qlik Sense Enterprise on Windows, signed with a\n"
+		    "key from a PEM file, a PEM parameter, or a new key pair.\n\n"
+		    "Commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(fp, "  %-16s %s\n", commands[i].name, commands[i].help);
+	fprintf(fp, "\nOptions:\n"
+		    "  -h, --help       display help (qs-jwt <command> --help: help for a command)\n"
+		    "  --version        output the version number\n\n"
+		    "Environment:\n"
+		    "  QSJWT_KEY_PASSPHRASE  passphrase of an encrypted private key\n"
+		    "  NO_COLOR              when set and not empty, logs are never coloured\n\n");
+	cli_print_exit_codes(fp);
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit no_core = { 0, 0 };
+
+	/* Keys and passphrases live in this process: never in a core dump. */
+	(void)setrlimit(RLIMIT_CORE, &no_core);
+	/* A closed stdout is an error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return cli_flush_stdout();
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cli_write_stdout_line(QSJWT_VERSION);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 2, argv + 2);
+	}
+	fprintf(stderr, "qs-jwt: error: unknown command '%s'\nsee 'qs-jwt --help'\n", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,155 @@
+/* The signer interface: every key source signs through these calls. */
+#include "keys/signer_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "util/log.h"
+
+qsjwt_err signer_new(const signer_ops *ops, void *impl, EVP_PKEY *pub, char *what,
+		     qsjwt_signer **out)
+{
+	qsjwt_signer *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || what == NULL) {
+		free(s);
+		ops->free(impl);
+		EVP_PKEY_free(pub);
+		free(what);
+		return QSJWT_ERR_NOMEM;
+	}
+	s->ops = ops;
+	s->impl = impl;
+	s->pub = pub;
+	s->what = what;
+	*out = s;
+	return QSJWT_OK;
+}
+
+EVP_PKEY *signer_public_key(const qsjwt_signer *s)
+{
+	return s->pub;
+}
+
+const EVP_MD *signer_md(qsjwt_alg alg)
+{
+	switch (alg) {
+	case QSJWT_RS384:
+		return EVP_sha384();
+	case QSJWT_RS512:
+		return EVP_sha512();
+	default:
+		return EVP_sha256();
+	}
+}
+
+qsjwt_err signer_check_rsa(EVP_PKEY *pkey, const char *what)
+{
+	int bits;
+
+	if (EVP_PKEY_is_a(pkey, "RSA-PSS")) {
+		log_error("%s holds an RSA-PSS key; QSEoW tokens need a plain RSA key "
+			  "(PKCS#1 v1.5 signatures, RS256/RS384/RS512)",
+			  what);
+		return QSJWT_ERR_KEY;
+	}
+	if (!EVP_PKEY_is_a(pkey, "RSA")) {
+		const char *type = EVP_PKEY_get0_type_name(pkey);
+		log_error("%s holds a%s %s key; QSEoW tokens need an RSA key (2048 bits or more)",
+			  what, type != NULL && strchr("AEIOU", type[0]) ? "n" : "",
+			  type != NULL ? type : "non-RSA");
+		return QSJWT_ERR_KEY;
+	}
+	bits = EVP_PKEY_get_bits(pkey);
+	if (bits < 2048) {
+		log_error("%s holds an RSA key of %d bits; at least 2048 bits are needed "
+			  "(RFC 7518 section 3.3)",
+			  what, bits);
+		return QSJWT_ERR_KEY;
+	}
+	return QSJWT_OK;
+}
+
+qsjwt_err qsjwt_signer_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data,
+			    size_t len, unsigned char **sig_out, size_t *sig_len)
+{
+	if ((unsigned)alg > QSJWT_RS512)
+		return QSJWT_ERR_INVALID;
+	return s->ops->sign(s, alg, data, len, sig_out, sig_len);
+}
+
+qsjwt_err qsjwt_signer_verify(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data,
+			      size_t len, const unsigned char *sig, size_t sig_len)
+{
+	qsjwt_err rc = QSJWT_ERR_VERIFY;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx == NULL)
+		return QSJWT_ERR_NOMEM;
+	if (EVP_DigestVerifyInit(ctx, NULL, signer_md(alg), NULL, s->pub) == 1 &&
+	    EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1)
+		rc = QSJWT_OK;
+	ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+unsigned qsjwt_signer_bits(const qsjwt_signer *s)
+{
+	return (unsigned)EVP_PKEY_get_bits(s->pub);
+}
+
+const char *qsjwt_signer_describe(const qsjwt_signer *s)
+{
+	return s->what;
+}
+
+qsjwt_err qsjwt_signer_public_pem(const qsjwt_signer *s, char **pem_out)
+{
+	qsjwt_err rc = QSJWT_ERR_CRYPTO;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *pem;
+	long n;
+
+	if (bio == NULL)
+		return QSJWT_ERR_NOMEM;
+	if (PEM_write_bio_PUBKEY(bio, s->pub) != 1) {
+		log_error("cannot encode the public key: %s", log_openssl_reason("unknown error"));
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &data);
+	pem = malloc((size_t)n + 1);
+	if (pem == NULL) {
+		rc = QSJWT_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(pem, data, (size_t)n);
+	pem[n] = '\0';
+	*pem_out = pem;
+	rc = QSJWT_OK;
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+qsjwt_err qsjwt_signer_private_pem(const qsjwt_signer *s, char **pem_out)
+{
+	if (s->ops->private_pem == NULL) {
+		log_error("%s cannot be exported", s->what);
+		return QSJWT_ERR_KEY;
+	}
+	return s->ops->private_pem(s, pem_out);
+}
+
+void qsjwt_signer_free(qsjwt_signer *s)
+{
+	if (s == NULL)
+		return;
+	s->ops->free(s->impl);
+	EVP_PKEY_free(s->pub);
+	free(s->what);
+	free(s);
+}

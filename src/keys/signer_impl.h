@@ -1,0 +1,42 @@
+/* What a signer backend provides. Not part of the public API. */
+#ifndef QSJWT_SIGNER_IMPL_H
+#define QSJWT_SIGNER_IMPL_H
+
+#include <openssl/evp.h>
+
+#include <qsjwt/qsjwt.h>
+
+typedef struct {
+	/* RSASSA-PKCS1-v1_5 signature; *sig is the caller's (free()). */
+	qsjwt_err (*sign)(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data,
+			  size_t len, unsigned char **sig, size_t *sig_len);
+	/* PKCS#1 PEM of the private key, or NULL when it cannot leave its home. */
+	qsjwt_err (*private_pem)(const qsjwt_signer *s, char **out);
+	/* Free what `impl` holds. */
+	void (*free)(void *impl);
+} signer_ops;
+
+struct qsjwt_signer {
+	const signer_ops *ops;
+	void *impl;     /* the backend's state */
+	EVP_PKEY *pub;  /* public half, for verification and certificates
+			 * (file keys: the whole key, shared with impl) */
+	char *what;     /* "key file 'k.pem'" and the like */
+};
+
+/* Take ownership of impl, pub and what (what: malloc'd) and make a signer;
+ * on failure everything given is freed. */
+qsjwt_err signer_new(const signer_ops *ops, void *impl, EVP_PKEY *pub, char *what,
+		     qsjwt_signer **out);
+
+/* The public key (borrowed). */
+EVP_PKEY *signer_public_key(const qsjwt_signer *s);
+
+/* The digest of alg (SHA-256/384/512). */
+const EVP_MD *signer_md(qsjwt_alg alg);
+
+/* Refuse anything but an RSA key (not RSA-PSS) of at least 2048 bits, with a
+ * message naming `what`. */
+qsjwt_err signer_check_rsa(EVP_PKEY *pkey, const char *what);
+
+#endif
