@@ -209,6 +209,87 @@ typedef struct {
 qsjwt_err qsjwt_cert_create(qsjwt_signer *s, int64_t now, int days, qsjwt_cert **out);
 void qsjwt_cert_free(qsjwt_cert *c);
 
+/* ---- PKCS#11 tokens ------------------------------------------------------ */
+
+/*
+ * PIN source for a token that needs a login, asked only when the URI has no
+ * pin-source. Write the PIN (no NUL needed) into buf (size bytes) and its
+ * length into *len. Return QSJWT_OK, QSJWT_ERR_LOGIN when no PIN is
+ * available (after reporting which sources exist), or another error (a PIN
+ * file readable by others: QSJWT_ERR_INVALID). `token` is the token label.
+ */
+typedef qsjwt_err (*qsjwt_pin_fn)(char *buf, size_t size, size_t *len, const char *token,
+				  void *ud);
+
+typedef struct {
+	const char *uri;         /* RFC 7512 "pkcs11:" URI */
+	const char *module_path; /* --pkcs11-module; NULL: the URI's module-path or
+				  * module-name, else every module registered with p11-kit */
+	int allow_pin_in_uri;    /* accept pin-value in the URI */
+	int pin_final_try;       /* try the PIN even when one try is left */
+	qsjwt_pin_fn pin_fn;
+	void *pin_ud;
+} qsjwt_pkcs11_opts;
+
+/* Check a URI without touching a token: QSJWT_ERR_INVALID (reported) when it
+ * does not parse, uses an attribute we do not support, names a non-private
+ * object (for_key), or has pin-value without allow_pin_in_uri. */
+qsjwt_err qsjwt_pkcs11_check_uri(const char *uri, int allow_pin_in_uri, int for_key);
+
+/*
+ * A signer over the one RSA private key the URI matches on the one token it
+ * matches (QSJWT_ERR_NOT_FOUND otherwise, listing what was seen as URIs).
+ * Logs in following the PIN rules (QSJWT_ERR_LOGIN). One module
+ * initialisation, one session and one login for the signer's life;
+ * qsjwt_signer_free() logs out and finalizes the module.
+ */
+qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **out);
+
+/*
+ * Generate an RSA key pair on the token: private key sensitive, never
+ * extractable, sign-only; label from the URI's object (required), id from its
+ * id or 16 random bytes. bits 0: 4096, lowered to the token's maximum. An
+ * object with the same label or id: QSJWT_ERR_EXISTS, nothing created.
+ * `cancel` is checked when the token returns. Until qsjwt_signer_keep() the
+ * new objects are removed by qsjwt_signer_free().
+ */
+qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
+				const volatile sig_atomic_t *cancel, qsjwt_signer **out);
+/* Store the certificate on the token beside a key made by
+ * qsjwt_pkcs11_generate (same label and id); a no-op for other signers. */
+qsjwt_err qsjwt_signer_store_cert(qsjwt_signer *s, const qsjwt_cert *c);
+/* Keep the objects qsjwt_pkcs11_generate created (the run succeeded). */
+void qsjwt_signer_keep(qsjwt_signer *s);
+/* The key's canonical URI for later runs; NULL for keys not on a token. */
+const char *qsjwt_signer_uri(const qsjwt_signer *s);
+
+typedef struct {
+	char *label, *manufacturer, *model, *serial, *module;
+	char *flags; /* "login-required, token-initialized, ..." */
+	char *uri;
+} qsjwt_token_desc;
+
+/* Every token of the modules (filtered by uri when not NULL). */
+qsjwt_err qsjwt_pkcs11_list_tokens(const qsjwt_pkcs11_opts *o, qsjwt_token_desc **out,
+				   size_t *n);
+void qsjwt_token_descs_free(qsjwt_token_desc *d, size_t n);
+
+typedef struct {
+	char *label;
+	char *id_hex;         /* "01a2..." */
+	unsigned bits;
+	int sensitive, extractable, always_authenticate; /* 1, 0, -1 unknown */
+	int has_cert;
+	char *cert_subject;   /* with has_cert */
+	char *cert_not_after; /* "YYYY-MM-DDTHH:MM:SSZ" */
+	char *uri;
+} qsjwt_key_desc;
+
+/* Every RSA private key on the one token the URI matches (login by the PIN
+ * rules when the token needs it). */
+qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **out, size_t *n);
+void qsjwt_key_descs_free(qsjwt_key_desc *d, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

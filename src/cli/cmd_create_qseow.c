@@ -61,7 +61,7 @@ static const cli_option common_opts[] = {
 
 #define N_CLAIM (sizeof(claim_opts) / sizeof(claim_opts[0]))
 #define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
-#define N_ALL (N_CLAIM + 8 + N_COMMON)
+#define N_ALL (N_CLAIM + 16 + N_COMMON)
 
 typedef struct {
 	const char *userdir, *userid, *username, *useremail, *expires, *audience;
@@ -98,6 +98,8 @@ static void help(void)
 	printf("\nEnvironment:\n"
 	       "  QSJWT_KEY_PASSPHRASE  passphrase of an encrypted private key (when no\n"
 	       "                        --cert-privatekey-passphrase-file is given)\n"
+	       "  QSJWT_PKCS11_PIN      user PIN of the token (when the URI has no pin-source\n"
+	       "                        and no --pkcs11-pin-file is given)\n"
 	       "  NO_COLOR              when set and not empty, logs are never coloured\n\n");
 	cli_print_exit_codes(stdout);
 	printf("\nExample:\n"
@@ -274,7 +276,9 @@ int cmd_create_qseow(int argc, char **argv)
 		code = cli_exit_code(rc == QSJWT_ERR_INVALID ? QSJWT_ERR_CRYPTO : rc);
 		goto out;
 	}
-	code = cli_write_stdout_line(token);
+	code = key_opts_commit(&s.key);
+	if (code == EXIT_OK)
+		code = cli_write_stdout_line(token);
 	if (code == EXIT_OK) {
 		iso_time(exp, when, sizeof(when));
 		log_info("JWT for %s\\%s signed %s, valid until %s", s.userdir, s.userid,
@@ -283,8 +287,7 @@ int cmd_create_qseow(int argc, char **argv)
 out:
 	qsjwt_secret_free(token);
 	free(payload);
-	qsjwt_signer_free(signer);
-	key_opts_release(&s.key);
+	key_opts_release(&s.key); /* frees the signer */
 	free(s.groups);
 	return code;
 }

@@ -1,14 +1,10 @@
 #include "cli/key_opts.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "cli/cert_files.h"
-#include "cli/prompt.h"
-#include "keys/pin.h"
+#include "cli/cert_job.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/secret.h"
@@ -20,18 +16,33 @@ const cli_option key_opts_table[] = {
 	{ KEY_OPT_FILE, "cert-privatekey-file", 0, CLI_VALUE, 0, "<file>",
 	  "private key file (PEM: PKCS#1 or PKCS#8, may be encrypted) to sign the JWT with" },
 	{ KEY_OPT_PASSPHRASE_FILE, "cert-privatekey-passphrase-file", 0, CLI_VALUE, 0, "<file>",
-	  "file holding the passphrase of an encrypted private key (mode 0600;\n"
-	  "one trailing newline is ignored); see also QSJWT_KEY_PASSPHRASE" },
+	  "file holding the passphrase of an encrypted private key (not readable by\n"
+	  "group or others; one trailing newline is ignored); see also QSJWT_KEY_PASSPHRASE" },
 	{ KEY_OPT_PARAM, "cert-privatekey", 0, CLI_VALUE, 0, "<privatekey>",
 	  "private key PEM text to sign the JWT with; '-' reads it from standard input.\n"
 	  "WARNING: a key given on the command line is visible to other local users\n"
 	  "(ps, /proc); prefer --cert-privatekey-file or '-'" },
+	{ KEY_OPT_P11_URI, "pkcs11-uri", 0, CLI_VALUE, 0, "<uri>",
+	  "sign with the RSA key on a PKCS#11 token (HSM, smartcard) that this RFC 7512\n"
+	  "URI names, e.g. 'pkcs11:token=qlik;object=jwt-signing'; with --cert-create,\n"
+	  "the new key pair is generated on that token" },
+	{ KEY_OPT_P11_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
+	  "PKCS#11 module to load when the URI names none (default: every module\n"
+	  "registered with p11-kit)" },
+	{ KEY_OPT_P11_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
+	  "file holding the token's user PIN (not readable by group or others; one\n"
+	  "trailing newline is ignored); see also QSJWT_PKCS11_PIN" },
+	{ KEY_OPT_P11_ALLOW_PIN, "allow-pin-in-uri", 0, CLI_FLAG, 0, NULL,
+	  "accept pin-value in the PKCS#11 URI (it puts the PIN on the command line)" },
+	{ KEY_OPT_P11_FINAL_TRY, "pkcs11-pin-final-try", 0, CLI_FLAG, 0, NULL,
+	  "try the PIN even when the token has one try left before it locks" },
 	{ KEY_OPT_CERT_CREATE, "cert-create", 0, CLI_OPT_BOOL, 0, "[true|false]",
 	  "create a new key pair and self-signed certificate, write PREFIXpublickey.pem,\n"
-	  "PREFIXprivatekey.pem (mode 0600) and PREFIXpublickey.cer, and sign the JWT\n"
-	  "with the new key (bare --cert-create means true)" },
+	  "PREFIXpublickey.cer and (not for token keys) PREFIXprivatekey.pem (mode 0600),\n"
+	  "and sign the JWT with the new key (bare --cert-create means true)" },
 	{ KEY_OPT_KEY_BITS, "cert-create-key-bits", 0, CLI_VALUE, 0, "<bits>",
-	  "size of the new RSA key: 2048, 3072 or 4096 (default 4096)" },
+	  "size of the new RSA key: 2048, 3072 or 4096 (default 4096; on a token, at\n"
+	  "most what the token supports)" },
 	{ KEY_OPT_DAYS, "cert-create-expires-days", 0, CLI_VALUE, 0, "<days>",
 	  "validity of the new certificate in days, from now (1 to 36500);\n"
 	  "required with --cert-create" },
@@ -46,12 +57,26 @@ void key_opts_init(key_opts *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->prefix = "";
+	k->p11.pin_fn = pin_from_sources;
+	k->p11.pin_ud = &k->pin_src;
+}
+
+static void release_param(key_opts *k)
+{
+	secret_free_n(k->param, k->param_len + 1);
+	k->param = NULL;
 }
 
 void key_opts_release(key_opts *k)
 {
-	secret_free_n(k->param, k->param_len + 1);
-	k->param = NULL;
+	release_param(k);
+	if (k->job != NULL) {
+		cert_job_free(k->job); /* frees the signer too */
+		k->job = NULL;
+	} else {
+		qsjwt_signer_free(k->signer);
+	}
+	k->signer = NULL;
 }
 
 /* A whole decimal number in [lo, hi] with nothing around it. */
@@ -84,7 +109,7 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 		k->passphrase_file = value;
 		return 0;
 	case KEY_OPT_PARAM:
-		key_opts_release(k);
+		release_param(k);
 		k->param_stdin = strcmp(value, "-") == 0;
 		if (!k->param_stdin) {
 			k->param_len = strlen(value);
@@ -98,6 +123,21 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 			 * from /proc/PID/cmdline. */
 			qsjwt_secret_wipe(value, k->param_len);
 		}
+		return 0;
+	case KEY_OPT_P11_URI:
+		k->p11.uri = value;
+		return 0;
+	case KEY_OPT_P11_MODULE:
+		k->p11.module_path = value;
+		return 0;
+	case KEY_OPT_P11_PIN_FILE:
+		k->pin_file = value;
+		return 0;
+	case KEY_OPT_P11_ALLOW_PIN:
+		k->p11.allow_pin_in_uri = 1;
+		return 0;
+	case KEY_OPT_P11_FINAL_TRY:
+		k->p11.pin_final_try = 1;
 		return 0;
 	case KEY_OPT_CERT_CREATE:
 		if (value == NULL || strcmp(value, "true") == 0) {
@@ -140,105 +180,82 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 	}
 }
 
+/* Options that only make sense with another one. */
+static int check_dependents(const key_opts *k, const char *cmd)
+{
+	const char *stray = NULL, *needs = NULL;
+
+	if (!k->cert_create) {
+		needs = "--cert-create true";
+		stray = k->days_given       ? "--cert-create-expires-days"
+			: k->key_bits != 0  ? "--cert-create-key-bits"
+			: k->prefix_given   ? "--cert-file-prefix"
+			: k->force          ? "--force"
+					    : NULL;
+	}
+	if (stray == NULL && k->p11.uri == NULL) {
+		needs = "--pkcs11-uri";
+		stray = k->p11.module_path != NULL ? "--pkcs11-module"
+			: k->pin_file != NULL      ? "--pkcs11-pin-file"
+			: k->p11.allow_pin_in_uri  ? "--allow-pin-in-uri"
+			: k->p11.pin_final_try     ? "--pkcs11-pin-final-try"
+						   : NULL;
+	}
+	if (stray == NULL && k->passphrase_file != NULL && k->file == NULL && k->param == NULL &&
+	    !k->param_stdin) {
+		needs = "--cert-privatekey-file or --cert-privatekey";
+		stray = "--cert-privatekey-passphrase-file";
+	}
+	if (stray != NULL) {
+		cli_usage_error(cmd, "%s only applies with %s", stray, needs);
+		return -1;
+	}
+	return 0;
+}
+
 int key_opts_validate(key_opts *k, const char *cmd)
 {
-	const char *given[3];
+	const char *given[4];
 	int n = 0;
 
 	if (k->file != NULL)
 		given[n++] = "--cert-privatekey-file";
 	if (k->param != NULL || k->param_stdin)
 		given[n++] = "--cert-privatekey";
-	if (k->cert_create)
+	/* --cert-create with --pkcs11-uri is one source: a new key on the token. */
+	if (k->p11.uri != NULL)
+		given[n++] = "--pkcs11-uri";
+	else if (k->cert_create)
 		given[n++] = "--cert-create true";
 	if (n == 0) {
 		cli_usage_error(cmd, "no signing key: give one of --cert-privatekey-file, "
-				     "--cert-privatekey or --cert-create true");
+				     "--cert-privatekey, --pkcs11-uri or --cert-create true");
 		return -1;
 	}
 	if (n > 1) {
-		cli_usage_error(cmd, "%s and %s are both key sources; give exactly one", given[0],
-				given[1]);
+		cli_usage_error(cmd, "%s and %s are both key sources; give exactly one%s", given[0],
+				given[1],
+				k->cert_create ? " (--cert-create true makes a new key)" : "");
 		return -1;
 	}
 	if (k->cert_create && !k->days_given) {
 		cli_usage_error(cmd, "--cert-create needs --cert-create-expires-days <days>");
 		return -1;
 	}
-	if (!k->cert_create) {
-		const char *stray = k->days_given       ? "--cert-create-expires-days"
-				    : k->key_bits != 0  ? "--cert-create-key-bits"
-				    : k->prefix_given   ? "--cert-file-prefix"
-				    : k->force          ? "--force"
-							: NULL;
-		if (stray != NULL) {
-			cli_usage_error(cmd, "%s only applies with --cert-create true", stray);
-			return -1;
-		}
-	}
-	if (k->passphrase_file != NULL && k->cert_create) {
-		cli_usage_error(cmd, "--cert-privatekey-passphrase-file applies to "
-				     "--cert-privatekey-file or --cert-privatekey, not to --cert-create");
+	if (check_dependents(k, cmd) != 0)
+		return -1;
+	if (k->p11.uri != NULL &&
+	    qsjwt_pkcs11_check_uri(k->p11.uri, k->p11.allow_pin_in_uri, 1) != QSJWT_OK) {
+		fprintf(stderr, "see 'qs-jwt %s --help'\n", cmd);
 		return -1;
 	}
+	k->pass_src.file = k->passphrase_file;
+	k->pin_src.file = k->pin_file;
 	return 0;
 }
 
-/* ---- passphrases -------------------------------------------------------------- */
-
-struct pass_src {
-	const char *file;
-	qsjwt_err err; /* why the source failed, when it did */
-};
-
-static int passphrase_cb(char *buf, int size, const char *what, void *ud)
+static int load_pem_key(key_opts *k)
 {
-	struct pass_src *src = ud;
-	const char *env = getenv("QSJWT_KEY_PASSPHRASE");
-	char prompt[300];
-	char *secret = NULL;
-	size_t len = 0;
-	int n;
-
-	if (src->file != NULL) {
-		src->err = secret_file_read(src->file, "passphrase file", &secret, &len);
-		if (src->err != QSJWT_OK)
-			return -1;
-		log_verbose("passphrase for %s from file '%s'", what, src->file);
-	} else if (env != NULL && env[0] != '\0') {
-		len = strlen(env);
-		log_verbose("passphrase for %s from QSJWT_KEY_PASSPHRASE", what);
-	} else if (isatty(STDIN_FILENO)) {
-		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", what);
-		n = prompt_secret(prompt, buf, (size_t)size);
-		if (n < 0) {
-			log_error("no passphrase for %s: %s", what,
-				  errno == EINTR ? "interrupted" : "nothing read from the terminal");
-			src->err = QSJWT_ERR_PASSPHRASE;
-		}
-		return n;
-	} else {
-		log_error("%s is encrypted and no passphrase was given: use "
-			  "--cert-privatekey-passphrase-file FILE or the environment variable "
-			  "QSJWT_KEY_PASSPHRASE (or run on a terminal to be asked)",
-			  what);
-		src->err = QSJWT_ERR_PASSPHRASE;
-		return -1;
-	}
-	if (len > (size_t)size) {
-		log_error("the passphrase for %s is longer than %d bytes", what, size);
-		src->err = QSJWT_ERR_PASSPHRASE;
-		qsjwt_secret_free(secret);
-		return -1;
-	}
-	memcpy(buf, secret != NULL ? secret : env, len);
-	qsjwt_secret_free(secret);
-	return (int)len;
-}
-
-static int load_pem_key(key_opts *k, qsjwt_signer **out)
-{
-	struct pass_src src = { k->passphrase_file, QSJWT_OK };
 	unsigned char *buf = NULL;
 	size_t len = 0, cap = 0;
 	char what[4200];
@@ -256,21 +273,39 @@ static int load_pem_key(key_opts *k, qsjwt_signer **out)
 		len = k->param_len;
 	}
 	if (rc != QSJWT_OK)
-		return cli_exit_code(rc == QSJWT_ERR_INVALID ? QSJWT_ERR_IO : rc);
+		return EXIT_RUNTIME;
 	rc = qsjwt_signer_from_pem(buf != NULL ? (const char *)buf : k->param, len, what,
-				   passphrase_cb, &src, out);
+				   passphrase_from_sources, &k->pass_src, &k->signer);
 	secret_free_n(buf, cap);
-	key_opts_release(k);
-	if (rc != QSJWT_OK)
-		return cli_exit_code(src.err != QSJWT_OK ? src.err : rc == QSJWT_ERR_INVALID ? QSJWT_ERR_KEY : rc);
-	log_verbose("signing key: %s (RSA %u bits)", what, qsjwt_signer_bits(*out));
+	release_param(k);
+	if (rc != QSJWT_OK) {
+		/* A passphrase file readable by others is a usage error (exit 2);
+		 * everything else about the key is a runtime failure. */
+		return k->pass_src.err == QSJWT_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	log_verbose("signing key: %s (RSA %u bits)", what, qsjwt_signer_bits(k->signer));
 	return EXIT_OK;
 }
 
 int key_opts_signer(key_opts *k, int64_t now, qsjwt_signer **out)
 {
-	if (k->cert_create)
-		return cert_files_create(k->prefix, k->key_bits ? k->key_bits : 4096, k->days,
-					 k->force, now, out);
-	return load_pem_key(k, out);
+	int code;
+
+	if (k->cert_create) {
+		cert_job_opts o = { k->prefix, k->key_bits, k->days, k->force,
+				    k->p11.uri != NULL ? &k->p11 : NULL };
+		code = cert_job_start(&o, now, &k->job, &k->signer);
+	} else if (k->p11.uri != NULL) {
+		code = cli_exit_code(qsjwt_signer_from_pkcs11(&k->p11, &k->signer));
+	} else {
+		code = load_pem_key(k);
+	}
+	if (code == EXIT_OK)
+		*out = k->signer;
+	return code;
+}
+
+int key_opts_commit(key_opts *k)
+{
+	return k->job != NULL ? cert_job_commit(k->job) : EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include <qsjwt/qsjwt.h>
 
 #include "cli/cli.h"
+#include "cli/secret_sources.h"
 
 enum {
 	KEY_OPT_FILE = 1000,
@@ -17,7 +18,12 @@ enum {
 	KEY_OPT_KEY_BITS,
 	KEY_OPT_DAYS,
 	KEY_OPT_PREFIX,
-	KEY_OPT_FORCE
+	KEY_OPT_FORCE,
+	KEY_OPT_P11_URI,
+	KEY_OPT_P11_MODULE,
+	KEY_OPT_P11_PIN_FILE,
+	KEY_OPT_P11_ALLOW_PIN,
+	KEY_OPT_P11_FINAL_TRY
 };
 
 /* The option table entries, to be copied into a command's table. */
@@ -37,9 +43,16 @@ typedef struct {
 	const char *prefix;          /* --cert-file-prefix */
 	int prefix_given;
 	int force;
+	qsjwt_pkcs11_opts p11;       /* p11.uri: --pkcs11-uri */
+	const char *pin_file;        /* --pkcs11-pin-file */
+	struct cert_job *job;        /* --cert-create */
+	qsjwt_signer *signer;
+	secret_source pass_src;      /* passphrase: file, env, terminal */
+	secret_source pin_src;       /* PIN: file, env, terminal */
 } key_opts;
 
 void key_opts_init(key_opts *k);
+/* Free the signer; undo an uncommitted --cert-create (files, token objects). */
 void key_opts_release(key_opts *k);
 
 /* Handle one option of key_opts_table: 0, 1 (not ours), -1 (usage error
@@ -50,9 +63,13 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value);
  * error printed). */
 int key_opts_validate(key_opts *k, const char *cmd);
 
-/* Make the signer: load the key, or create the key pair, the certificate and
- * its files. `now` dates the certificate. Returns an exit code; after an
- * interruption by a signal the files are removed and the signal re-raised. */
+/* Make the signer (borrowed from k): load the key, open the token key, or
+ * create the key pair and its certificate. `now` dates the certificate.
+ * Returns an exit code. */
 int key_opts_signer(key_opts *k, int64_t now, qsjwt_signer **out);
+
+/* After the JWT was signed: put --cert-create's files in place and keep its
+ * token objects. Returns an exit code (0 when there is nothing to do). */
+int key_opts_commit(key_opts *k);
 
 #endif

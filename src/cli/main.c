@@ -31,6 +31,7 @@ static void usage(FILE *fp)
 		    "  --version        output the version number\n\n"
 		    "Environment:\n"
 		    "  QSJWT_KEY_PASSPHRASE  passphrase of an encrypted private key\n"
+		    "  QSJWT_PKCS11_PIN      user PIN of a PKCS#11 token\n"
 		    "  NO_COLOR              when set and not empty, logs are never coloured\n\n");
 	cli_print_exit_codes(fp);
 }

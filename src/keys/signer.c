@@ -151,5 +151,22 @@ void qsjwt_signer_free(qsjwt_signer *s)
 	s->ops->free(s->impl);
 	EVP_PKEY_free(s->pub);
 	free(s->what);
+	free(s->uri);
 	free(s);
+}
+
+qsjwt_err qsjwt_signer_store_cert(qsjwt_signer *s, const qsjwt_cert *c)
+{
+	return s->ops->store_cert != NULL ? s->ops->store_cert(s, c) : QSJWT_OK;
+}
+
+void qsjwt_signer_keep(qsjwt_signer *s)
+{
+	if (s->ops->keep != NULL)
+		s->ops->keep(s);
+}
+
+const char *qsjwt_signer_uri(const qsjwt_signer *s)
+{
+	return s->uri;
 }

@@ -84,7 +84,7 @@ static void file_free(void *impl)
 	EVP_PKEY_free(impl);
 }
 
-static const signer_ops file_ops = { file_sign, file_private_pem, file_free };
+static const signer_ops file_ops = { file_sign, file_private_pem, file_free, NULL, NULL };
 
 static qsjwt_err signer_from_pkey(EVP_PKEY *pkey, const char *what, qsjwt_signer **out)
 {

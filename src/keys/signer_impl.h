@@ -14,6 +14,10 @@ typedef struct {
 	qsjwt_err (*private_pem)(const qsjwt_signer *s, char **out);
 	/* Free what `impl` holds. */
 	void (*free)(void *impl);
+	/* Optional (NULL: no-op): store a certificate beside the key; keep the
+	 * objects a generation created. */
+	qsjwt_err (*store_cert)(qsjwt_signer *s, const qsjwt_cert *c);
+	void (*keep)(qsjwt_signer *s);
 } signer_ops;
 
 struct qsjwt_signer {
@@ -22,6 +26,7 @@ struct qsjwt_signer {
 	EVP_PKEY *pub;  /* public half, for verification and certificates
 			 * (file keys: the whole key, shared with impl) */
 	char *what;     /* "key file 'k.pem'" and the like */
+	char *uri;      /* token keys: canonical URI (owned), else NULL */
 };
 
 /* Take ownership of impl, pub and what (what: malloc'd) and make a signer;

@@ -1,0 +1,37 @@
+/* --cert-create: a new key pair (in memory, or on a token) with its
+ * self-signed certificate, and its files, which appear together or not at
+ * all. The files are moved into place by cert_job_commit(), after the JWT
+ * was signed and verified; anything earlier that fails or is interrupted
+ * leaves no file and no token object behind. */
+#ifndef QSJWT_CERT_JOB_H
+#define QSJWT_CERT_JOB_H
+
+#include <stdint.h>
+
+#include <qsjwt/qsjwt.h>
+
+typedef struct cert_job cert_job;
+
+typedef struct {
+	const char *prefix;
+	unsigned bits;                  /* 0: default */
+	int days;
+	int force;
+	const qsjwt_pkcs11_opts *token; /* NULL: key in memory, with a private key file */
+} cert_job_opts;
+
+/*
+ * Check the targets (nothing exists unless force, the directory is usable),
+ * create the temporaries, make the key and certificate and write the
+ * temporaries. SIGINT/SIGTERM are caught from here until cert_job_free().
+ * *signer is the job's. Returns an exit code; on failure *job is still set
+ * and must be freed.
+ */
+int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job, qsjwt_signer **signer);
+/* Move the files into place and keep the token objects. Exit code. */
+int cert_job_commit(cert_job *job);
+/* Undo what was not committed, restore the signal handlers, and re-raise a
+ * signal that arrived meanwhile. NULL is fine. */
+void cert_job_free(cert_job *job);
+
+#endif

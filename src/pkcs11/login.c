@@ -1,0 +1,172 @@
+/* Sessions and the user login, with the PIN rules of DESIGN.md decision 5:
+ * a locked or final-try PIN is not tried; a PIN is tried exactly once. */
+#include <string.h>
+
+#include "keys/pin.h"
+#include "pkcs11/p11.h"
+#include "util/log.h"
+
+qsjwt_err p11_session_open(p11_token *t, int rw, CK_SESSION_HANDLE *out)
+{
+	CK_FLAGS flags = CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0);
+	CK_RV rv = t->f->C_OpenSession(t->slot, flags, NULL, NULL, out);
+
+	if (rv != CKR_OK) {
+		log_error("cannot open a session on token '%s': %s", t->label, p11_rv_name(rv));
+		return rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED ? QSJWT_ERR_NOT_FOUND
+									       : QSJWT_ERR_IO;
+	}
+	return QSJWT_OK;
+}
+
+/* "file:///p", "file:/p" or a plain path. */
+static const char *pin_source_path(const char *src)
+{
+	if (strncmp(src, "file://", 7) == 0)
+		return src + 7;
+	if (strncmp(src, "file:", 5) == 0)
+		return src + 5;
+	return src;
+}
+
+static qsjwt_err get_pin(p11_token *t, const p11_login_opts *o, char *pin, size_t *len)
+{
+	qsjwt_err rc;
+	char *secret = NULL;
+	size_t n = 0;
+
+	if (o->pin_value != NULL) {
+		n = strlen(o->pin_value);
+		if (n >= P11_PIN_MAX)
+			return QSJWT_ERR_INVALID;
+		memcpy(pin, o->pin_value, n);
+		*len = n;
+		log_verbose("PIN for token '%s' from the URI's pin-value", t->label);
+		return QSJWT_OK;
+	}
+	if (o->pin_source != NULL) {
+		const char *path = pin_source_path(o->pin_source);
+		if (path[0] != '/' && strncmp(o->pin_source, "file:", 5) == 0) {
+			log_error("pin-source '%s' is not a file: URI with an absolute path",
+				  o->pin_source);
+			return QSJWT_ERR_INVALID;
+		}
+		rc = secret_file_read(path, "PIN file (pin-source)", &secret, &n);
+		if (rc != QSJWT_OK)
+			return rc;
+		if (n >= P11_PIN_MAX) {
+			log_error("the PIN in '%s' is longer than %d bytes", path, P11_PIN_MAX - 1);
+			qsjwt_secret_free(secret);
+			return QSJWT_ERR_INVALID;
+		}
+		memcpy(pin, secret, n);
+		qsjwt_secret_free(secret);
+		*len = n;
+		log_verbose("PIN for token '%s' from the URI's pin-source '%s'", t->label, path);
+		return QSJWT_OK;
+	}
+	if (o->pin_fn != NULL)
+		return o->pin_fn(pin, P11_PIN_MAX, len, t->label, o->pin_ud);
+	log_error("token '%s' needs a PIN and no PIN source was given", t->label);
+	return QSJWT_ERR_LOGIN;
+}
+
+qsjwt_err p11_login(p11_token *t, CK_SESSION_HANDLE h, const p11_login_opts *o,
+		    char *keep_pin, size_t *keep_len, int *logged_in)
+{
+	qsjwt_err rc;
+	CK_FLAGS flags;
+	char pin[P11_PIN_MAX];
+	size_t len = 0;
+	CK_RV rv;
+
+	*logged_in = 0;
+	rc = p11_token_refresh(t);
+	if (rc != QSJWT_OK)
+		return rc;
+	flags = t->info.flags;
+	if (!(flags & CKF_LOGIN_REQUIRED)) {
+		log_verbose("token '%s' needs no login", t->label);
+		return QSJWT_OK;
+	}
+	/* Read the counters before trying (PKCS#11 v2.40 section 3.2, token
+	 * information flags): a try on a locked or final-try PIN can brick a
+	 * smartcard. */
+	if (flags & CKF_USER_PIN_LOCKED) {
+		log_error("the user PIN of token '%s' is locked; not trying. Unlock it with the "
+			  "SO PIN (e.g. pkcs11-tool --login --login-type so --init-pin)",
+			  t->label);
+		return QSJWT_ERR_LOGIN;
+	}
+	if ((flags & CKF_USER_PIN_FINAL_TRY) && !o->final_try) {
+		log_error("token '%s' allows one more PIN try before it locks; not trying. "
+			  "Make sure of the PIN, then run again with --pkcs11-pin-final-try",
+			  t->label);
+		return QSJWT_ERR_LOGIN;
+	}
+	if (flags & CKF_USER_PIN_COUNT_LOW)
+		log_warn("token '%s' reports failed PIN tries: few tries are left before the PIN "
+			 "locks",
+			 t->label);
+	if (flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
+		log_info("enter the PIN for token '%s' on the reader's PIN pad", t->label);
+		rv = t->f->C_Login(h, CKU_USER, NULL, 0);
+	} else {
+		rc = get_pin(t, o, pin, &len);
+		if (rc != QSJWT_OK)
+			goto out;
+		rv = t->f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, (CK_ULONG)len);
+	}
+	switch (rv) {
+	case CKR_OK:
+	case CKR_USER_ALREADY_LOGGED_IN:
+		*logged_in = 1;
+		log_verbose("logged in to token '%s'", t->label);
+		rc = QSJWT_OK;
+		if (keep_pin != NULL) {
+			memcpy(keep_pin, pin, len);
+			*keep_len = len;
+		}
+		break;
+	case CKR_PIN_INCORRECT:
+		log_error("wrong PIN for token '%s'. It was tried once and is not retried: each "
+			  "wrong try brings the PIN closer to being locked",
+			  t->label);
+		rc = QSJWT_ERR_LOGIN;
+		break;
+	case CKR_PIN_LOCKED:
+		log_error("the user PIN of token '%s' is locked", t->label);
+		rc = QSJWT_ERR_LOGIN;
+		break;
+	default:
+		log_error("cannot log in to token '%s': %s", t->label, p11_rv_name(rv));
+		rc = QSJWT_ERR_LOGIN;
+		break;
+	}
+out:
+	qsjwt_secret_wipe(pin, sizeof(pin));
+	return rc;
+}
+
+qsjwt_err p11_context_login(p11_token *t, CK_SESSION_HANDLE h, const char *pin, size_t len)
+{
+	CK_RV rv;
+
+	/* PKCS#11 v2.40 section 4.9, CKA_ALWAYS_AUTHENTICATE: the user must
+	 * log in with CKU_CONTEXT_SPECIFIC after each C_SignInit. */
+	if (t->info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
+		log_info("enter the PIN for token '%s' on the reader's PIN pad (the key asks for "
+			 "it on every signature)",
+			 t->label);
+		rv = t->f->C_Login(h, CKU_CONTEXT_SPECIFIC, NULL, 0);
+	} else {
+		rv = t->f->C_Login(h, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR *)pin, (CK_ULONG)len);
+	}
+	if (rv != CKR_OK) {
+		log_error("the key on token '%s' needs the PIN for each signature, and that login "
+			  "failed: %s",
+			  t->label, p11_rv_name(rv));
+		return QSJWT_ERR_LOGIN;
+	}
+	return QSJWT_OK;
+}

@@ -1,0 +1,284 @@
+/* PKCS#11 modules through p11-kit: registered modules, a module path, or a
+ * module name; tokens matched against a URI. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <p11-kit/p11-kit.h>
+
+#include "pkcs11/p11.h"
+#include "util/log.h"
+
+struct p11_modules {
+	CK_FUNCTION_LIST **list;     /* NULL-terminated, each initialised */
+	CK_FUNCTION_LIST **registry; /* module-name: the whole registry, to release */
+	CK_FUNCTION_LIST *single;    /* loaded from a path or chosen by name */
+	char *path;                  /* module path to show in URIs */
+	CK_FUNCTION_LIST *one[2];
+};
+
+const char *p11_rv_name(CK_RV rv)
+{
+	static const struct {
+		CK_RV rv;
+		const char *name;
+	} names[] = {
+		{ CKR_OK, "CKR_OK" },
+		{ CKR_CANCEL, "CKR_CANCEL" },
+		{ CKR_HOST_MEMORY, "CKR_HOST_MEMORY" },
+		{ CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID" },
+		{ CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR" },
+		{ CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED" },
+		{ CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD" },
+		{ CKR_ATTRIBUTE_READ_ONLY, "CKR_ATTRIBUTE_READ_ONLY" },
+		{ CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE" },
+		{ CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID" },
+		{ CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID" },
+		{ CKR_DATA_INVALID, "CKR_DATA_INVALID" },
+		{ CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE" },
+		{ CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" },
+		{ CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY" },
+		{ CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED" },
+		{ CKR_FUNCTION_CANCELED, "CKR_FUNCTION_CANCELED" },
+		{ CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED" },
+		{ CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID" },
+		{ CKR_KEY_SIZE_RANGE, "CKR_KEY_SIZE_RANGE" },
+		{ CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT" },
+		{ CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED" },
+		{ CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID" },
+		{ CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID" },
+		{ CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID" },
+		{ CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE" },
+		{ CKR_OPERATION_NOT_INITIALIZED, "CKR_OPERATION_NOT_INITIALIZED" },
+		{ CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT" },
+		{ CKR_PIN_INVALID, "CKR_PIN_INVALID" },
+		{ CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE" },
+		{ CKR_PIN_EXPIRED, "CKR_PIN_EXPIRED" },
+		{ CKR_PIN_LOCKED, "CKR_PIN_LOCKED" },
+		{ CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED" },
+		{ CKR_SESSION_COUNT, "CKR_SESSION_COUNT" },
+		{ CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID" },
+		{ CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY" },
+		{ CKR_SIGNATURE_INVALID, "CKR_SIGNATURE_INVALID" },
+		{ CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE" },
+		{ CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT" },
+		{ CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT" },
+		{ CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED" },
+		{ CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED" },
+		{ CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN" },
+		{ CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN" },
+		{ CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED" },
+		{ CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID" },
+		{ CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
+		{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
+		{ CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
+	};
+	static char other[32];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (names[i].rv == rv)
+			return names[i].name;
+	}
+	snprintf(other, sizeof(other), "CKR 0x%08lx", (unsigned long)rv);
+	return other;
+}
+
+static qsjwt_err load_path(p11_modules *m, const char *path)
+{
+	struct stat st;
+	CK_RV rv;
+
+	if (stat(path, &st) != 0) {
+		log_error("cannot load PKCS#11 module '%s': %s", path, strerror(errno));
+		return QSJWT_ERR_NOT_FOUND;
+	}
+	m->single = p11_kit_module_load(path, 0);
+	if (m->single == NULL) {
+		const char *why = p11_kit_message();
+		log_error("cannot load PKCS#11 module '%s': %s", path,
+			  why != NULL ? why : "not a PKCS#11 module");
+		return QSJWT_ERR_NOT_FOUND;
+	}
+	rv = p11_kit_module_initialize(m->single);
+	if (rv != CKR_OK) {
+		log_error("PKCS#11 module '%s' failed to initialise (C_Initialize): %s", path,
+			  p11_rv_name(rv));
+		p11_kit_module_release(m->single);
+		m->single = NULL;
+		return QSJWT_ERR_NOT_FOUND;
+	}
+	m->path = strdup(path);
+	m->one[0] = m->single;
+	m->list = m->one;
+	log_verbose("PKCS#11 module '%s'", path);
+	return m->path != NULL ? QSJWT_OK : QSJWT_ERR_NOMEM;
+}
+
+static qsjwt_err load_name(p11_modules *m, const char *name)
+{
+	CK_RV rv;
+
+	m->registry = p11_kit_modules_load(NULL, 0);
+	if (m->registry != NULL)
+		m->single = p11_kit_module_for_name(m->registry, name);
+	if (m->single == NULL) {
+		log_error("no PKCS#11 module named '%s' is registered with p11-kit "
+			  "(see 'p11-kit list-modules')",
+			  name);
+		return QSJWT_ERR_NOT_FOUND;
+	}
+	rv = p11_kit_module_initialize(m->single);
+	if (rv != CKR_OK) {
+		log_error("PKCS#11 module '%s' failed to initialise (C_Initialize): %s", name,
+			  p11_rv_name(rv));
+		m->single = NULL;
+		return QSJWT_ERR_NOT_FOUND;
+	}
+	m->one[0] = m->single;
+	m->list = m->one;
+	log_verbose("PKCS#11 module '%s' (registered with p11-kit)", name);
+	return QSJWT_OK;
+}
+
+qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, p11_modules **out)
+{
+	const char *uri_path = uri != NULL ? p11_kit_uri_get_module_path(uri) : NULL;
+	const char *uri_name = uri != NULL ? p11_kit_uri_get_module_name(uri) : NULL;
+	p11_modules *m = calloc(1, sizeof(*m));
+	qsjwt_err rc;
+
+	if (m == NULL)
+		return QSJWT_ERR_NOMEM;
+	/* p11-kit would print its own lines on stderr; we report its message. */
+	p11_kit_be_quiet();
+	if ((uri_path != NULL || uri_name != NULL) && module_path != NULL)
+		log_warn("the PKCS#11 URI names the module; --pkcs11-module '%s' is ignored",
+			 module_path);
+	if (uri_path != NULL) {
+		rc = load_path(m, uri_path);
+	} else if (uri_name != NULL) {
+		rc = load_name(m, uri_name);
+	} else if (module_path != NULL) {
+		rc = load_path(m, module_path);
+	} else {
+		m->list = p11_kit_modules_load_and_initialize(0);
+		if (m->list == NULL) {
+			const char *why = p11_kit_message();
+			log_error("cannot load the PKCS#11 modules registered with p11-kit: %s",
+				  why != NULL ? why : "unknown error");
+			rc = QSJWT_ERR_NOT_FOUND;
+		} else {
+			log_verbose("PKCS#11 modules: all registered with p11-kit");
+			rc = QSJWT_OK;
+		}
+	}
+	if (rc != QSJWT_OK) {
+		p11_modules_close(m);
+		return rc;
+	}
+	*out = m;
+	return QSJWT_OK;
+}
+
+void p11_modules_close(p11_modules *m)
+{
+	if (m == NULL)
+		return;
+	if (m->list != NULL && m->list != m->one) {
+		p11_kit_modules_finalize_and_release(m->list);
+	} else if (m->single != NULL) {
+		p11_kit_module_finalize(m->single);
+		if (m->registry == NULL)
+			p11_kit_module_release(m->single);
+	}
+	if (m->registry != NULL)
+		p11_kit_modules_release(m->registry);
+	free(m->path);
+	free(m);
+}
+
+const char *p11_modules_path(const p11_modules *m)
+{
+	return m->path;
+}
+
+static char *module_name(CK_FUNCTION_LIST *f)
+{
+	char *name = p11_kit_module_get_name(f);
+
+	if (name == NULL)
+		name = p11_kit_module_get_filename(f);
+	return name != NULL ? name : strdup("?");
+}
+
+void p11_tokens_free(p11_token *t, size_t n)
+{
+	for (size_t i = 0; t != NULL && i < n; i++) {
+		free(t[i].module_name);
+		free(t[i].label);
+	}
+	free(t);
+}
+
+qsjwt_err p11_token_refresh(p11_token *t)
+{
+	CK_RV rv = t->f->C_GetTokenInfo(t->slot, &t->info);
+
+	if (rv != CKR_OK) {
+		log_error("cannot read the state of token '%s': %s", t->label, p11_rv_name(rv));
+		return rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED ? QSJWT_ERR_NOT_FOUND
+									       : QSJWT_ERR_IO;
+	}
+	return QSJWT_OK;
+}
+
+qsjwt_err p11_tokens_find(p11_modules *m, const P11KitUri *uri, p11_token **out, size_t *n_out)
+{
+	p11_token *found = NULL, *grown;
+	size_t n = 0;
+
+	for (size_t i = 0; m->list[i] != NULL; i++) {
+		CK_FUNCTION_LIST *f = m->list[i];
+		CK_SLOT_ID *slots = NULL;
+		CK_ULONG count = 0;
+		CK_INFO info;
+
+		if (f->C_GetInfo(&info) != CKR_OK)
+			continue;
+		if (uri != NULL && !p11_kit_uri_match_module_info(uri, &info))
+			continue;
+		if (f->C_GetSlotList(CK_TRUE, NULL, &count) != CKR_OK || count == 0)
+			continue;
+		slots = calloc(count, sizeof(*slots));
+		if (slots == NULL || f->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK) {
+			free(slots);
+			continue;
+		}
+		for (CK_ULONG s = 0; s < count; s++) {
+			p11_token t;
+			memset(&t, 0, sizeof(t));
+			t.f = f;
+			t.slot = slots[s];
+			if (f->C_GetTokenInfo(slots[s], &t.info) != CKR_OK)
+				continue;
+			if (uri != NULL && !p11_kit_uri_match_token_info(uri, &t.info))
+				continue;
+			grown = realloc(found, (n + 1) * sizeof(*found));
+			if (grown == NULL) {
+				free(slots);
+				p11_tokens_free(found, n);
+				return QSJWT_ERR_NOMEM;
+			}
+			found = grown;
+			t.module_name = module_name(f);
+			t.label = p11_kit_space_strdup(t.info.label, sizeof(t.info.label));
+			found[n++] = t;
+		}
+		free(slots);
+	}
+	*out = found;
+	*n_out = n;
+	return QSJWT_OK;
+}
