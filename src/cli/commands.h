@@ -4,5 +4,6 @@
 #define QSJWT_COMMANDS_H
 
 int cmd_create_qseow(int argc, char **argv);
+int cmd_pkcs11(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ static const struct {
 } commands[] = {
 	{ "create-qseow", cmd_create_qseow,
 	  "create a JWT for Qlik Sense Enterprise on Windows" },
+	{ "pkcs11", cmd_pkcs11,
+	  "list-tokens | list-keys: PKCS#11 tokens and keys, with their URIs" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -22,7 +24,8 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "Usage: qs-jwt <command> [options]\n\n"
 		    "Create JSON Web Tokens for Qlik Sense Enterprise on Windows, signed with a\n"
-		    "key from a PEM file, a PEM parameter, or a new key pair.\n\n"
+		    "key from a PEM file, a PEM parameter, a PKCS#11 token (HSM, smartcard), or a\n"
+		    "new key pair.\n\n"
 		    "Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(fp, "  %-16s %s\n", commands[i].name, commands[i].help);

@@ -150,7 +150,19 @@ static void describe_cert(p11_signer *ps, const unsigned char *id, size_t id_len
 	p = der;
 	x = d2i_X509(NULL, &p, (long)len);
 	if (x != NULL) {
-		k->cert_subject = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0);
+		BIO *bio = BIO_new(BIO_s_mem());
+		char *text;
+		long n;
+		if (bio != NULL &&
+		    X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
+			n = BIO_get_mem_data(bio, &text);
+			k->cert_subject = malloc((size_t)n + 1);
+			if (k->cert_subject != NULL) {
+				memcpy(k->cert_subject, text, (size_t)n);
+				k->cert_subject[n] = '\0';
+			}
+		}
+		BIO_free(bio);
 		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
 			strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 			k->cert_not_after = strdup(buf);

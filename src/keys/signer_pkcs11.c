@@ -78,6 +78,19 @@ qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_ke
 		rc = p11_tokens_find(ps->mods, ps->uri, &ps->tokens, &ps->n_tokens);
 	if (rc != QSJWT_OK)
 		goto out;
+	/* A token that is not initialised holds no keys and takes no login
+	 * (SoftHSM2 always offers one such free slot). */
+	for (size_t i = 0; i < ps->n_tokens;) {
+		if (ps->tokens[i].info.flags & CKF_TOKEN_INITIALIZED) {
+			i++;
+			continue;
+		}
+		free(ps->tokens[i].module_name);
+		free(ps->tokens[i].label);
+		memmove(&ps->tokens[i], &ps->tokens[i + 1],
+			(ps->n_tokens - i - 1) * sizeof(ps->tokens[0]));
+		ps->n_tokens--;
+	}
 	if (ps->n_tokens != 1) {
 		int same_label = ps->n_tokens > 1 &&
 				 strcmp(ps->tokens[0].label, ps->tokens[1].label) == 0;
