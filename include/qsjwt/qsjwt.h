@@ -290,6 +290,104 @@ typedef struct {
 qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **out, size_t *n);
 void qsjwt_key_descs_free(qsjwt_key_desc *d, size_t n);
 
+/* ---- verifying -------------------------------------------------------------- */
+
+/* A public key to verify with: RSA or EC (P-256, P-384, P-521). */
+typedef struct qsjwt_pubkey qsjwt_pubkey;
+
+/* From SPKI PEM ("BEGIN PUBLIC KEY"), PKCS#1 PEM ("BEGIN RSA PUBLIC KEY"), or
+ * an X.509 certificate in PEM or DER. `what` names the source in messages. */
+qsjwt_err qsjwt_pubkey_from_data(const unsigned char *data, size_t len, const char *what,
+				 qsjwt_pubkey **out);
+/* The public key object or certificate on a token with the label/id the URI
+ * names (no login when those objects are public; else the PIN rules). */
+qsjwt_err qsjwt_pubkey_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_pubkey **out);
+/* "RSA 2048 bits", "EC P-256", for messages. Borrowed. */
+const char *qsjwt_pubkey_describe(const qsjwt_pubkey *k);
+void qsjwt_pubkey_free(qsjwt_pubkey *k);
+
+/* A compact JWS split and decoded (not verified). */
+typedef struct qsjwt_jwt qsjwt_jwt;
+
+/* Largest token we decode. */
+#define QSJWT_MAX_TOKEN (64 * 1024)
+
+/*
+ * Split and decode a compact JWS (surrounding whitespace ignored): three
+ * base64url parts, header and payload JSON objects without duplicate member
+ * names. QSJWT_ERR_INVALID with a message naming the part that is wrong (a
+ * JWE, five parts, is named as such). Free with qsjwt_jwt_free().
+ */
+qsjwt_err qsjwt_jwt_decode(const char *text, size_t len, qsjwt_jwt **out);
+/* The decoded header and payload JSON, as sent (NUL-terminated). Borrowed. */
+const char *qsjwt_jwt_header(const qsjwt_jwt *t);
+const char *qsjwt_jwt_payload(const qsjwt_jwt *t);
+void qsjwt_jwt_free(qsjwt_jwt *t);
+
+typedef enum { QSJWT_CHECK_PASS = 0, QSJWT_CHECK_FAIL, QSJWT_CHECK_ABSENT } qsjwt_check_result;
+
+typedef struct {
+	const char *name;          /* "signature", "exp", "nbf", "iat", "aud" */
+	qsjwt_check_result result;
+	char detail[200];          /* why, in words */
+} qsjwt_check;
+
+typedef struct {
+	int64_t now;               /* the current time, seconds */
+	int64_t skew;              /* clock skew allowed, seconds (>= 0) */
+	const char *audience;      /* expected aud; NULL: not checked */
+} qsjwt_verify_opts;
+
+#define QSJWT_MAX_CHECKS 5
+
+typedef struct {
+	int valid;                 /* every check passed */
+	char alg[16];              /* the header's alg (as far as printable) */
+	qsjwt_check checks[QSJWT_MAX_CHECKS];
+	size_t n_checks;
+	const char *reason;        /* the first failed check's detail, or NULL */
+} qsjwt_verify_result;
+
+/*
+ * Verify the signature with `key` and the claims: exp (not expired), nbf
+ * (already valid), iat (not in the future), each with opts->skew, and aud
+ * when opts->audience is set. The key decides which algorithms are
+ * acceptable (RS256/384/512 for RSA keys of 2048 bits or more, ES256/384/512
+ * for the matching EC curve); the header's alg never chooses the key type
+ * (RFC 8725 section 3.1), so "none", HMAC and mismatched algorithms fail.
+ * Returns QSJWT_OK when the checks could be run (see r->valid).
+ */
+qsjwt_err qsjwt_jwt_verify(const qsjwt_jwt *t, const qsjwt_pubkey *key,
+			   const qsjwt_verify_opts *o, qsjwt_verify_result *r);
+
+/* ---- Qlik Cloud ---------------------------------------------------------- */
+
+typedef struct {
+	const char *jti;            /* random, base64url */
+	const char *sub;
+	const char *name;           /* NULL: no claim */
+	const char *email;          /* NULL: no claim */
+	int email_verified;         /* -1: no claim, else 0/1 */
+	const char *const *groups;  /* NULL: no claim */
+	size_t n_groups;
+	int64_t iat;                /* nbf = iat */
+	int64_t exp;
+	const char *issuer;         /* iss */
+} qsjwt_qscloud_claims;
+
+/* Payload keys in order jti, sub, subType ("user"), name, email, group,
+ * email_verified (a JSON boolean), iat, nbf, exp, aud
+ * ("qlik.api/login/jwt-session"), iss. */
+qsjwt_err qsjwt_qscloud_payload(const qsjwt_qscloud_claims *c, char **json_out,
+				size_t *len_out);
+/* n random bytes, base64url (for jti and a random sub); caller frees. */
+qsjwt_err qsjwt_random_b64url(size_t n, char **out);
+
+/* As qsjwt_jwt_sign, with "kid" in the header when kid is not NULL:
+ * {"alg":ALG,"typ":"JWT","kid":KID}. */
+qsjwt_err qsjwt_jwt_sign_kid(qsjwt_signer *s, qsjwt_alg alg, const char *kid,
+			     const char *payload, size_t payload_len, char **token_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jose/json.h"
@@ -212,4 +213,69 @@ void cli_print_exit_codes(FILE *fp)
 	      "  5  PKCS#11 login failed (wrong, locked or missing PIN)\n"
 	      "  128+N  interrupted by signal N (nothing left behind)\n",
 	      fp);
+}
+
+int cli_loglevel(const char *cmd, const char *value, qsjwt_log_level *out)
+{
+	if (qsjwt_log_level_from_name(value, out) == QSJWT_OK)
+		return 0;
+	cli_usage_error(cmd, "--loglevel must be one of error, warn, warning, info, verbose, "
+			     "debug, not '%s'",
+			value);
+	return -1;
+}
+
+int cli_alg(const char *cmd, const char *value, qsjwt_alg *out)
+{
+	if (qsjwt_alg_from_name(value, out) == QSJWT_OK)
+		return 0;
+	cli_usage_error(cmd, "--alg must be RS256, RS384 or RS512, not '%s'", value);
+	return -1;
+}
+
+int64_t cli_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return (int64_t)time(NULL);
+	return (int64_t)ts.tv_sec;
+}
+
+void cli_iso_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, size, "%lld", (long long)t);
+	else
+		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cli_expires(const char *cmd, const char *text, int64_t iat, int64_t *exp)
+{
+	double ms = 0;
+	int has_unit = 0;
+
+	if (qsjwt_timespan_parse(text, &ms, &has_unit) != QSJWT_OK) {
+		cli_usage_error(cmd,
+				"--expires '%s' is not a timespan: a number with an optional unit "
+				"(ms, s, m, h, d, w, y), e.g. 60m, 8h, 7d",
+				text);
+		return -1;
+	}
+	if (qsjwt_exp_from_ms(iat, ms, exp) != QSJWT_OK) {
+		cli_usage_error(cmd, "--expires '%s' puts exp outside 1970 to 9999", text);
+		return -1;
+	}
+	if (!has_unit)
+		log_warn("--expires '%s' has no unit and is read as milliseconds, as the "
+			 "original did; write e.g. '%ss' for seconds",
+			 text, text);
+	if (*exp <= iat)
+		log_warn("--expires '%s' gives a token that is expired when issued (exp %lld, "
+			 "iat %lld)",
+			 text, (long long)*exp, (long long)iat);
+	return 0;
 }

@@ -3,6 +3,7 @@
 #define QSJWT_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <qsjwt/qsjwt.h>
@@ -71,7 +72,25 @@ int cli_write_stdout_line(const char *line);
 /* Flush stdout and check that everything written so far arrived. */
 int cli_flush_stdout(void);
 
-/* Exit codes and environment variables, for --help. */
+/* Exit codes, for --help. */
 void cli_print_exit_codes(FILE *fp);
+
+/* --loglevel VALUE: 0, or -1 after a usage error. */
+int cli_loglevel(const char *cmd, const char *value, qsjwt_log_level *out);
+/* --alg VALUE: 0, or -1 after a usage error. */
+int cli_alg(const char *cmd, const char *value, qsjwt_alg *out);
+
+/* The current time in whole seconds, floored (Math.floor(Date.now()/1000)). */
+int64_t cli_now(void);
+/* "YYYY-MM-DDTHH:MM:SSZ". */
+void cli_iso_time(int64_t t, char *buf, size_t size);
+
+/*
+ * --expires TEXT: exp for a token issued at iat, as the original computed it.
+ * A usage error (returns -1) when TEXT is not a timespan or exp falls outside
+ * 1970..9999; warnings (the log level must be set) for a missing unit and a
+ * lifetime that is not positive.
+ */
+int cli_expires(const char *cmd, const char *text, int64_t iat, int64_t *exp);
 
 #endif

@@ -130,20 +130,9 @@ static int handle(void *ud, int id, char *value)
 		s->groups = g;
 		return 0;
 	case OPT_ALG:
-		if (qsjwt_alg_from_name(value, &s->alg) != QSJWT_OK) {
-			cli_usage_error(CMD, "--alg must be RS256, RS384 or RS512, not '%s'", value);
-			return -1;
-		}
-		return 0;
+		return cli_alg(CMD, value, &s->alg);
 	case OPT_LOGLEVEL:
-		if (qsjwt_log_level_from_name(value, &s->loglevel) != QSJWT_OK) {
-			cli_usage_error(CMD,
-					"--loglevel must be one of error, warn, warning, info, "
-					"verbose, debug, not '%s'",
-					value);
-			return -1;
-		}
-		return 0;
+		return cli_loglevel(CMD, value, &s->loglevel);
 	case OPT_MINIMAL: s->minimal = 1; return 0;
 	case OPT_HELP: s->help = 1; return 0;
 	case OPT_VERSION: s->version = 1; return 0;
@@ -175,27 +164,6 @@ static int validate(settings *s)
 	return key_opts_validate(&s->key, CMD);
 }
 
-/* Seconds since the epoch, floored (Math.floor(Date.now() / 1000)). */
-static int64_t now_seconds(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return (int64_t)time(NULL);
-	return (int64_t)ts.tv_sec;
-}
-
-static void iso_time(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, size, "%lld", (long long)t);
-	else
-		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int cmd_create_qseow(int argc, char **argv)
 {
 	settings s;
@@ -203,8 +171,7 @@ int cmd_create_qseow(int argc, char **argv)
 	qsjwt_signer *signer = NULL;
 	char *payload = NULL, *token = NULL;
 	size_t payload_len = 0;
-	double ms = 0;
-	int has_unit = 0, code = EXIT_USAGE;
+	int code = EXIT_USAGE;
 	int64_t iat, exp;
 	char when[32];
 	qsjwt_err rc;
@@ -225,31 +192,13 @@ int cmd_create_qseow(int argc, char **argv)
 		code = cli_write_stdout_line(QSJWT_VERSION);
 		goto out;
 	}
-	if (validate(&s) != 0)
-		goto out;
-	if (qsjwt_timespan_parse(s.expires, &ms, &has_unit) != QSJWT_OK) {
-		cli_usage_error(CMD,
-				"--expires '%s' is not a timespan: a number with an optional unit "
-				"(ms, s, m, h, d, w, y), e.g. 60m, 8h, 7d",
-				s.expires);
-		goto out;
-	}
-	iat = now_seconds();
-	if (qsjwt_exp_from_ms(iat, ms, &exp) != QSJWT_OK) {
-		cli_usage_error(CMD, "--expires '%s' puts exp outside 1970 to 9999", s.expires);
-		goto out;
-	}
-
 	qsjwt_log_set_level(s.loglevel);
 	qsjwt_log_set_hide_info(s.minimal);
-	if (!has_unit)
-		log_warn("--expires '%s' has no unit and is read as milliseconds, as the "
-			 "original did; write e.g. '%ss' for seconds",
-			 s.expires, s.expires);
-	if (exp <= iat)
-		log_warn("--expires '%s' gives a token that is expired when issued (exp %lld, "
-			 "iat %lld)",
-			 s.expires, (long long)exp, (long long)iat);
+	if (validate(&s) != 0)
+		goto out;
+	iat = cli_now();
+	if (cli_expires(CMD, s.expires, iat, &exp) != 0)
+		goto out;
 
 	code = key_opts_signer(&s.key, iat, &signer);
 	if (code != EXIT_OK)
@@ -280,7 +229,7 @@ int cmd_create_qseow(int argc, char **argv)
 	if (code == EXIT_OK)
 		code = cli_write_stdout_line(token);
 	if (code == EXIT_OK) {
-		iso_time(exp, when, sizeof(when));
+		cli_iso_time(exp, when, sizeof(when));
 		log_info("JWT for %s\\%s signed %s, valid until %s", s.userdir, s.userid,
 			 qsjwt_alg_name(s.alg), when);
 	}

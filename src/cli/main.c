@@ -14,6 +14,9 @@ static const struct {
 } commands[] = {
 	{ "create-qseow", cmd_create_qseow,
 	  "create a JWT for Qlik Sense Enterprise on Windows" },
+	{ "create-qscloud", cmd_create_qscloud,
+	  "create a JWT for a Qlik Cloud JWT identity provider" },
+	{ "decode", cmd_decode, "show a JWT and, given a key, verify it" },
 	{ "pkcs11", cmd_pkcs11,
 	  "list-tokens | list-keys: PKCS#11 tokens and keys, with their URIs" },
 };

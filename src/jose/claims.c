@@ -1,8 +1,12 @@
 /* The QSEoW claim set, serialized byte for byte as the original did. */
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include <qsjwt/qsjwt.h>
 
+#include "jose/b64url.h"
 #include "jose/json.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -17,6 +21,23 @@ static void add_member(strbuf *b, const char *key, const char *value)
 static int valid(const char *s)
 {
 	return s != NULL && utf8_valid(s, strlen(s));
+}
+
+static int valid_or_null(const char *s)
+{
+	return s == NULL || valid(s);
+}
+
+static void add_groups(strbuf *b, const char *const *groups, size_t n)
+{
+	/* Always an array, even with one group. */
+	strbuf_addstr(b, ",\"group\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strbuf_addch(b, ',');
+		json_append_string(b, groups[i]);
+	}
+	strbuf_addch(b, ']');
 }
 
 qsjwt_err qsjwt_qseow_payload(const qsjwt_qseow_claims *c, char **json_out, size_t *len_out)
@@ -41,16 +62,8 @@ qsjwt_err qsjwt_qseow_payload(const qsjwt_qseow_claims *c, char **json_out, size
 	add_member(&b, "name", c->name);
 	strbuf_addch(&b, ',');
 	add_member(&b, "email", c->email);
-	if (c->groups != NULL) {
-		/* Always an array, even with one group (REFERENCE.md section 1). */
-		strbuf_addstr(&b, ",\"group\":[");
-		for (i = 0; i < c->n_groups; i++) {
-			if (i > 0)
-				strbuf_addch(&b, ',');
-			json_append_string(&b, c->groups[i]);
-		}
-		strbuf_addch(&b, ']');
-	}
+	if (c->groups != NULL)
+		add_groups(&b, c->groups, c->n_groups);
 	strbuf_addstr(&b, ",\"iat\":");
 	json_append_int(&b, (long long)c->iat);
 	strbuf_addstr(&b, ",\"exp\":");
@@ -62,5 +75,71 @@ qsjwt_err qsjwt_qseow_payload(const qsjwt_qseow_claims *c, char **json_out, size
 	if (json == NULL)
 		return QSJWT_ERR_NOMEM;
 	*json_out = json;
+	return QSJWT_OK;
+}
+
+qsjwt_err qsjwt_qscloud_payload(const qsjwt_qscloud_claims *c, char **json_out, size_t *len_out)
+{
+	strbuf b;
+	char *json;
+
+	if (!valid(c->jti) || !valid(c->sub) || !valid_or_null(c->name) ||
+	    !valid_or_null(c->email) || !valid(c->issuer))
+		return QSJWT_ERR_INVALID;
+	for (size_t i = 0; c->groups != NULL && i < c->n_groups; i++) {
+		if (!valid(c->groups[i]))
+			return QSJWT_ERR_INVALID;
+	}
+	strbuf_init(&b);
+	strbuf_addch(&b, '{');
+	add_member(&b, "jti", c->jti);
+	strbuf_addch(&b, ',');
+	add_member(&b, "sub", c->sub);
+	strbuf_addstr(&b, ",\"subType\":\"user\"");
+	if (c->name != NULL) {
+		strbuf_addch(&b, ',');
+		add_member(&b, "name", c->name);
+	}
+	if (c->email != NULL) {
+		strbuf_addch(&b, ',');
+		add_member(&b, "email", c->email);
+	}
+	if (c->groups != NULL)
+		add_groups(&b, c->groups, c->n_groups);
+	if (c->email_verified >= 0)
+		strbuf_addstr(&b, c->email_verified ? ",\"email_verified\":true"
+						    : ",\"email_verified\":false");
+	strbuf_addstr(&b, ",\"iat\":");
+	json_append_int(&b, (long long)c->iat);
+	strbuf_addstr(&b, ",\"nbf\":");
+	json_append_int(&b, (long long)c->iat);
+	strbuf_addstr(&b, ",\"exp\":");
+	json_append_int(&b, (long long)c->exp);
+	strbuf_addstr(&b, ",\"aud\":\"qlik.api/login/jwt-session\",");
+	add_member(&b, "iss", c->issuer);
+	strbuf_addch(&b, '}');
+	json = strbuf_detach(&b, len_out);
+	if (json == NULL)
+		return QSJWT_ERR_NOMEM;
+	*json_out = json;
+	return QSJWT_OK;
+}
+
+qsjwt_err qsjwt_random_b64url(size_t n, char **out)
+{
+	unsigned char raw[64];
+	strbuf b;
+	char *s;
+
+	if (n > sizeof(raw))
+		return QSJWT_ERR_INVALID;
+	if (RAND_bytes(raw, (int)n) != 1)
+		return QSJWT_ERR_CRYPTO;
+	strbuf_init(&b);
+	b64url_append(&b, raw, n);
+	s = strbuf_detach(&b, NULL);
+	if (s == NULL)
+		return QSJWT_ERR_NOMEM;
+	*out = s;
 	return QSJWT_OK;
 }

@@ -6,6 +6,7 @@
 #include <qsjwt/qsjwt.h>
 
 #include "jose/b64url.h"
+#include "jose/json.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -30,21 +31,33 @@ const char *qsjwt_alg_name(qsjwt_alg alg)
 qsjwt_err qsjwt_jwt_sign(qsjwt_signer *s, qsjwt_alg alg, const char *payload,
 			 size_t payload_len, char **token_out)
 {
+	return qsjwt_jwt_sign_kid(s, alg, NULL, payload, payload_len, token_out);
+}
+
+qsjwt_err qsjwt_jwt_sign_kid(qsjwt_signer *s, qsjwt_alg alg, const char *kid,
+			     const char *payload, size_t payload_len, char **token_out)
+{
 	qsjwt_err rc;
 	unsigned char *sig = NULL;
 	size_t sig_len = 0, signing_len;
-	char header[40];
 	char *token;
-	strbuf b;
+	strbuf b, header;
 
-	if ((unsigned)alg > QSJWT_RS512)
+	if ((unsigned)alg > QSJWT_RS512 || (kid != NULL && !utf8_valid(kid, strlen(kid))))
 		return QSJWT_ERR_INVALID;
-	/* Exactly the original's header bytes; only alg varies. */
-	strcpy(header, "{\"alg\":\"");
-	strcat(header, alg_names[alg]);
-	strcat(header, "\",\"typ\":\"JWT\"}");
+	/* Exactly the original's header bytes; only alg (and kid) vary. */
+	strbuf_init(&header);
+	strbuf_addstr(&header, "{\"alg\":\"");
+	strbuf_addstr(&header, alg_names[alg]);
+	strbuf_addstr(&header, "\",\"typ\":\"JWT\"");
+	if (kid != NULL) {
+		strbuf_addstr(&header, ",\"kid\":");
+		json_append_string(&header, kid);
+	}
+	strbuf_addch(&header, '}');
 	strbuf_init(&b);
-	b64url_append(&b, (const unsigned char *)header, strlen(header));
+	b64url_append(&b, (const unsigned char *)header.data, header.len);
+	strbuf_release(&header);
 	strbuf_addch(&b, '.');
 	b64url_append(&b, (const unsigned char *)payload, payload_len);
 	if (b.failed) {

@@ -116,7 +116,7 @@ qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
 	qsjwt_err rc;
 	CK_RV rv;
 
-	rc = p11_signer_open(&ps, o, 1, 1);
+	rc = p11_signer_open(&ps, o, 1, 1, 1);
 	if (rc != QSJWT_OK)
 		return rc;
 	label_attr = p11_kit_uri_get_attribute(ps.uri, CKA_LABEL);

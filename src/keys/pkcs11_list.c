@@ -184,7 +184,7 @@ qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **ou
 	qsjwt_key_desc *d = NULL;
 	qsjwt_err rc;
 
-	rc = p11_signer_open(&ps, o, 0, 0);
+	rc = p11_signer_open(&ps, o, 0, 0, 1);
 	if (rc != QSJWT_OK)
 		return rc;
 	rc = p11_find(ps.tok, ps.session, t, 2, found, 256, &count);

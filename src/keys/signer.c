@@ -29,6 +29,18 @@ qsjwt_err signer_new(const signer_ops *ops, void *impl, EVP_PKEY *pub, char *wha
 	return QSJWT_OK;
 }
 
+const char *qsjwt_err_str(qsjwt_err err)
+{
+	static const char *const names[] = {
+		"success", "invalid value", "out of memory", "input/output error",
+		"unusable key", "passphrase missing or wrong", "cryptographic failure",
+		"file exists", "interrupted", "verification failed", "token or key not found",
+		"login failed",
+	};
+
+	return (unsigned)err < sizeof(names) / sizeof(names[0]) ? names[err] : "unknown error";
+}
+
 EVP_PKEY *signer_public_key(const qsjwt_signer *s)
 {
 	return s->pub;

@@ -64,9 +64,24 @@ static void list_tokens_seen(p11_modules *m)
 	p11_tokens_free(all, n);
 }
 
-qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_key, int rw)
+qsjwt_err p11_signer_login(p11_signer *ps, const qsjwt_pkcs11_opts *o)
 {
 	p11_login_opts lo;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.pin_value = p11_kit_uri_get_pin_value(ps->uri);
+	lo.pin_source = p11_kit_uri_get_pin_source(ps->uri);
+	lo.final_try = o->pin_final_try;
+	lo.pin_fn = o->pin_fn;
+	lo.pin_ud = o->pin_ud;
+	/* The PIN is kept only until we know whether the key needs it for each
+	 * signature (CKA_ALWAYS_AUTHENTICATE); p11_signer_wrap wipes it. */
+	return p11_login(ps->tok, ps->session, &lo, ps->pin, &ps->pin_len, &ps->logged_in);
+}
+
+qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_key, int rw,
+			  int login)
+{
 	qsjwt_err rc;
 
 	memset(ps, 0, sizeof(*ps));
@@ -116,15 +131,8 @@ qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_ke
 	if (rc != QSJWT_OK)
 		goto out;
 	ps->have_session = 1;
-	memset(&lo, 0, sizeof(lo));
-	lo.pin_value = p11_kit_uri_get_pin_value(ps->uri);
-	lo.pin_source = p11_kit_uri_get_pin_source(ps->uri);
-	lo.final_try = o->pin_final_try;
-	lo.pin_fn = o->pin_fn;
-	lo.pin_ud = o->pin_ud;
-	/* The PIN is kept only until we know whether the key needs it for each
-	 * signature (CKA_ALWAYS_AUTHENTICATE); p11_signer_wrap wipes it. */
-	rc = p11_login(ps->tok, ps->session, &lo, ps->pin, &ps->pin_len, &ps->logged_in);
+	if (login)
+		rc = p11_signer_login(ps, o);
 out:
 	if (rc != QSJWT_OK)
 		p11_signer_close(ps);
@@ -417,7 +425,7 @@ qsjwt_err p11_signer_wrap(p11_signer *ps, EVP_PKEY *pub, const char *label,
 
 /* ---- finding the key ------------------------------------------------------------- */
 
-static void list_keys_seen(p11_signer *ps)
+void p11_list_keys_seen(p11_signer *ps)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
@@ -460,7 +468,7 @@ qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **ou
 	char what[300];
 	qsjwt_err rc;
 
-	rc = p11_signer_open(&ps, o, 1, 0);
+	rc = p11_signer_open(&ps, o, 1, 0, 1);
 	if (rc != QSJWT_OK)
 		return rc;
 	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
@@ -493,7 +501,7 @@ qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **ou
 			log_error("the PKCS#11 URI matches %lu RSA private keys on token '%s'; add "
 				  "object= or id= to choose one",
 				  (unsigned long)n_rsa, ps.tok->label);
-		list_keys_seen(&ps);
+		p11_list_keys_seen(&ps);
 		goto out;
 	}
 	ps.key = rsa[0];

@@ -31,10 +31,16 @@ typedef struct {
 
 /*
  * Parse the URI (checked), load the modules, find exactly one token
- * (QSJWT_ERR_NOT_FOUND listing the tokens seen), open a session and log in.
- * On failure everything opened is closed again (p11_signer_close).
+ * (QSJWT_ERR_NOT_FOUND listing the tokens seen), open a session and, when
+ * `login`, log in. On failure everything opened is closed again
+ * (p11_signer_close).
  */
-qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_key, int rw);
+qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_key, int rw,
+			  int login);
+/* Log in by the PIN rules (a no-op for tokens that need no login). */
+qsjwt_err p11_signer_login(p11_signer *ps, const qsjwt_pkcs11_opts *o);
+/* Log the private keys on the token as URIs (after a "no match" error). */
+void p11_list_keys_seen(p11_signer *ps);
 /* Destroy objects not kept, log out, close the session, finalize. */
 void p11_signer_close(p11_signer *ps);
 

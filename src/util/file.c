@@ -277,6 +277,12 @@ qsjwt_err file_set_commit(file_set *f, int overwrite)
 		/* link() fails with EEXIST instead of replacing: a file that
 		 * appeared since the check is never overwritten. */
 		int r = overwrite ? rename(e->tmp, e->final) : link(e->tmp, e->final);
+		if (r != 0 && errno == EEXIST) {
+			log_error("'%s' appeared while it was being made; not overwriting it",
+				  e->final);
+			rc = QSJWT_ERR_EXISTS;
+			goto out;
+		}
 		if (r != 0) {
 			log_error("cannot create '%s': %s", e->final, strerror(errno));
 			goto out;
