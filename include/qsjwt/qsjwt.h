@@ -160,6 +160,13 @@ qsjwt_err qsjwt_signer_generate(unsigned bits, const volatile sig_atomic_t *canc
 qsjwt_err qsjwt_signer_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data,
 			    size_t len, unsigned char **sig_out, size_t *sig_len);
 
+/*
+ * A signer over the same key for another thread: file keys share the key;
+ * token keys get their own session on the token, sharing the login (one
+ * login per run). Free every such signer before `s`.
+ */
+qsjwt_err qsjwt_signer_session(qsjwt_signer *s, qsjwt_signer **out);
+
 /* Verify a signature with the signer's public key. QSJWT_ERR_VERIFY if bad. */
 qsjwt_err qsjwt_signer_verify(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data,
 			      size_t len, const unsigned char *sig, size_t sig_len);

@@ -4,15 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <qsjwt/qsjwt.h>
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/key_opts.h"
 #include "util/log.h"
 
 #define CMD "create-qseow"
+#define MAX_JOBS 256
 
 enum {
 	OPT_USERDIR = 1,
@@ -23,6 +26,8 @@ enum {
 	OPT_EXPIRES,
 	OPT_AUDIENCE,
 	OPT_ALG,
+	OPT_BATCH,
+	OPT_JOBS,
 	OPT_LOGLEVEL,
 	OPT_MINIMAL,
 	OPT_HELP,
@@ -47,6 +52,13 @@ static const cli_option claim_opts[] = {
 	  "audience (claim aud); must equal the virtual proxy's JWT audience; required" },
 	{ OPT_ALG, "alg", 0, CLI_VALUE, 0, "<alg>",
 	  "signature algorithm: RS256 (default), RS384 or RS512" },
+	{ OPT_BATCH, "batch", 0, CLI_VALUE, 0, "<file>",
+	  "issue one token per JSON line of FILE ('-': standard input):\n"
+	  "{\"userid\",\"userdir\",\"username\",\"useremail\",\"groups\":[...]} and optional\n"
+	  "\"expires\" and \"audience\" (else --expires/--audience); prints JSON lines\n"
+	  "{\"line\",\"userid\",\"userdir\",\"token\"} or {\"line\",\"error\"} in input order" },
+	{ OPT_JOBS, "jobs", 0, CLI_VALUE, 0, "<n>",
+	  "with --batch: signing workers (default: the number of online CPUs)" },
 };
 
 static const cli_option common_opts[] = {
@@ -70,6 +82,9 @@ typedef struct {
 	qsjwt_alg alg;
 	qsjwt_log_level loglevel;
 	int minimal, help, version;
+	const char *batch;
+	long jobs; /* 0: not given */
+	int any_user_opt;
 	key_opts key;
 } settings;
 
@@ -118,6 +133,17 @@ static int handle(void *ud, int id, char *value)
 	case OPT_USERID: s->userid = value; return 0;
 	case OPT_USERNAME: s->username = value; return 0;
 	case OPT_USEREMAIL: s->useremail = value; return 0;
+	case OPT_BATCH: s->batch = value; return 0;
+	case OPT_JOBS:
+		s->jobs = 0;
+		for (const char *p = value; *p != '\0' && s->jobs <= MAX_JOBS; p++)
+			s->jobs = *p >= '0' && *p <= '9' ? s->jobs * 10 + (*p - '0') : MAX_JOBS + 1;
+		if (s->jobs < 1 || s->jobs > MAX_JOBS) {
+			cli_usage_error(CMD, "--jobs must be a whole number from 1 to %d, not '%s'",
+					MAX_JOBS, value);
+			return -1;
+		}
+		return 0;
 	case OPT_EXPIRES: s->expires = value; return 0;
 	case OPT_AUDIENCE: s->audience = value; return 0;
 	case OPT_GROUPS:
@@ -155,6 +181,26 @@ static int validate(settings *s)
 		{ offsetof(settings, audience), "--audience <audience>" },
 	};
 
+	if (s->batch != NULL) {
+		/* The per-user values come from the file. */
+		const char *stray = s->userdir != NULL	   ? "--userdir"
+				    : s->userid != NULL	   ? "--userid"
+				    : s->username != NULL  ? "--username"
+				    : s->useremail != NULL ? "--useremail"
+				    : s->groups != NULL	   ? "--groups"
+							   : NULL;
+		if (stray != NULL) {
+			cli_usage_error(CMD, "%s cannot be used with --batch: each line gives its "
+					     "own user",
+					stray);
+			return -1;
+		}
+		return key_opts_validate(&s->key, CMD);
+	}
+	if (s->jobs != 0) {
+		cli_usage_error(CMD, "--jobs only applies with --batch");
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		if (*(const char **)((char *)s + required[i].offset) == NULL) {
 			cli_usage_error(CMD, "required option '%s' not specified", required[i].name);
@@ -162,6 +208,35 @@ static int validate(settings *s)
 		}
 	}
 	return key_opts_validate(&s->key, CMD);
+}
+
+static int run_batch(settings *s, int64_t now)
+{
+	batch_opts bo;
+	qsjwt_signer *signer = NULL;
+	double ms;
+	long cpus;
+	int code;
+
+	/* Check the defaults once, before a key is loaded. */
+	if (s->expires != NULL && qsjwt_timespan_parse(s->expires, &ms, NULL) != QSJWT_OK) {
+		cli_usage_error(CMD, "--expires '%s' is not a timespan (e.g. 60m, 8h, 7d)",
+				s->expires);
+		return EXIT_USAGE;
+	}
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	bo.input = s->batch;
+	bo.expires = s->expires;
+	bo.audience = s->audience;
+	bo.alg = s->alg;
+	bo.jobs = s->jobs != 0 ? (unsigned)s->jobs : cpus > 0 && cpus <= MAX_JOBS ? (unsigned)cpus : 1;
+	code = key_opts_signer(&s->key, now, &signer);
+	/* A new key's files are kept before the first token is printed. */
+	if (code == EXIT_OK)
+		code = key_opts_commit(&s->key);
+	if (code == EXIT_OK)
+		code = batch_run(&bo, signer);
+	return code;
 }
 
 int cmd_create_qseow(int argc, char **argv)
@@ -197,6 +272,10 @@ int cmd_create_qseow(int argc, char **argv)
 	if (validate(&s) != 0)
 		goto out;
 	iat = cli_now();
+	if (s.batch != NULL) {
+		code = run_batch(&s, iat);
+		goto out;
+	}
 	if (cli_expires(CMD, s.expires, iat, &exp) != 0)
 		goto out;
 

@@ -178,6 +178,26 @@ void qsjwt_signer_keep(qsjwt_signer *s)
 		s->ops->keep(s);
 }
 
+qsjwt_err qsjwt_signer_session(qsjwt_signer *s, qsjwt_signer **out)
+{
+	void *impl = NULL;
+	qsjwt_err rc = s->ops->session(s, &impl);
+	qsjwt_signer *c;
+
+	if (rc != QSJWT_OK)
+		return rc;
+	if (EVP_PKEY_up_ref(s->pub) != 1) {
+		s->ops->free(impl);
+		return QSJWT_ERR_CRYPTO;
+	}
+	rc = signer_new(s->ops, impl, s->pub, strdup(s->what), &c);
+	if (rc != QSJWT_OK)
+		return rc;
+	/* The child's uri stays NULL: the parent owns the key's identity. */
+	*out = c;
+	return QSJWT_OK;
+}
+
 const char *qsjwt_signer_uri(const qsjwt_signer *s)
 {
 	return s->uri;

@@ -84,7 +84,18 @@ static void file_free(void *impl)
 	EVP_PKEY_free(impl);
 }
 
-static const signer_ops file_ops = { file_sign, file_private_pem, file_free, NULL, NULL };
+static qsjwt_err file_session(qsjwt_signer *s, void **impl_out)
+{
+	/* EVP_PKEY signing is safe from several threads; each sign call has its
+	 * own EVP_MD_CTX. */
+	if (EVP_PKEY_up_ref((EVP_PKEY *)s->impl) != 1)
+		return QSJWT_ERR_CRYPTO;
+	*impl_out = s->impl;
+	return QSJWT_OK;
+}
+
+static const signer_ops file_ops = { file_sign, file_private_pem, file_free, NULL, NULL,
+				     file_session };
 
 static qsjwt_err signer_from_pkey(EVP_PKEY *pkey, const char *what, qsjwt_signer **out)
 {

@@ -18,6 +18,9 @@ typedef struct {
 	 * objects a generation created. */
 	qsjwt_err (*store_cert)(qsjwt_signer *s, const qsjwt_cert *c);
 	void (*keep)(qsjwt_signer *s);
+	/* Another signer over the same key for another thread (impl only:
+	 * signer_session makes the rest). */
+	qsjwt_err (*session)(qsjwt_signer *s, void **impl_out);
 } signer_ops;
 
 struct qsjwt_signer {

@@ -141,6 +141,14 @@ out:
 
 void p11_signer_close(p11_signer *ps)
 {
+	if (ps->child) {
+		/* Not C_Logout: the login belongs to every session of the token. */
+		if (ps->have_session)
+			ps->tok->f->C_CloseSession(ps->session);
+		qsjwt_secret_wipe(ps->pin, sizeof(ps->pin));
+		memset(ps, 0, sizeof(*ps));
+		return;
+	}
 	if (ps->have_session) {
 		for (size_t i = ps->n_created; !ps->keep && i > 0; i--) {
 			CK_RV rv = ps->tok->f->C_DestroyObject(ps->session, ps->created[i - 1]);
@@ -390,7 +398,37 @@ static void p11_keep(qsjwt_signer *s)
 	((p11_signer *)s->impl)->keep = 1;
 }
 
-static const signer_ops p11_ops = { p11_sign, NULL, p11_free, p11_store_cert, p11_keep };
+static qsjwt_err p11_session(qsjwt_signer *s, void **impl_out)
+{
+	p11_signer *parent = s->impl, *c = malloc(sizeof(*c));
+	qsjwt_err rc;
+
+	if (c == NULL)
+		return QSJWT_ERR_NOMEM;
+	/* Same token, key handle, mechanisms and PIN (always-authenticate);
+	 * object handles are valid in every session of the application. */
+	*c = *parent;
+	c->child = 1;
+	c->have_session = 0;
+	c->logged_in = 0;
+	c->n_created = 0;
+	c->uri = NULL;
+	c->mods = NULL;
+	c->tokens = NULL;
+	c->n_tokens = 0;
+	rc = p11_session_open(c->tok, 0, &c->session);
+	if (rc != QSJWT_OK) {
+		qsjwt_secret_wipe(c->pin, sizeof(c->pin));
+		free(c);
+		return rc;
+	}
+	c->have_session = 1;
+	*impl_out = c;
+	return QSJWT_OK;
+}
+
+static const signer_ops p11_ops = { p11_sign, NULL, p11_free, p11_store_cert, p11_keep,
+				    p11_session };
 
 qsjwt_err p11_signer_wrap(p11_signer *ps, EVP_PKEY *pub, const char *label,
 			  const unsigned char *id, size_t id_len, qsjwt_signer **out)

@@ -27,6 +27,7 @@ typedef struct {
 	CK_OBJECT_HANDLE created[P11_MAX_CREATED]; /* destroyed unless kept */
 	size_t n_created;
 	int keep;
+	int child;             /* a session of another p11_signer: owns only it */
 } p11_signer;
 
 /*

@@ -99,7 +99,7 @@ void log_msg(qsjwt_log_level level, const char *fmt, ...)
 
 const char *log_openssl_reason(const char *fallback)
 {
-	static char buf[256];
+	static _Thread_local char buf[256];
 	unsigned long e = ERR_peek_last_error();
 	const char *reason;
 

@@ -1,0 +1,603 @@
+/*
+ * create-qseow --batch: one token per JSON line, signed by N workers (one
+ * signing context or token session each, one login for the run), written in
+ * input order through a bounded window so memory does not grow with the
+ * input. A signing failure stops the batch: the lines signed and verified
+ * before it are written, and the first line not issued is reported.
+ */
+#include "cli/batch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "jose/json.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+#define LINE_MAX_BYTES (64 * 1024)
+#define READ_CHUNK (128 * 1024)
+#define MAX_JOBS 256
+
+enum { S_FREE = 0, S_READY, S_SIGNING, S_DONE };
+
+typedef struct {
+	int state;
+	unsigned long line;
+	char *userid, *userdir; /* for the output line */
+	char *payload;
+	size_t payload_len;
+	char *token;            /* a secret: wiped when freed */
+	char *error;            /* this line cannot be issued; the batch goes on */
+	int fatal;              /* signing failed: the batch stops here */
+} slot;
+
+typedef struct {
+	const batch_opts *o;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_done, cv_space;
+	slot *ring;
+	size_t window;
+	unsigned long long head, next_sign, next_write;
+	int input_done, stop;
+	unsigned long issued, failed, stopped_at; /* stopped_at: first line not issued */
+	int write_failed;
+	/* progress */
+	int progress;
+	off_t total_bytes, read_bytes;
+	struct timespec start;
+} batch;
+
+typedef struct {
+	batch *b;
+	qsjwt_signer *signer;
+	pthread_t thread;
+} worker;
+
+static double elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static void slot_clear(slot *s)
+{
+	free(s->userid);
+	free(s->userdir);
+	free(s->payload);
+	qsjwt_secret_free(s->token);
+	free(s->error);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- parsing a line ------------------------------------------------------------ */
+
+static char *errorf(const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 1, 2)))
+#endif
+	;
+
+static char *errorf(const char *fmt, ...)
+{
+	char buf[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return strdup(buf);
+}
+
+static const char *const fields[] = { "userid",   "userdir", "username", "useremail",
+				      "groups",   "expires", "audience" };
+
+/* Fill s from one JSON line, or set s->error. */
+static void parse_line(batch *b, const char *text, size_t len, int64_t iat, slot *s)
+{
+	const batch_opts *o = b->o;
+	const char *v[7] = { NULL };
+	const char **groups = NULL;
+	qsjwt_qseow_claims c;
+	const cJSON *g, *m;
+	cJSON *j = NULL;
+	const char *end = NULL;
+	size_t n_groups = 0, k;
+	double ms = 0;
+	int64_t exp;
+
+	if (!utf8_valid(text, len)) {
+		s->error = strdup("the line is not valid UTF-8");
+		return;
+	}
+	j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	while (j != NULL && end < text + len && (*end == ' ' || *end == '\t' || *end == '\r'))
+		end++;
+	if (j == NULL || !cJSON_IsObject(j) || end != text + len) {
+		s->error = strdup("the line is not a JSON object");
+		goto out;
+	}
+	for (m = j->child; m != NULL; m = m->next) {
+		for (k = 0; k < 7 && strcmp(m->string, fields[k]) != 0; k++)
+			;
+		if (k == 7) {
+			s->error = errorf("unknown field '%.100s' (known: userid, userdir, username, "
+					  "useremail, groups, expires, audience)",
+					  m->string);
+			goto out;
+		}
+		if (v[k] != NULL || (k == 4 && groups != NULL)) {
+			s->error = errorf("field '%s' given twice", fields[k]);
+			goto out;
+		}
+		if (k == 4) {
+			if (!cJSON_IsArray(m)) {
+				s->error = strdup("field 'groups' must be an array of strings");
+				goto out;
+			}
+			groups = calloc((size_t)cJSON_GetArraySize(m) + 1, sizeof(*groups));
+			if (groups == NULL) {
+				s->error = strdup("out of memory");
+				goto out;
+			}
+			cJSON_ArrayForEach(g, m)
+			{
+				if (!cJSON_IsString(g)) {
+					s->error = strdup("field 'groups' must be an array of strings");
+					goto out;
+				}
+				groups[n_groups++] = g->valuestring;
+			}
+			continue;
+		}
+		if (!cJSON_IsString(m)) {
+			s->error = errorf("field '%s' must be a string", fields[k]);
+			goto out;
+		}
+		v[k] = m->valuestring;
+	}
+	for (k = 0; k < 4; k++) {
+		if (v[k] == NULL) {
+			s->error = errorf("missing field '%s'", fields[k]);
+			goto out;
+		}
+	}
+	if (v[5] == NULL)
+		v[5] = o->expires;
+	if (v[6] == NULL)
+		v[6] = o->audience;
+	if (v[5] == NULL || v[6] == NULL) {
+		const char *what = v[5] == NULL ? "expires" : "audience";
+		s->error = errorf("no %s: give it in the line or with --%s on the command line",
+				  what, what);
+		goto out;
+	}
+	if (strlen(v[0]) > CLI_MAX_VALUE || strlen(v[1]) > CLI_MAX_VALUE) {
+		s->error = strdup("a value is longer than 64 KiB");
+		goto out;
+	}
+	if (qsjwt_timespan_parse(v[5], &ms, NULL) != QSJWT_OK) {
+		s->error = errorf("expires '%.100s' is not a timespan (e.g. 60m, 8h, 7d)", v[5]);
+		goto out;
+	}
+	if (qsjwt_exp_from_ms(iat, ms, &exp) != QSJWT_OK) {
+		s->error = errorf("expires '%.100s' puts exp outside 1970 to 9999", v[5]);
+		goto out;
+	}
+	c.user_id = v[0];
+	c.user_directory = v[1];
+	c.name = v[2];
+	c.email = v[3];
+	c.groups = groups;
+	c.n_groups = n_groups;
+	c.iat = iat;
+	c.exp = exp;
+	c.audience = v[6];
+	s->userid = strdup(v[0]);
+	s->userdir = strdup(v[1]);
+	if (s->userid == NULL || s->userdir == NULL ||
+	    qsjwt_qseow_payload(&c, &s->payload, &s->payload_len) != QSJWT_OK)
+		s->error = strdup("cannot build the claims");
+out:
+	free(groups);
+	cJSON_Delete(j);
+}
+
+/* ---- workers ------------------------------------------------------------------- */
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	batch *b = w->b;
+	slot *s;
+	qsjwt_err rc;
+
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		while (!b->stop && b->next_sign < b->head &&
+		       b->ring[b->next_sign % b->window].state != S_READY)
+			b->next_sign++;
+		if (b->stop)
+			break;
+		if (b->next_sign == b->head) {
+			if (b->input_done)
+				break;
+			pthread_cond_wait(&b->cv_work, &b->mu);
+			continue;
+		}
+		s = &b->ring[b->next_sign++ % b->window];
+		s->state = S_SIGNING;
+		pthread_mutex_unlock(&b->mu);
+		/* Signed and verified against the public key before it is kept. */
+		rc = qsjwt_jwt_sign(w->signer, b->o->alg, s->payload, s->payload_len, &s->token);
+		pthread_mutex_lock(&b->mu);
+		if (rc != QSJWT_OK) {
+			s->fatal = 1;
+			b->stop = 1;
+			pthread_cond_broadcast(&b->cv_work);
+			pthread_cond_broadcast(&b->cv_space);
+		}
+		s->state = S_DONE;
+		pthread_cond_broadcast(&b->cv_done);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+/* ---- writing -------------------------------------------------------------------- */
+
+static void progress(batch *b, int final)
+{
+	double t = elapsed(&b->start), rate = t > 0 ? (double)b->issued / t : 0;
+	char eta[40] = "";
+
+	if (!b->progress)
+		return;
+	if (!final && b->total_bytes > 0 && b->read_bytes > 0 && b->read_bytes < b->total_bytes)
+		snprintf(eta, sizeof(eta), ", ETA %.0f s",
+			 t * (double)(b->total_bytes - b->read_bytes) / (double)b->read_bytes);
+	fprintf(stderr, "\r%lu issued, %.0f/s%s\033[K%s", b->issued, rate, eta, final ? "\n" : "");
+}
+
+static void output_line(strbuf *out, const slot *s)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "{\"line\":%lu,", s->line);
+	strbuf_addstr(out, num);
+	if (s->error != NULL) {
+		strbuf_addstr(out, "\"error\":");
+		json_append_string(out, s->error);
+	} else {
+		strbuf_addstr(out, "\"userid\":");
+		json_append_string(out, s->userid);
+		strbuf_addstr(out, ",\"userdir\":");
+		json_append_string(out, s->userdir);
+		strbuf_addstr(out, ",\"token\":\"");
+		strbuf_addstr(out, s->token);
+		strbuf_addch(out, '"');
+	}
+	strbuf_addstr(out, "}\n");
+}
+
+static int flush_out(strbuf *out)
+{
+	int ok = out->len == 0 || (fwrite(out->data, 1, out->len, stdout) == out->len &&
+				   fflush(stdout) == 0);
+
+	/* The buffer held tokens: wipe before reuse. */
+	if (out->data != NULL)
+		qsjwt_secret_wipe(out->data, out->len);
+	out->len = 0;
+	if (out->data != NULL)
+		out->data[0] = '\0';
+	return ok;
+}
+
+/* What the writer can do next: WAIT, WRITE the next slot, FINISHED (all
+ * written), or STOPPED at the next slot (a signing failure, or no more
+ * signing after one). */
+enum { W_WAIT, W_WRITE, W_FINISHED, W_STOPPED };
+
+static int writer_state(const batch *b)
+{
+	const slot *s;
+
+	if (b->next_write == b->head)
+		return b->input_done ? W_FINISHED : b->stop ? W_STOPPED : W_WAIT;
+	s = &b->ring[b->next_write % b->window];
+	if (s->state == S_DONE)
+		return s->fatal ? W_STOPPED : W_WRITE;
+	if (b->stop && s->state == S_READY)
+		return W_STOPPED;
+	return W_WAIT;
+}
+
+/* Write out what is buffered, with the lock released. 0 or -1 (failed:
+ * the batch is stopped). */
+static int writer_flush(batch *b, strbuf *out)
+{
+	int ok;
+
+	pthread_mutex_unlock(&b->mu);
+	errno = 0;
+	ok = flush_out(out);
+	pthread_mutex_lock(&b->mu);
+	if (ok)
+		return 0;
+	b->write_failed = errno != 0 ? errno : EIO;
+	return -1;
+}
+
+static void *write_out(void *arg)
+{
+	batch *b = arg;
+	struct timespec last;
+	strbuf out;
+	slot *s;
+	int st;
+
+	strbuf_init(&out);
+	clock_gettime(CLOCK_MONOTONIC, &last);
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		st = writer_state(b);
+		if (st == W_WRITE) {
+			s = &b->ring[b->next_write % b->window];
+			output_line(&out, s);
+			if (s->error != NULL)
+				b->failed++;
+			else
+				b->issued++;
+			slot_clear(s);
+			b->next_write++;
+			pthread_cond_broadcast(&b->cv_space);
+			if (out.len >= 64 * 1024 && writer_flush(b, &out) != 0) {
+				st = W_STOPPED;
+				break;
+			}
+			continue;
+		}
+		if (st == W_STOPPED) {
+			/* Everything before this line is written; nothing after it. */
+			if (b->next_write < b->head)
+				b->stopped_at = b->ring[b->next_write % b->window].line;
+			break;
+		}
+		/* Finished, or nothing to write yet: hand over what we have. */
+		if (writer_flush(b, &out) != 0) {
+			st = W_STOPPED;
+			break;
+		}
+		if (st == W_FINISHED)
+			break;
+		if (b->progress && elapsed(&last) > 0.25) {
+			clock_gettime(CLOCK_MONOTONIC, &last);
+			progress(b, 0);
+		}
+		if (writer_state(b) == W_WAIT)
+			pthread_cond_wait(&b->cv_done, &b->mu);
+	}
+	if (out.len > 0 && writer_flush(b, &out) != 0)
+		st = W_STOPPED;
+	/* Stopped early: the reader and the workers stop too. */
+	if (st != W_FINISHED)
+		b->stop = 1;
+	pthread_cond_broadcast(&b->cv_space);
+	pthread_cond_broadcast(&b->cv_work);
+	pthread_mutex_unlock(&b->mu);
+	strbuf_release(&out);
+	return NULL;
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+/* Queue one input line (a parse error is queued too: it is output in order). */
+static int push(batch *b, unsigned long line, const char *text, size_t len, int too_long)
+{
+	slot s;
+
+	memset(&s, 0, sizeof(s));
+	s.line = line;
+	if (too_long)
+		s.error = strdup("the line is longer than 64 KiB");
+	else
+		parse_line(b, text, len, cli_now(), &s);
+	pthread_mutex_lock(&b->mu);
+	while (!b->stop && b->head - b->next_write >= b->window)
+		pthread_cond_wait(&b->cv_space, &b->mu);
+	if (b->stop) {
+		pthread_mutex_unlock(&b->mu);
+		slot_clear(&s);
+		return -1;
+	}
+	s.state = s.error != NULL ? S_DONE : S_READY;
+	b->ring[b->head++ % b->window] = s;
+	if (s.state == S_READY)
+		pthread_cond_signal(&b->cv_work);
+	else
+		pthread_cond_signal(&b->cv_done);
+	pthread_mutex_unlock(&b->mu);
+	return 0;
+}
+
+/* A line to skip: empty, blank, or a comment. */
+static int skipped(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'))
+		i++;
+	return i == len || p[i] == '#';
+}
+
+static int read_input(batch *b, int fd)
+{
+	char *buf = malloc(READ_CHUNK + LINE_MAX_BYTES + 1);
+	size_t have = 0, start;
+	unsigned long line = 0;
+	int too_long = 0, eof = 0, rc = 0;
+
+	if (buf == NULL)
+		return -1;
+	while (!eof) {
+		ssize_t n = read(fd, buf + have, READ_CHUNK + LINE_MAX_BYTES - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_error("cannot read the batch input: %s", strerror(errno));
+			rc = -1;
+			break;
+		}
+		eof = n == 0;
+		have += (size_t)n;
+		pthread_mutex_lock(&b->mu);
+		b->read_bytes += n;
+		pthread_mutex_unlock(&b->mu);
+		start = 0;
+		for (;;) {
+			char *nl = memchr(buf + start, '\n', have - start);
+			size_t len;
+			if (nl == NULL && !(eof && start < have))
+				break;
+			len = nl != NULL ? (size_t)(nl - (buf + start)) : have - start;
+			line++;
+			if (!too_long && len > LINE_MAX_BYTES)
+				too_long = 1;
+			if ((too_long || !skipped(buf + start, len)) &&
+			    push(b, line, buf + start, len, too_long) != 0) {
+				eof = 1;
+				break;
+			}
+			too_long = 0;
+			start += len + (nl != NULL);
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+		if (have > LINE_MAX_BYTES) {
+			/* The rest of an over-long line is dropped as it comes. */
+			too_long = 1;
+			have = 0;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+/* ---- the batch ------------------------------------------------------------------- */
+
+int batch_run(const batch_opts *o, qsjwt_signer *signer)
+{
+	worker *w = NULL;
+	pthread_t writer;
+	unsigned jobs = o->jobs, started = 0;
+	struct stat st;
+	batch b;
+	int fd = STDIN_FILENO, code = EXIT_RUNTIME, read_rc;
+	double t;
+
+	memset(&b, 0, sizeof(b));
+	b.o = o;
+	if (strcmp(o->input, "-") != 0) {
+		fd = open(o->input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			log_error("cannot read batch file '%s': %s", o->input, strerror(errno));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		log_error("cannot read batch file '%s': it is a directory", o->input);
+		goto out_fd;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		b.total_bytes = st.st_size;
+	b.progress = isatty(STDERR_FILENO);
+	b.window = jobs * 64 < 256 ? 256 : jobs * 64;
+	b.ring = calloc(b.window, sizeof(*b.ring));
+	w = calloc(jobs, sizeof(*w));
+	if (b.ring == NULL || w == NULL)
+		goto out_fd;
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.cv_work, NULL);
+	pthread_cond_init(&b.cv_done, NULL);
+	pthread_cond_init(&b.cv_space, NULL);
+	/* Every worker's session before the first line: a token that cannot
+	 * give them fails the run before anything is printed. */
+	for (unsigned i = 0; i < jobs; i++) {
+		w[i].b = &b;
+		if (qsjwt_signer_session(signer, &w[i].signer) != QSJWT_OK)
+			goto out_workers;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b.start);
+	log_verbose("batch from %s with %u job%s", strcmp(o->input, "-") == 0 ? "standard input"
+									   : o->input,
+		    jobs, jobs == 1 ? "" : "s");
+	if (pthread_create(&writer, NULL, write_out, &b) != 0)
+		goto out_workers;
+	for (; started < jobs; started++) {
+		if (pthread_create(&w[started].thread, NULL, work, &w[started]) != 0)
+			break;
+	}
+	read_rc = started == jobs ? read_input(&b, fd) : -1;
+	pthread_mutex_lock(&b.mu);
+	b.input_done = 1;
+	if (read_rc != 0)
+		b.stop = 1;
+	pthread_cond_broadcast(&b.cv_work);
+	pthread_cond_broadcast(&b.cv_done);
+	pthread_mutex_unlock(&b.mu);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+	pthread_mutex_lock(&b.mu);
+	pthread_cond_broadcast(&b.cv_done);
+	pthread_mutex_unlock(&b.mu);
+	pthread_join(writer, NULL);
+
+	t = elapsed(&b.start);
+	progress(&b, 1);
+	if (b.write_failed != 0) {
+		log_error("cannot write to standard output: %s; %lu token%s written",
+			  strerror(b.write_failed), b.issued, b.issued == 1 ? "" : "s");
+	} else if (b.stopped_at != 0) {
+		log_error("batch stopped: %lu token%s issued, %lu line%s failed; line %lu and "
+			  "after were not issued (resume with: tail -n +%lu FILE)",
+			  b.issued, b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s",
+			  b.stopped_at, b.stopped_at);
+	} else if (read_rc != 0 || b.stop) {
+		log_error("batch stopped: %lu token%s issued, %lu line%s failed", b.issued,
+			  b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s");
+	} else {
+		log_msg(b.failed ? QSJWT_LOG_WARN : QSJWT_LOG_INFO,
+			"batch: %lu token%s issued, %lu line%s failed, %.1f s, %.0f tokens/s",
+			b.issued, b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s", t,
+			t > 0 ? (double)b.issued / t : 0.0);
+		code = b.failed == 0 ? EXIT_OK : EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < b.window; i++)
+		slot_clear(&b.ring[i]);
+out_workers:
+	for (unsigned i = 0; i < jobs; i++)
+		qsjwt_signer_free(w[i].signer);
+	pthread_mutex_destroy(&b.mu);
+	pthread_cond_destroy(&b.cv_work);
+	pthread_cond_destroy(&b.cv_done);
+	pthread_cond_destroy(&b.cv_space);
+out_fd:
+	free(w);
+	free(b.ring);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return code;
+}
