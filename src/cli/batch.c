@@ -105,9 +105,8 @@ static const char *const fields[] = { "userid",   "userdir", "username", "userem
 				      "groups",   "expires", "audience" };
 
 /* Fill s from one JSON line, or set s->error. */
-static void parse_line(batch *b, const char *text, size_t len, int64_t iat, slot *s)
+static void parse_line(const batch_opts *o, const char *text, size_t len, int64_t iat, slot *s)
 {
-	const batch_opts *o = b->o;
 	const char *v[7] = { NULL };
 	const char **groups = NULL;
 	qsjwt_qseow_claims c;
@@ -213,6 +212,25 @@ static void parse_line(batch *b, const char *text, size_t len, int64_t iat, slot
 out:
 	free(groups);
 	cJSON_Delete(j);
+}
+
+char *batch_parse_line(const batch_opts *o, const char *text, size_t len, int64_t iat,
+		       char **payload, size_t *payload_len)
+{
+	slot s;
+	char *err;
+
+	memset(&s, 0, sizeof(s));
+	parse_line(o, text, len, iat, &s);
+	err = s.error;
+	s.error = NULL;
+	if (err == NULL) {
+		*payload = s.payload;
+		*payload_len = s.payload_len;
+		s.payload = NULL;
+	}
+	slot_clear(&s);
+	return err;
 }
 
 /* ---- workers ------------------------------------------------------------------- */
@@ -414,7 +432,7 @@ static int push(batch *b, unsigned long line, const char *text, size_t len, int 
 	if (too_long)
 		s.error = strdup("the line is longer than 64 KiB");
 	else
-		parse_line(b, text, len, cli_now(), &s);
+		parse_line(b->o, text, len, cli_now(), &s);
 	pthread_mutex_lock(&b->mu);
 	while (!b->stop && b->head - b->next_write >= b->window)
 		pthread_cond_wait(&b->cv_space, &b->mu);

@@ -2,6 +2,9 @@
 #ifndef QSJWT_BATCH_H
 #define QSJWT_BATCH_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <qsjwt/qsjwt.h>
 
 typedef struct {
@@ -20,5 +23,11 @@ typedef struct {
  * issued, 1 otherwise (a summary is logged).
  */
 int batch_run(const batch_opts *o, qsjwt_signer *signer);
+
+/* One input line (without its newline) as batch_run reads it: NULL and the
+ * payload JSON (caller frees), or the error message for the output line
+ * (caller frees). For tests and fuzzing. */
+char *batch_parse_line(const batch_opts *o, const char *text, size_t len, int64_t iat,
+		       char **payload, size_t *payload_len);
 
 #endif
