@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	libssl-dev openssl libcjson-dev libp11-kit-dev p11-kit
-	libcmocka-dev faketime
+	libcmocka-dev faketime scdoc dpkg-dev bash-completion zsh
 	softhsm2 opensc gnutls-bin
 	clang valgrind hyperfine
 )

@@ -4,6 +4,9 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <cjson/cJSON.h>
+#include <openssl/crypto.h>
+
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -34,12 +37,45 @@ static void usage(FILE *fp)
 		fprintf(fp, "  %-16s %s\n", commands[i].name, commands[i].help);
 	fprintf(fp, "\nOptions:\n"
 		    "  -h, --help       display help (qs-jwt <command> --help: help for a command)\n"
-		    "  --version        output the version number\n\n"
+		    "  --version [--json]\n"
+		    "                   the version, and those of OpenSSL, p11-kit and cJSON\n\n"
 		    "Environment:\n"
 		    "  QSJWT_KEY_PASSPHRASE  passphrase of an encrypted private key\n"
 		    "  QSJWT_PKCS11_PIN      user PIN of a PKCS#11 token\n"
 		    "  NO_COLOR              when set and not empty, logs are never coloured\n\n");
 	cli_print_exit_codes(fp);
+}
+
+/* What a bug report needs: our version and those of the libraries we run
+ * with (OpenSSL and cJSON as loaded; p11-kit has no runtime query, so the
+ * version built against). */
+static int version(int argc, char **argv)
+{
+	const char *openssl = OpenSSL_version(OPENSSL_VERSION);
+	char line[512];
+
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "--json") != 0)) {
+		fprintf(stderr, "qs-jwt: error: --version takes only --json\nsee 'qs-jwt --help'\n");
+		return EXIT_USAGE;
+	}
+	if (argc == 1) {
+		cJSON *o = cJSON_CreateObject();
+		char *text;
+		int code;
+		cJSON_AddStringToObject(o, "qs-jwt", QSJWT_VERSION);
+		cJSON_AddStringToObject(o, "openssl", openssl);
+		cJSON_AddStringToObject(o, "p11-kit", QSJWT_P11KIT_VERSION);
+		cJSON_AddStringToObject(o, "cjson", cJSON_Version());
+		text = cJSON_PrintUnformatted(o);
+		code = text != NULL ? cli_write_stdout_line(text) : EXIT_RUNTIME;
+		cJSON_free(text);
+		cJSON_Delete(o);
+		return code;
+	}
+	snprintf(line, sizeof(line),
+		 "qs-jwt %s\n%s\np11-kit %s (built with)\ncJSON %s", QSJWT_VERSION, openssl,
+		 QSJWT_P11KIT_VERSION, cJSON_Version());
+	return cli_write_stdout_line(line);
 }
 
 int main(int argc, char **argv)
@@ -61,7 +97,7 @@ int main(int argc, char **argv)
 		return cli_flush_stdout();
 	}
 	if (strcmp(argv[1], "--version") == 0)
-		return cli_write_stdout_line(QSJWT_VERSION);
+		return version(argc - 2, argv + 2);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 2, argv + 2);
