@@ -43,12 +43,12 @@ static int check_value(const char *cmd, const cli_option *o, const char *v)
 {
 	size_t len = strlen(v);
 
-	if (len > CLI_MAX_VALUE) {
+	if (len > CLI_MAX_VALUE && !(o->flags & CLI_NOLIMIT)) {
 		cli_usage_error(cmd, "the value of --%s is longer than 64 KiB (%zu bytes)", o->name,
 				len);
 		return -1;
 	}
-	if (o->text && !utf8_valid(v, len)) {
+	if ((o->flags & CLI_TEXT) && !utf8_valid(v, len)) {
 		cli_usage_error(cmd, "the value of --%s is not valid UTF-8", o->name);
 		return -1;
 	}

@@ -29,12 +29,18 @@ typedef enum {
 	CLI_VARIADIC   /* --x V [V...] up to the next argument starting with '-' */
 } cli_arg;
 
+/* cli_option flags. */
+enum {
+	CLI_TEXT = 1,   /* claim text: must be valid UTF-8 */
+	CLI_NOLIMIT = 2 /* exempt from CLI_MAX_VALUE: the command checks the size itself */
+};
+
 typedef struct {
 	int id;
 	const char *name;    /* long name without "--" */
 	char short_name;     /* 0: none */
 	cli_arg arg;
-	int text;            /* value is claim text: must be valid UTF-8 */
+	int flags;           /* CLI_TEXT, CLI_NOLIMIT */
 	const char *metavar; /* "<file>" */
 	const char *help;
 } cli_option;

@@ -41,7 +41,8 @@ enum {
 };
 
 static const cli_option opts[] = {
-	{ OPT_JWT, "jwt", 0, CLI_VALUE, 0, "<jwt>", "the JWT to decode" },
+	{ OPT_JWT, "jwt", 0, CLI_VALUE, CLI_NOLIMIT, "<jwt>",
+	  "the JWT to decode (at most 64 KiB, surrounding whitespace ignored)" },
 	{ OPT_JWT_FILE, "jwt-file", 0, CLI_VALUE, 0, "<file>",
 	  "file holding the JWT; '-' reads standard input" },
 	{ OPT_PUB_FILE, "cert-publickey-file", 0, CLI_VALUE, 0, "<file>",

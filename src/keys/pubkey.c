@@ -38,9 +38,9 @@ qsjwt_err pubkey_from_evp(EVP_PKEY *pkey, const char *what, qsjwt_pubkey **out)
 						  sizeof(curve), NULL) == 1 &&
 		   (strcmp(curve, "prime256v1") == 0 || strcmp(curve, "secp384r1") == 0 ||
 		    strcmp(curve, "secp521r1") == 0)) {
-		k->kind = curve[4] == '2'   ? PUBKEY_EC_P256
-			  : curve[4] == '3' ? PUBKEY_EC_P384
-					    : PUBKEY_EC_P521;
+		k->kind = strcmp(curve, "prime256v1") == 0  ? PUBKEY_EC_P256
+			  : strcmp(curve, "secp384r1") == 0 ? PUBKEY_EC_P384
+							    : PUBKEY_EC_P521;
 		snprintf(k->desc, sizeof(k->desc), "EC %s",
 			 k->kind == PUBKEY_EC_P256   ? "P-256"
 			 : k->kind == PUBKEY_EC_P384 ? "P-384"

@@ -1,0 +1,602 @@
+# shellcheck shell=bash
+# Shared helpers for the verify tests (qs-jwt decode and create-qscloud).
+# Source it from a test script:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   begin "what this case checks"
+#   dec --jwt-file "$VEC/all-claims.jwt"
+#   assert_rc 0
+#   ...
+#   finish
+#
+# Environment: QSJWT_BIN (the qs-jwt binary), QSJWT_TEST_DATA (tests/data),
+# QSJWT_SOURCE_DIR (the source tree, for scripts/softhsm.sh).
+# Every failed assertion prints what was expected and what came; the script
+# keeps going and exits non-zero at `finish` if any assertion failed.
+
+set -u
+export LC_ALL=C
+export TZ=UTC
+unset QSJWT_KEY_PASSPHRASE QSJWT_PKCS11_PIN NO_COLOR
+umask 022
+
+if [ -z "${QSJWT_BIN:-}" ] || [ ! -x "${QSJWT_BIN}" ]; then
+	echo "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')" >&2
+	exit 2
+fi
+if [ -z "${QSJWT_TEST_DATA:-}" ] || [ ! -d "${QSJWT_TEST_DATA}/vectors" ]; then
+	echo "QSJWT_TEST_DATA must name tests/data (got '${QSJWT_TEST_DATA:-}')" >&2
+	exit 2
+fi
+if [ -z "${QSJWT_SOURCE_DIR:-}" ] || [ ! -f "${QSJWT_SOURCE_DIR}/scripts/softhsm.sh" ]; then
+	echo "QSJWT_SOURCE_DIR must name the source tree (got '${QSJWT_SOURCE_DIR:-}')" >&2
+	exit 2
+fi
+# The pyenv shim costs 0.2 s a call; the system python3 a tenth of that.
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
+for _tool in openssl faketime base64 timeout "$PY" cmp; do
+	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
+done
+QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
+QSJWT_TEST_DATA=$(cd "$QSJWT_TEST_DATA" && pwd)
+# shellcheck disable=SC2034 # used by the scripts that source this file
+VEC=$QSJWT_TEST_DATA/vectors
+
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-verify.XXXXXX")
+_cleanup() {
+	chmod -R u+rwx "$T_TMP" 2>/dev/null
+	rm -rf "$T_TMP"
+}
+trap _cleanup EXIT
+
+OUT=$T_TMP/stdout
+ERR=$T_TMP/stderr
+RC=
+T_CASES=0
+T_FAILS=0
+T_CASE="(setup)"
+T_CASE_FAILED=0
+T_FAILED_CASES=()
+
+# The reference vectors' iat (2030-01-01T00:00:00Z; exp is one hour later).
+PINNED='2030-01-01 00:00:00'
+
+# ---- cases and results ----------------------------------------------------------
+
+begin() {
+	T_CASES=$((T_CASES + 1))
+	T_CASE=$1
+	T_CASE_FAILED=0
+}
+
+fail() {
+	if [ "$T_CASE_FAILED" = 0 ]; then
+		T_FAILS=$((T_FAILS + 1))
+		T_FAILED_CASES+=("$T_CASE")
+	fi
+	T_CASE_FAILED=1
+	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
+}
+
+_show_last_run() {
+	printf '  last run: exit %s\n' "${RC:-?}"
+	if [ -s "$OUT" ]; then
+		printf '  stdout: '
+		head -c 1500 "$OUT" | sed -n '1,25p' | sed '2,$s/^/          /'
+	fi
+	if [ -s "$ERR" ]; then
+		printf '  stderr: '
+		head -c 2000 "$ERR" | sed -n '1,12p' | sed '2,$s/^/          /'
+	fi
+}
+
+finish() {
+	local name
+	name=$(basename "$0" .sh)
+	if [ "$T_FAILS" -ne 0 ]; then
+		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
+		printf '  - %s\n' "${T_FAILED_CASES[@]}"
+		exit 1
+	fi
+	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
+	exit 0
+}
+
+# ---- running ------------------------------------------------------------------------
+
+# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
+# /dev/null (never a terminal). A hang is cut after 60 s (exit 124).
+run() {
+	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	_check_sanitizers
+}
+
+# A sanitizer report fails the case whatever the exit code (ASan exits 1,
+# the code of many expected errors).
+_check_sanitizers() {
+	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ' "$ERR"; then
+		fail "sanitizer report on stderr: $(grep -m1 -E 'Sanitizer|runtime error: ' "$ERR" | head -c 300)"
+	fi
+}
+
+# run_stdin FILE CMD...: as run, with FILE on stdin.
+run_stdin() {
+	local in=$1
+	shift
+	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" <"$in"
+	RC=$?
+	_check_sanitizers
+}
+
+# The faketime wrapper preloads libfaketime ahead of libasan: tell ASan that
+# is fine (harmless for a normal build).
+_faketime_env() {
+	local asan=${ASAN_OPTIONS:-}
+	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
+}
+
+# run_at 'YYYY-MM-DD HH:MM:SS' CMD...: as run, the clock starting at that
+# UTC time.
+run_at() {
+	local when=$1
+	shift
+	run env TZ=UTC "$(_faketime_env)" faketime -f "@$when" "$@"
+}
+
+run_at_stdin() {
+	local when=$1 in=$2
+	shift 2
+	run_stdin "$in" env TZ=UTC "$(_faketime_env)" faketime -f "@$when" "$@"
+}
+
+dec() { run "$QSJWT_BIN" decode "$@"; }
+dec_stdin() {
+	local in=$1
+	shift
+	run_stdin "$in" "$QSJWT_BIN" decode "$@"
+}
+dec_at() {
+	local when=$1
+	shift
+	run_at "$when" "$QSJWT_BIN" decode "$@"
+}
+# dec_pinned ARGS: decode at the vectors' iat.
+dec_pinned() { dec_at "$PINNED" "$@"; }
+
+qsc() { run "$QSJWT_BIN" create-qscloud "$@"; }
+qsc_at() {
+	local when=$1
+	shift
+	run_at "$when" "$QSJWT_BIN" create-qscloud "$@"
+}
+qsc_pinned() { qsc_at "$PINNED" "$@"; }
+
+# ---- assertions -----------------------------------------------------------------------
+
+assert_rc() {
+	if [ "$RC" != "$1" ]; then
+		fail "exit code: expected $1, got $RC"
+		_show_last_run
+		return 1
+	fi
+}
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		fail "${3:-value}: expected '$1', got '$2'"
+		return 1
+	fi
+}
+
+assert_ne() {
+	if [ "$1" = "$2" ]; then
+		fail "${3:-value}: expected anything but '$1'"
+		return 1
+	fi
+}
+
+# assert_match REGEX ACTUAL [WHAT]: ACTUAL matches the extended REGEX.
+assert_match() {
+	if ! [[ $2 =~ $1 ]]; then
+		fail "${3:-value}: expected to match /$1/, got '$2'"
+		return 1
+	fi
+}
+
+# assert_contains FILE NEEDLE: FILE holds NEEDLE (a fixed string).
+assert_contains() {
+	if ! grep -qF -- "$2" "$1"; then
+		fail "$(basename "$1") should contain '$2'"
+		_show_last_run
+		return 1
+	fi
+}
+
+assert_not_contains() {
+	if grep -qF -- "$2" "$1"; then
+		fail "$(basename "$1") should not contain '$2'; found: $(grep -F -- "$2" "$1" | head -c 300)"
+		return 1
+	fi
+}
+
+# assert_line FILE LINE: FILE has a line that is exactly LINE.
+assert_line() {
+	if ! grep -qxF -- "$2" "$1"; then
+		fail "$(basename "$1") should have the line '$2'"
+		_show_last_run
+		return 1
+	fi
+}
+
+assert_empty_stdout() {
+	if [ -s "$OUT" ]; then
+		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 300 "$OUT")"
+		return 1
+	fi
+}
+
+assert_empty_stderr() {
+	if [ -s "$ERR" ]; then
+		fail "stderr should be empty, got: $(head -c 400 "$ERR")"
+		return 1
+	fi
+}
+
+# assert_stdout_is TEXT: stdout is exactly TEXT plus one newline.
+assert_stdout_is() {
+	local want=$T_TMP/want.stdout
+	printf '%s\n' "$1" >"$want"
+	if ! cmp -s "$want" "$OUT"; then
+		fail "stdout differs from the expected bytes:"
+		diff -u "$want" "$OUT" | sed -n '3,40p' | sed 's/^/    /'
+		return 1
+	fi
+}
+
+# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte.
+assert_file_eq() {
+	if ! cmp -s -- "$1" "$2"; then
+		fail "'$2' differs from '$1': $(cmp -- "$1" "$2" 2>&1 | head -1)"
+		return 1
+	fi
+}
+
+# A usage error: exit 2, nothing on stdout, and on stderr exactly
+#   qs-jwt CMD: error: ...NEEDLE...
+#   see 'qs-jwt CMD --help'
+assert_usage_error() {
+	local needle=$1 cmd=$2 first second n
+	assert_rc 2 || return 1
+	assert_empty_stdout
+	n=$(wc -l <"$ERR")
+	first=$(sed -n 1p "$ERR")
+	second=$(sed -n 2p "$ERR")
+	if [ "$n" != 2 ]; then
+		fail "usage error: expected 2 lines on stderr, got $n"
+		_show_last_run
+	fi
+	case $first in
+	"qs-jwt $cmd: error: "*) ;;
+	*) fail "usage error: first line should start 'qs-jwt $cmd: error: ', got '$first'" ;;
+	esac
+	case $first in
+	*"$needle"*) ;;
+	*) fail "usage error should mention '$needle', got '$first'" ;;
+	esac
+	assert_eq "see 'qs-jwt $cmd --help'" "$second" "second line of the usage error"
+}
+
+# assert_log LEVEL NEEDLE: stderr has a line 'TIMESTAMP LEVEL: ...NEEDLE...'.
+LOG_STAMP_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+assert_log() {
+	if ! grep -E "$LOG_STAMP_RE $1: " "$ERR" | grep -qF -- "$2"; then
+		fail "stderr should have a $1 line containing '$2'"
+		_show_last_run
+		return 1
+	fi
+}
+
+assert_no_log_level() {
+	if grep -qE "$LOG_STAMP_RE $1: " "$ERR"; then
+		fail "stderr should have no $1 line, got: $(grep -E "$LOG_STAMP_RE $1: " "$ERR" | head -2)"
+		return 1
+	fi
+}
+
+# A malformed token: exit 1, nothing on stdout, an ERROR line with NEEDLE.
+assert_malformed() {
+	assert_rc 1 || return 1
+	assert_empty_stdout
+	assert_log ERROR "$1"
+}
+
+# ---- decode's output ------------------------------------------------------------------
+
+# assert_check NAME RESULT DETAIL: the text output lists the check exactly so.
+assert_check() {
+	local line
+	line=$(printf '  %-9s %-6s %s' "$1" "$2" "$3")
+	assert_line "$OUT" "$line"
+}
+
+# assert_no_check NAME: the text output lists no check NAME.
+assert_no_check() {
+	if grep -qE "^  $1 +(pass|fail|absent) " "$OUT"; then
+		fail "stdout should list no '$1' check, got: $(grep -E "^  $1 " "$OUT")"
+		return 1
+	fi
+}
+
+# assert_verdict valid|INVALID: the text output's verdict line.
+assert_verdict() {
+	assert_line "$OUT" "Verification: $1"
+}
+
+# A failed verification in text mode: exit 3, the verdict INVALID, the check
+# NAME failing with DETAIL, header and payload still shown, and stderr saying
+# why.
+assert_check_fails() {
+	assert_rc 3
+	assert_verdict INVALID
+	assert_check "$1" fail "$2"
+	assert_line "$OUT" "Header:"
+	assert_line "$OUT" "Payload:"
+	assert_log ERROR "verification failed: "
+}
+
+# assert_all_pass: exit 0, valid, and no check fails.
+assert_all_pass() {
+	assert_rc 0 || return 1
+	assert_verdict valid
+	if grep -qE '^  [a-z]+ +fail ' "$OUT"; then
+		fail "no check should fail: $(grep -E '^  [a-z]+ +fail ' "$OUT")"
+	fi
+	assert_no_log_level ERROR
+}
+
+# ---- JSON (python3) ------------------------------------------------------------------
+
+# json_flatten FILE: FILE must be exactly one line holding one JSON object
+# (no duplicate names); writes $T_TMP/fields with a line 'PATH<TAB>JSON' for
+# every value (objects also '<PATH>.{}' with their member names, in order).
+# Returns non-zero (after a failure message) when FILE is not that.
+FIELDS=$T_TMP/fields
+json_flatten() {
+	: >"$FIELDS"
+	if ! "$PY" - "$1" >"$FIELDS" 2>"$T_TMP/py.err" <<'EOF'; then
+import json, sys
+raw = open(sys.argv[1], 'rb').read()
+if not raw.endswith(b'\n') or raw.count(b'\n') != 1:
+    sys.exit("not exactly one newline-terminated line (%d newlines)" % raw.count(b'\n'))
+def pairs(p):
+    names = [k for k, _ in p]
+    if len(names) != len(set(names)):
+        raise ValueError("duplicate member names: %r" % names)
+    return dict(p)
+try:
+    doc = json.loads(raw.decode('utf-8'), object_pairs_hook=pairs)
+except Exception as e:
+    sys.exit("not JSON: %s" % e)
+if not isinstance(doc, dict):
+    sys.exit("not a JSON object")
+def walk(path, v):
+    print("%s\t%s" % (path, json.dumps(v, ensure_ascii=False, separators=(',', ':'))))
+    if isinstance(v, dict):
+        print("%s.{}\t%s" % (path, ",".join(v.keys())))
+        for k, x in v.items():
+            walk(path + "." + k, x)
+walk("", doc)
+EOF
+		fail "$(basename "$1") is not one JSON object on one line: $(cat "$T_TMP/py.err")"
+		_show_last_run
+		return 1
+	fi
+}
+
+# jfield PATH: the JSON of PATH (e.g. .verification.status) from the last
+# json_flatten; empty when absent.
+jfield() {
+	awk -F '\t' -v p="$1" '$1 == p { sub(/^[^\t]*\t/, ""); print; exit }' "$FIELDS"
+}
+
+_has_field() {
+	awk -F '\t' -v p="$1" '$1 == p { f = 1 } END { exit !f }' "$FIELDS"
+}
+
+# assert_field PATH JSON: the value at PATH is exactly JSON (compact).
+assert_field() {
+	local got
+	if ! _has_field "$1"; then
+		fail "JSON field $1 is missing (expected $2)"
+		return 1
+	fi
+	got=$(jfield "$1")
+	assert_eq "$2" "$got" "JSON field $1"
+}
+
+assert_no_field() {
+	if _has_field "$1"; then
+		fail "JSON field $1 should be absent, got $(jfield "$1")"
+		return 1
+	fi
+}
+
+# ---- JWT helpers ------------------------------------------------------------------------
+
+# b64url: stdin base64url-encoded (no padding) to stdout.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+b64url_decode() {
+	local s=$1
+	s=${s//-/+}
+	s=${s//_//}
+	case $((${#s} % 4)) in
+	0) ;;
+	2) s="$s==" ;;
+	3) s="$s=" ;;
+	*) return 1 ;;
+	esac
+	printf '%s' "$s" | base64 -d
+}
+
+jwt_header() { b64url_decode "${1%%.*}"; }
+jwt_payload() {
+	local p=${1#*.}
+	b64url_decode "${p%%.*}"
+}
+
+# der2raw HALF: an ECDSA DER signature (stdin) to R || S, HALF bytes each.
+der2raw() {
+	"$PY" -c '
+import sys
+d = sys.stdin.buffer.read(); half = int(sys.argv[1])
+def tlv(b, i):
+    t = b[i]; l = b[i + 1]; i += 2
+    if l & 0x80:
+        n = l & 0x7f; l = int.from_bytes(b[i:i + n], "big"); i += n
+    return t, b[i:i + l], i + l
+t, seq, _ = tlv(d, 0); assert t == 0x30
+t, r, i = tlv(seq, 0); assert t == 0x02
+t, s, _ = tlv(seq, i); assert t == 0x02
+out = b"".join(int.from_bytes(x, "big").to_bytes(half, "big") for x in (r, s))
+sys.stdout.buffer.write(out)' "$1"
+}
+
+# raw2der: R || S (stdin) to an ECDSA DER signature.
+raw2der() {
+	"$PY" -c '
+import sys
+d = sys.stdin.buffer.read(); h = len(d) // 2
+def integer(b):
+    b = b.lstrip(b"\0") or b"\0"
+    if b[0] & 0x80: b = b"\0" + b
+    return b"\x02" + length(len(b)) + b
+def length(n):
+    return bytes([n]) if n < 0x80 else b"\x81" + bytes([n])
+body = integer(d[:h]) + integer(d[h:])
+sys.stdout.buffer.write(b"\x30" + length(len(body)) + body)'
+}
+
+_md_of() {
+	case $1 in
+	??256) echo sha256 ;;
+	??384) echo sha384 ;;
+	??512) echo sha512 ;;
+	*) return 1 ;;
+	esac
+}
+
+# jws_sign ALG KEY INPUT: the base64url signature of INPUT (header.payload)
+# with ALG: RSxxx and ESxxx with the private key PEM file KEY, HSxxx with the
+# bytes of the file KEY as the HMAC secret, none: empty.
+jws_sign() {
+	local alg=$1 key=$2 input=$3 md d
+	d=$(mktemp -d "$T_TMP/sign.XXXXXX")
+	printf '%s' "$input" >"$d/in"
+	case $alg in
+	none) return 0 ;;
+	RS*)
+		md=$(_md_of "$alg")
+		openssl dgst "-$md" -sign "$key" -out "$d/sig" "$d/in" || return 1
+		b64url <"$d/sig"
+		;;
+	ES*)
+		md=$(_md_of "$alg")
+		openssl dgst "-$md" -sign "$key" -out "$d/der" "$d/in" || return 1
+		case $alg in
+		ES256) der2raw 32 ;;
+		ES384) der2raw 48 ;;
+		ES512) der2raw 66 ;;
+		esac <"$d/der" | b64url
+		;;
+	HS*)
+		md=$(_md_of "$alg")
+		"$PY" -c '
+import hmac, hashlib, sys
+key = open(sys.argv[1], "rb").read(); msg = open(sys.argv[2], "rb").read()
+sys.stdout.buffer.write(hmac.new(key, msg, getattr(hashlib, sys.argv[3])).digest())' \
+			"$key" "$d/in" "$md" | b64url
+		;;
+	*) return 1 ;;
+	esac
+}
+
+# make_jwt ALG KEY HEADER_JSON PAYLOAD_JSON: a compact JWS of exactly these
+# header and payload bytes, signed as jws_sign does.
+make_jwt() {
+	local h p s
+	h=$(printf '%s' "$3" | b64url)
+	p=$(printf '%s' "$4" | b64url)
+	s=$(jws_sign "$1" "$2" "$h.$p") || return 1
+	printf '%s.%s.%s' "$h" "$p" "$s"
+}
+
+# jwt_verifies TOKEN PUBKEY_OR_CERT [ALG]: openssl verifies the signature over
+# header.payload (RSxxx, ESxxx; ES signatures are converted to DER); a
+# certificate (PEM or DER) stands for its public key.
+jwt_verifies() {
+	local tok=$1 pub=$2 alg=${3:-RS256} md d
+	md=$(_md_of "$alg") || return 1
+	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
+	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
+	printf '%s' "${tok%.*}" >"$d/input"
+	b64url_decode "${tok##*.}" >"$d/sig" || return 1
+	case $alg in
+	ES*) raw2der <"$d/sig" >"$d/sig.der" && mv "$d/sig.der" "$d/sig" ;;
+	esac
+	# A certificate (PEM or DER): verify with its public key.
+	if openssl x509 -in "$pub" -noout -pubkey >"$d/pub.pem" 2>/dev/null ||
+		openssl x509 -inform DER -in "$pub" -noout -pubkey >"$d/pub.pem" 2>/dev/null; then
+		pub=$d/pub.pem
+	fi
+	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1 &&
+		grep -qx 'Verified OK' "$d/out"
+}
+
+# assert_openssl_verifies TOKEN PUBKEY_PEM [ALG]
+assert_openssl_verifies() {
+	if ! jwt_verifies "$@"; then
+		fail "openssl does not verify the ${3:-RS256} signature of '$1' with $2"
+		return 1
+	fi
+}
+
+# The stdout of the last run is exactly one line with a JWT. Sets TOKEN.
+assert_token_stdout() {
+	TOKEN=
+	local lines
+	lines=$(wc -l <"$OUT")
+	if [ "$lines" != 1 ] || [ "$(tail -c 1 "$OUT" | od -An -tx1 | tr -d ' ')" != 0a ]; then
+		fail "stdout should be one newline-terminated line, got $lines lines"
+		_show_last_run
+		return 1
+	fi
+	TOKEN=$(cat "$OUT")
+	if ! [[ $TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; then
+		fail "stdout is not a JWT: $(head -c 200 "$OUT")"
+		return 1
+	fi
+}
+
+# tamper_payload TOKEN OLD NEW: TOKEN with OLD replaced by NEW in the
+# payload JSON, header and signature untouched.
+tamper_payload() {
+	local tok=$1 h p s
+	h=${tok%%.*}
+	s=${tok##*.}
+	p=$(jwt_payload "$tok")
+	p=${p/"$2"/"$3"}
+	printf '%s.%s.%s' "$h" "$(printf '%s' "$p" | b64url)" "$s"
+}
+
+# tamper_signature TOKEN: TOKEN with one bit of the signature's first byte
+# flipped (the base64url stays canonical).
+tamper_signature() {
+	local tok=$1 s c
+	s=${tok##*.}
+	c=${s:0:1}
+	if [ "$c" = A ]; then c=B; else c=A; fi
+	printf '%s.%s' "${tok%.*}" "$c${s:1}"
+}
