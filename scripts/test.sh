@@ -4,6 +4,7 @@
 # Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+top=$PWD
 
 scripts/install-deps.sh
 jobs=$(nproc)
@@ -22,6 +23,7 @@ echo "== tests under the sanitizers"
 # harmless, but ASan checks the order unless told not to.
 (cd build-asan &&
 	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=1 \
+	LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --output-on-failure -j "$jobs")
 echo "== all tests passed"

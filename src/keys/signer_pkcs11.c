@@ -102,6 +102,7 @@ qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_ke
 		}
 		free(ps->tokens[i].module_name);
 		free(ps->tokens[i].label);
+		free(ps->tokens[i].mechs);
 		memmove(&ps->tokens[i], &ps->tokens[i + 1],
 			(ps->n_tokens - i - 1) * sizeof(ps->tokens[0]));
 		ps->n_tokens--;

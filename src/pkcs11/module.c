@@ -218,6 +218,7 @@ void p11_tokens_free(p11_token *t, size_t n)
 	for (size_t i = 0; t != NULL && i < n; i++) {
 		free(t[i].module_name);
 		free(t[i].label);
+		free(t[i].mechs);
 	}
 	free(t);
 }

@@ -57,11 +57,40 @@ int p11_get_bool(p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRI
 	return b == CK_TRUE;
 }
 
+/* The slot's mechanism list, read once. Some tokens (SoftHSM2 with
+ * slots.mechanisms) answer C_GetMechanismInfo for mechanisms they then
+ * refuse in C_SignInit; only the list is filtered. */
+static int in_mechanism_list(p11_token *t, CK_MECHANISM_TYPE mech)
+{
+	CK_ULONG n = 0;
+
+	if (!t->mechs_read) {
+		t->mechs_read = 1;
+		if (t->f->C_GetMechanismList(t->slot, NULL, &n) == CKR_OK && n > 0) {
+			t->mechs = calloc(n, sizeof(*t->mechs));
+			if (t->mechs != NULL &&
+			    t->f->C_GetMechanismList(t->slot, t->mechs, &n) == CKR_OK) {
+				t->n_mechs = n;
+			} else {
+				free(t->mechs);
+				t->mechs = NULL;
+			}
+		}
+	}
+	for (CK_ULONG i = 0; i < t->n_mechs; i++) {
+		if (t->mechs[i] == mech)
+			return 1;
+	}
+	return 0;
+}
+
 int p11_has_mechanism(p11_token *t, CK_MECHANISM_TYPE mech, CK_FLAGS flags,
 		      CK_MECHANISM_INFO *info_out)
 {
 	CK_MECHANISM_INFO info;
 
+	if (!in_mechanism_list(t, mech))
+		return 0;
 	if (t->f->C_GetMechanismInfo(t->slot, mech, &info) != CKR_OK)
 		return 0;
 	if ((info.flags & flags) != flags)

@@ -43,6 +43,9 @@ typedef struct {
 	CK_TOKEN_INFO info;
 	char *module_name;    /* p11-kit's name or the file name; owned */
 	char *label;          /* trimmed token label; owned */
+	CK_MECHANISM_TYPE *mechs; /* C_GetMechanismList, read on first use; owned */
+	CK_ULONG n_mechs;
+	int mechs_read;
 } p11_token;
 
 /*

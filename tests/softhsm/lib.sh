@@ -1,0 +1,641 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
+# Shared helpers for the qs-jwt tests against real SoftHSM2 tokens. Source it
+# from a test script:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   hsm_new main qlik "$PIN"            # a fresh token store under $T_TMP/main
+#   hsm_keygen jwt-signing 01           # an RSA-2048 key pair made by pkcs11-tool
+#   begin "what this case checks"
+#   qs "${CLAIMS[@]}" --pkcs11-uri 'pkcs11:token=qlik;object=jwt-signing' \
+#      --pkcs11-pin-file "$HSM_DIR/pin"
+#   assert_ok_token && verify_jwt "$TOKEN" "$(hsm_pubkey 01)"
+#   ...
+#   finish
+#
+# Environment: QSJWT_BIN (the qs-jwt binary), QSJWT_SOURCE_DIR (the source
+# tree: scripts/softhsm.sh and tests/data). Every failed assertion prints what
+# was expected and what came; the script keeps going and exits non-zero at
+# `finish` if any assertion failed. Each script makes its own token stores in
+# its own temporary directory, so scripts run in parallel.
+
+set -u
+export LC_ALL=C
+# Nothing from the caller's environment may choose a PIN, a store or a server.
+unset QSJWT_PKCS11_PIN QSJWT_KEY_PASSPHRASE NO_COLOR SOFTHSM2_CONF \
+	P11_KIT_SERVER_ADDRESS P11_KIT_SERVER_PID PKCS11SPY PKCS11SPY_OUTPUT GNUTLS_PIN
+umask 022
+
+if [ -z "${QSJWT_BIN:-}" ] || [ ! -x "${QSJWT_BIN}" ]; then
+	echo "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')" >&2
+	exit 2
+fi
+if [ -z "${QSJWT_SOURCE_DIR:-}" ] || [ ! -f "${QSJWT_SOURCE_DIR}/scripts/softhsm.sh" ]; then
+	echo "QSJWT_SOURCE_DIR must name the source tree (got '${QSJWT_SOURCE_DIR:-}')" >&2
+	exit 2
+fi
+for _tool in openssl faketime base64 timeout softhsm2-util pkcs11-tool p11tool p11-kit \
+	python3; do
+	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
+done
+QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
+QSJWT_SOURCE_DIR=$(cd "$QSJWT_SOURCE_DIR" && pwd)
+VEC=$QSJWT_SOURCE_DIR/tests/data/vectors
+
+# shellcheck source=../../scripts/softhsm.sh
+. "$QSJWT_SOURCE_DIR/scripts/softhsm.sh"
+[ -e "$SOFTHSM_MODULE" ] || { echo "SoftHSM2 module not found: $SOFTHSM_MODULE" >&2; exit 2; }
+
+P11_DIR=/usr/lib/x86_64-linux-gnu/pkcs11
+SPY_MODULE=$P11_DIR/pkcs11-spy.so
+CLIENT_MODULE=$P11_DIR/p11-kit-client.so
+
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-hsm.XXXXXX")
+# Commands run at exit (e.g. stopping a p11-kit server), last added first.
+T_CLEANUPS=()
+at_exit() { T_CLEANUPS=("$*" "${T_CLEANUPS[@]}"); }
+_cleanup() {
+	local c
+	for c in "${T_CLEANUPS[@]}"; do
+		eval "$c" >/dev/null 2>&1
+	done
+	chmod -R u+rwx "$T_TMP" 2>/dev/null
+	rm -rf "$T_TMP"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+OUT=$T_TMP/stdout
+ERR=$T_TMP/stderr
+RC=
+T_CASES=0
+T_FAILS=0
+T_CASE="(setup)"
+T_CASE_FAILED=0
+T_FAILED_CASES=()
+
+# The pinned clock of the reference vectors and the iat it gives.
+PINNED='@2030-01-01 00:00:00'
+PINNED_IAT=1893456000
+
+# Claims every run needs.
+CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.doe@example.com
+	--expires 60m --audience qlik-aud)
+CLAIMS_PAYLOAD='{"userId":"jdoe","userDirectory":"ACME","name":"John Doe","email":"john.doe@example.com","iat":1893456000,"exp":1893459600,"aud":"qlik-aud"}'
+# The claims of tests/data/vectors/all-claims.cmd (its token: all-claims.jwt).
+VEC_CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.doe@example.com
+	--groups Sales Finance --expires 60m --audience qlik-aud)
+
+# ---- cases and results ----------------------------------------------------------
+
+begin() {
+	T_CASES=$((T_CASES + 1))
+	T_CASE=$1
+	T_CASE_FAILED=0
+}
+
+fail() {
+	if [ "$T_CASE_FAILED" = 0 ]; then
+		T_FAILS=$((T_FAILS + 1))
+		T_FAILED_CASES+=("$T_CASE")
+	fi
+	T_CASE_FAILED=1
+	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
+}
+
+_show_last_run() {
+	printf '  last run: exit %s\n' "${RC:-?}"
+	if [ -s "$OUT" ]; then
+		printf '  stdout: '
+		head -c 600 "$OUT" | sed -n '1,5p' | sed '2,$s/^/          /'
+	fi
+	if [ -s "$ERR" ]; then
+		printf '  stderr: '
+		head -c 2500 "$ERR" | sed -n '1,14p' | sed '2,$s/^/          /'
+	fi
+}
+
+finish() {
+	local name
+	name=$(basename "$0" .sh)
+	if [ "$T_FAILS" -ne 0 ]; then
+		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
+		printf '  - %s\n' "${T_FAILED_CASES[@]}"
+		exit 1
+	fi
+	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
+	exit 0
+}
+
+# ---- running qs-jwt ----------------------------------------------------------------
+
+# Extra environment (NAME=VALUE words) for the next run; `run` clears it.
+RUN_ENV=()
+
+# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
+# /dev/null (never a terminal). A hang is cut after 90 s (exit 124).
+run() {
+	timeout -k 5 90 env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	RUN_ENV=()
+}
+
+# with_env NAME=VALUE... -- FUNCTION ARGS...: run FUNCTION (qs, qs_pinned,
+# qsp11, ...) with these variables set for qs-jwt only.
+with_env() {
+	RUN_ENV=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		RUN_ENV+=("$1")
+		shift
+	done
+	shift
+	"$@"
+}
+
+# The faketime wrapper preloads libfaketime ahead of libasan: tell ASan that
+# is fine (harmless for a normal build).
+_asan_env() {
+	local asan=${ASAN_OPTIONS:-}
+	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
+}
+
+# qs ARGS...: qs-jwt create-qseow ARGS.
+qs() { run "$QSJWT_BIN" create-qseow "$@"; }
+
+# qs_pinned ARGS...: as qs, with the clock at 2030-01-01T00:00:00Z.
+qs_pinned() {
+	RUN_ENV+=(TZ=UTC "$(_asan_env)")
+	run faketime -f "$PINNED" "$QSJWT_BIN" create-qseow "$@"
+}
+
+# qsp11 SUBCOMMAND ARGS...: qs-jwt pkcs11 SUBCOMMAND ARGS.
+qsp11() { run "$QSJWT_BIN" pkcs11 "$@"; }
+
+# spy LOGFILE FUNCTION ARGS...: run FUNCTION (qs, qsp11, ...) with OpenSC's
+# pkcs11-spy.so in front of SoftHSM2: the caller passes
+# --pkcs11-module "$SPY_MODULE" (or names the spy in the URI). Every PKCS#11
+# call is written to LOGFILE.
+spy() {
+	local log=$1
+	shift
+	rm -f "$log"
+	RUN_ENV+=("PKCS11SPY=${SPY_TARGET:-$SOFTHSM_MODULE}" "PKCS11SPY_OUTPUT=$log")
+	"$@"
+}
+
+# spy_count LOGFILE FUNCTION: how many times the spy saw FUNCTION (C_Login, ...).
+spy_count() {
+	local n
+	n=$(grep -cE "^[0-9]+: $2\$" "$1" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# spy_calls LOGFILE: the PKCS#11 function names in call order, one a line.
+spy_calls() { sed -nE 's/^[0-9]+: (C_[A-Za-z]+)$/\1/p' "$1" 2>/dev/null; }
+
+# ---- token stores ---------------------------------------------------------------------
+
+# hsm_new NAME LABEL PIN [CONFIG_LINE...]: a fresh store in $T_TMP/NAME with
+# token LABEL; exports SOFTHSM2_CONF (for qs-jwt too) and sets HSM_DIR,
+# HSM_PIN (the user PIN) and HSM_LABEL.
+hsm_new() {
+	local name=$1 label=$2 pin=$3
+	shift 3
+	HSM_DIR=$T_TMP/$name
+	HSM_LABEL=$label
+	HSM_PIN=$pin
+	softhsm_new "$HSM_DIR" "$label" "$pin" "$@" || { echo "softhsm_new failed" >&2; exit 2; }
+}
+
+# hsm_use NAME LABEL PIN: switch to a store made before.
+hsm_use() {
+	HSM_DIR=$T_TMP/$1
+	HSM_LABEL=$2
+	HSM_PIN=$3
+	export SOFTHSM2_CONF=$HSM_DIR/softhsm2.conf
+}
+
+# ptool ARGS...: pkcs11-tool on SoftHSM2, the current token, logged in.
+ptool() {
+	pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$HSM_LABEL" --login \
+		--pin "$HSM_PIN" "$@"
+}
+
+# hsm_keygen LABEL ID [pkcs11-tool options...]: an RSA-2048 key pair by
+# pkcs11-tool (sign usage unless other options say otherwise).
+hsm_keygen() {
+	local label=$1 id=$2
+	shift 2
+	[ $# -gt 0 ] || set -- --usage-sign
+	ptool --keypairgen --key-type rsa:2048 --label "$label" --id "$id" "$@" \
+		>"$T_TMP/keygen.log" 2>&1 || {
+		cat "$T_TMP/keygen.log" >&2
+		echo "pkcs11-tool --keypairgen failed" >&2
+		exit 2
+	}
+}
+
+# hsm_import PEM LABEL ID [--no-public]: put the private key of PEM on the
+# token (and its public key, unless --no-public).
+hsm_import() {
+	local pem=$1 label=$2 id=$3 d=$T_TMP/import.$$
+	mkdir -p "$d"
+	openssl pkey -in "$pem" -outform DER -out "$d/key.der" &&
+		ptool --write-object "$d/key.der" --type privkey --label "$label" --id "$id" \
+			>"$d/log" 2>&1 || { cat "$d/log" >&2; echo "import failed" >&2; exit 2; }
+	if [ "${4:-}" != --no-public ]; then
+		openssl pkey -in "$pem" -pubout -outform DER -out "$d/pub.der" &&
+			ptool --write-object "$d/pub.der" --type pubkey --label "$label" --id "$id" \
+				>"$d/log" 2>&1 || { cat "$d/log" >&2; echo "import failed" >&2; exit 2; }
+	fi
+	rm -rf "$d"
+}
+
+# hsm_pubkey ID: path of a PEM file with the public key object of id ID, read
+# from the token by pkcs11-tool.
+hsm_pubkey() {
+	local f
+	f=$T_TMP/pub-$(basename "$HSM_DIR")-$HSM_LABEL-$1
+	pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$HSM_LABEL" --read-object \
+		--type pubkey --id "$1" -o "$f.der" >/dev/null 2>&1 &&
+		openssl pkey -pubin -inform DER -in "$f.der" -out "$f.pem" 2>/dev/null ||
+		{ echo "cannot read the public key $1 from token $HSM_LABEL" >&2; return 1; }
+	echo "$f.pem"
+}
+
+# hsm_serial: the serial number of the current token, as pkcs11-tool shows it.
+hsm_serial() {
+	pkcs11-tool --module "$SOFTHSM_MODULE" -L 2>/dev/null |
+		awk -v want="$HSM_LABEL" '
+			/token label/ { l = $0; sub(/^[^:]*: /, "", l) }
+			/serial num/ { s = $0; sub(/^[^:]*: /, "", s); if (l == want) print s }'
+}
+
+# hsm_objects: every object on the current token, one line each, sorted
+# (p11tool's URLs: class, label and id), seen after a login.
+hsm_objects() {
+	GNUTLS_PIN=$HSM_PIN p11tool --provider "$SOFTHSM_MODULE" --login --list-all \
+		"pkcs11:token=$HSM_LABEL" 2>/dev/null | sed -n 's/^[[:space:]]*URL: //p' | LC_ALL=C sort
+}
+
+# hsm_set_flags OR_MASK: set bits in the token flags SoftHSM2 keeps in its
+# token.object (attribute CKA_OS_TOKENFLAGS = CKA_VENDOR_DEFINED + 0x5348 + 3,
+# stored as: type u64, kind u64 (2 = unsigned long), value u64, big-endian).
+# SoftHSM2 reports these flags in C_GetTokenInfo. It never sets
+# CKF_USER_PIN_LOCKED or CKF_USER_PIN_FINAL_TRY itself (failed logins only
+# set CKF_USER_PIN_COUNT_LOW), so this is how a test gets a locked or
+# final-try token; the module still answers every call for real.
+hsm_set_flags() {
+	python3 - "$1" "$HSM_DIR"/tokens/*/token.object <<'EOF'
+import struct, sys
+mask = int(sys.argv[1], 0)
+for path in sys.argv[2:]:
+    b = bytearray(open(path, 'rb').read())
+    tag = struct.pack('>QQ', 0x80000000 + 0x5348 + 3, 2)
+    i = b.find(tag)
+    if i < 0 or b.find(tag, i + 1) >= 0:
+        sys.exit('CKA_OS_TOKENFLAGS not found exactly once in ' + path)
+    v = struct.unpack('>Q', b[i + 16:i + 24])[0]
+    b[i + 16:i + 24] = struct.pack('>Q', v | mask)
+    open(path, 'wb').write(b)
+EOF
+}
+CKF_USER_PIN_COUNT_LOW=0x10000
+CKF_USER_PIN_FINAL_TRY=0x20000
+CKF_USER_PIN_LOCKED=0x40000
+
+# hsm_flags: pkcs11-tool's text for the current token's flags.
+hsm_flags() {
+	pkcs11-tool --module "$SOFTHSM_MODULE" -L 2>/dev/null |
+		awk -v want="$HSM_LABEL" '
+			/token label/ { l = $0; sub(/^[^:]*: /, "", l) }
+			/token flags/ { f = $0; sub(/^[^:]*: /, "", f); if (l == want) print f }'
+}
+
+# ---- assertions -----------------------------------------------------------------------
+
+assert_rc() {
+	if [ "$RC" != "$1" ]; then
+		fail "exit code: expected $1, got $RC"
+		_show_last_run
+		return 1
+	fi
+}
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		fail "${3:-value}: expected '$1', got '$2'"
+		return 1
+	fi
+}
+
+assert_true() {
+	if ! "$@"; then
+		fail "expected success of: $*"
+		return 1
+	fi
+}
+
+assert_false() {
+	if "$@"; then
+		fail "expected failure of: $*"
+		return 1
+	fi
+}
+
+# assert_contains FILE NEEDLE: FILE holds NEEDLE (a fixed string) on a line.
+assert_contains() {
+	if ! grep -qF -- "$2" "$1"; then
+		fail "$(basename "$1") should contain '$2'"
+		{ [ "$1" = "$ERR" ] || [ "$1" = "$OUT" ]; } && _show_last_run
+		return 1
+	fi
+}
+
+assert_not_contains() {
+	if grep -qF -- "$2" "$1"; then
+		fail "$(basename "$1") should not contain '$2'; found in: $(grep -F -- "$2" "$1" | head -c 300)"
+		return 1
+	fi
+}
+
+# assert_nowhere NEEDLE FILE...: none of the files holds NEEDLE anywhere (bytes,
+# not lines).
+assert_nowhere() {
+	local needle=$1 f
+	shift
+	for f in "$@"; do
+		if grep -qaF -- "$needle" "$f"; then
+			fail "$(basename "$f") must not contain '$needle'"
+			return 1
+		fi
+	done
+}
+
+assert_empty_stdout() {
+	if [ -s "$OUT" ]; then
+		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 200 "$OUT")"
+		return 1
+	fi
+}
+
+# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte.
+assert_file_eq() {
+	if ! cmp -s -- "$1" "$2"; then
+		fail "'$2' differs from '$1': $(cmp -- "$1" "$2" 2>&1 | head -1)"
+		return 1
+	fi
+}
+
+assert_exists() {
+	if [ ! -e "$1" ]; then
+		fail "'$1' should exist"
+		return 1
+	fi
+}
+
+assert_not_exists() {
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		fail "'$1' should not exist"
+		return 1
+	fi
+}
+
+# assert_dir_listing DIR "name1 name2 ...": exactly these entries.
+assert_dir_listing() {
+	local got want
+	got=$(cd "$1" && LC_ALL=C ls -A | tr '\n' ' ' | sed 's/ $//')
+	# shellcheck disable=SC2086
+	want=$(printf '%s\n' $2 | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+	assert_eq "$want" "$got" "entries of $1"
+}
+
+# assert_same_text EXPECTED ACTUAL WHAT: multi-line comparison with a diff.
+assert_same_text() {
+	if [ "$1" != "$2" ]; then
+		fail "$3 differs (- expected, + actual):"
+		diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed -n '1,20p' | sed 's/^/    /'
+		return 1
+	fi
+}
+
+# Stdout of the last run is exactly one newline-terminated line holding a JWT.
+# Sets TOKEN.
+assert_token_stdout() {
+	TOKEN=
+	local lines bytes last
+	lines=$(wc -l <"$OUT")
+	bytes=$(wc -c <"$OUT")
+	if [ "$lines" != 1 ]; then
+		fail "stdout should be one line, got $lines lines ($bytes bytes)"
+		_show_last_run
+		return 1
+	fi
+	last=$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')
+	if [ "$last" != '\n' ]; then
+		fail "stdout should end with a newline"
+		return 1
+	fi
+	TOKEN=$(cat "$OUT")
+	if ! [[ $TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; then
+		fail "stdout is not a JWT: $(head -c 200 "$OUT")"
+		TOKEN=
+		return 1
+	fi
+}
+
+# Exit 0 and a single token on stdout (sets TOKEN).
+assert_ok_token() {
+	assert_rc 0 || { TOKEN=; return 1; }
+	assert_token_stdout
+}
+
+# assert_fails CODE NEEDLE...: exit CODE, nothing on stdout, each NEEDLE on
+# stderr.
+assert_fails() {
+	local code=$1 n
+	shift
+	assert_rc "$code" || return 1
+	assert_empty_stdout
+	for n in "$@"; do
+		assert_contains "$ERR" "$n"
+	done
+}
+
+# assert_log LEVEL NEEDLE: stderr has a line 'TIMESTAMP LEVEL: ...NEEDLE...'.
+LOG_STAMP_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+assert_log() {
+	if ! grep -E "$LOG_STAMP_RE $1: " "$ERR" | grep -qF -- "$2"; then
+		fail "stderr should have a $1 line containing '$2'"
+		_show_last_run
+		return 1
+	fi
+}
+
+# assert_spy_count LOG FUNCTION N
+assert_spy_count() {
+	local n
+	if [ ! -s "$1" ]; then
+		fail "the pkcs11-spy log $1 is missing or empty (was the spy loaded?)"
+		return 1
+	fi
+	n=$(spy_count "$1" "$2")
+	assert_eq "$3" "$n" "number of $2 calls seen by pkcs11-spy"
+}
+
+# ---- JWT helpers ------------------------------------------------------------------------
+
+b64url_decode() {
+	local s=$1
+	s=${s//-/+}
+	s=${s//_//}
+	case $((${#s} % 4)) in
+	0) ;;
+	2) s="$s==" ;;
+	3) s="$s=" ;;
+	*) return 1 ;;
+	esac
+	printf '%s' "$s" | base64 -d
+}
+
+jwt_header() { b64url_decode "${1%%.*}"; }
+jwt_payload() {
+	local p=${1#*.}
+	b64url_decode "${p%%.*}"
+}
+
+# jwt_verifies TOKEN PUBKEY_PEM [ALG]: openssl verifies the signature over
+# header.payload with the digest of ALG (RS256 by default).
+jwt_verifies() {
+	local tok=$1 pub=$2 alg=${3:-RS256} md d ok
+	case $alg in
+	RS256) md=sha256 ;;
+	RS384) md=sha384 ;;
+	RS512) md=sha512 ;;
+	*) return 1 ;;
+	esac
+	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
+	[ -s "$pub" ] || return 1
+	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
+	printf '%s' "${tok%.*}" >"$d/input"
+	b64url_decode "${tok##*.}" >"$d/sig" || return 1
+	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1
+	ok=$?
+	[ $ok = 0 ] && grep -qx 'Verified OK' "$d/out"
+}
+
+# verify_jwt TOKEN PUBKEY_PEM [ALG]: the header is exactly
+# {"alg":ALG,"typ":"JWT"} and openssl verifies the signature.
+verify_jwt() {
+	local tok=$1 pub=$2 alg=${3:-RS256} h
+	if [ -z "$tok" ]; then
+		fail "no token to verify"
+		return 1
+	fi
+	h=$(jwt_header "$tok")
+	assert_eq "{\"alg\":\"$alg\",\"typ\":\"JWT\"}" "$h" "JWT header"
+	if ! jwt_verifies "$tok" "$pub" "$alg"; then
+		fail "openssl does not verify the $alg signature of '${tok:0:60}...' with $pub"
+		return 1
+	fi
+}
+
+# assert_payload EXPECTED_JSON: the token in $TOKEN has exactly this payload.
+assert_payload() {
+	assert_eq "$1" "$(jwt_payload "$TOKEN")" "payload"
+}
+
+# The public key (SPKI PEM) of a certificate (PEM or DER).
+pub_of_cert() {
+	openssl x509 -in "$1" -noout -pubkey 2>/dev/null ||
+		openssl x509 -inform DER -in "$1" -noout -pubkey
+}
+
+# json_get FILE PYTHON_EXPR: evaluate EXPR with `d` bound to the parsed JSON
+# of FILE; prints the result (JSON-encoded unless it is a str).
+json_get() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = eval(sys.argv[2])
+print(r if isinstance(r, str) else json.dumps(r, sort_keys=True))
+EOF
+}
+
+# wait_for_file_text FILE TEXT SECONDS: poll until FILE holds TEXT.
+wait_for_file_text() {
+	local i=0 max=$(($3 * 100))
+	while [ $i -lt $max ]; do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.01
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# hsm_slot_of SERIAL: the slot id (0x...) pkcs11-tool shows for the token
+# with this serial, for pkcs11-tool --slot.
+hsm_slot_of() {
+	pkcs11-tool --module "$SOFTHSM_MODULE" -L 2>/dev/null |
+		awk -v want="$1" '
+			/^Slot / { s = $3; gsub(/[():]/, "", s) }
+			/serial num/ { v = $0; sub(/^[^:]*: /, "", v); if (v == want) print s }'
+}
+
+# run_tty INPUT CMD...: run CMD with a pseudo-terminal as its controlling
+# terminal and stdin (stdout to $OUT, stderr to $ERR, exit code to $RC).
+# INPUT (plus a newline) is typed once the terminal shows 'PIN for token';
+# everything the terminal showed goes to $TTY_LOG.
+TTY_LOG=$T_TMP/tty
+run_tty() {
+	local input=$1
+	shift
+	timeout -k 5 60 env "${RUN_ENV[@]}" python3 - "$input" "$OUT" "$ERR" "$TTY_LOG" "$@" <<'EOF_PY'
+import os, pty, select, sys, time
+typed, out, err, log = sys.argv[1:5]
+cmd = sys.argv[5:]
+pid, fd = pty.fork()
+if pid == 0:
+    o = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    e = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(o, 1)
+    os.dup2(e, 2)
+    os.execvp(cmd[0], cmd)
+seen = b''
+sent = False
+deadline = time.time() + 50
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if r:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    if not sent and b'PIN for token' in seen:
+        time.sleep(0.2)  # let the prompt turn echo off first
+        os.write(fd, typed.encode() + b'\n')
+        sent = True
+_, status = os.waitpid(pid, 0)
+open(log, 'wb').write(seen)
+sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+EOF_PY
+	RC=$?
+	RUN_ENV=()
+}
+
+# ptool_field CLASS LABEL FIELD: a field of the objects of CLASS ("Private Key
+# Object", "Public Key Object", "Certificate Object") labelled LABEL, as
+# `pkcs11-tool --list-objects --login` shows it (Usage, Access, ID, ...), one
+# line per object.
+ptool_field() {
+	ptool --list-objects 2>/dev/null | awk -v cls="$1" -v lbl="$2" -v fld="$3" '
+		/^[^ \t]/ { incls = index($0, cls) == 1; l = "" }
+		incls && /^  label:/ { l = $0; sub(/^  label: */, "", l) }
+		incls && l == lbl && index($0, "  " fld ":") == 1 { v = $0; sub("^  " fld ": *", "", v); print v }'
+}
