@@ -20,6 +20,30 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "\nsee 'qs-jwt %s --help'\n", cmd);
 }
 
+/* Longest argument repeated in a message. */
+#define CLI_SHOWN_MAX 64
+
+/*
+ * An argument as a message may show it: quoted when it looks like a word a
+ * user typed (short, one line, no control bytes); otherwise only its size,
+ * since it may be a private key or a PIN put in the wrong place.
+ */
+static const char *show_arg(const char *a, size_t len, char *buf)
+{
+	int plain = len <= CLI_SHOWN_MAX && utf8_valid(a, len);
+
+	for (size_t i = 0; plain && i < len; i++)
+		plain = (unsigned char)a[i] >= 0x20 && a[i] != 0x7f;
+	if (plain && len >= 5 && strncmp(a, "-----", 5) == 0)
+		plain = 0; /* a PEM armour line */
+	if (plain)
+		snprintf(buf, CLI_SHOWN_MAX + 40, "'%.*s'", (int)len, a);
+	else
+		snprintf(buf, CLI_SHOWN_MAX + 40, "of %zu bytes (not shown: it may be a secret)",
+			 len);
+	return buf;
+}
+
 static const cli_option *find_long(const cli_option *opts, size_t n, const char *name,
 				   size_t len)
 {
@@ -64,7 +88,8 @@ int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char 
 		int has_inline = 0;
 
 		if (strcmp(a, "--") == 0 || a[0] != '-' || a[1] == '\0') {
-			cli_usage_error(cmd, "unexpected argument '%s'", a);
+			char shown[CLI_SHOWN_MAX + 40];
+			cli_usage_error(cmd, "unexpected argument %s", show_arg(a, strlen(a), shown));
 			return -1;
 		}
 		if (a[1] == '-') {
@@ -79,9 +104,10 @@ int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char 
 			o = find_short(opts, n, a[1]);
 		}
 		if (o == NULL) {
-			if (has_inline)
-				*strchr(a, '=') = '\0'; /* never echo a value: it may be a key */
-			cli_usage_error(cmd, "unknown option '%s'", a);
+			char shown[CLI_SHOWN_MAX + 40];
+			/* Never echo a value (after '='): it may be a key or a PIN. */
+			size_t len = has_inline ? (size_t)(strchr(a, '=') - a) : strlen(a);
+			cli_usage_error(cmd, "unknown option %s", show_arg(a, len, shown));
 			return -1;
 		}
 		switch (o->arg) {

@@ -1,0 +1,462 @@
+# Shared helpers for the qs-jwt CLI tests. Source it from a test script:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   begin "what this case checks"
+#   qs "${CLAIMS[@]}" --cert-privatekey-file "$VEC/privatekey.pem"
+#   assert_rc 0
+#   ...
+#   finish
+#
+# Environment: QSJWT_BIN (the qs-jwt binary), QSJWT_TEST_DATA (tests/data).
+# Every failed assertion prints what was expected and what came; the script
+# keeps going and exits non-zero at `finish` if any assertion failed.
+
+set -u
+export LC_ALL=C
+unset QSJWT_KEY_PASSPHRASE NO_COLOR
+umask 022
+
+if [ -z "${QSJWT_BIN:-}" ] || [ ! -x "${QSJWT_BIN}" ]; then
+	echo "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')" >&2
+	exit 2
+fi
+if [ -z "${QSJWT_TEST_DATA:-}" ] || [ ! -d "${QSJWT_TEST_DATA}/vectors" ]; then
+	echo "QSJWT_TEST_DATA must name tests/data (got '${QSJWT_TEST_DATA:-}')" >&2
+	exit 2
+fi
+for _tool in openssl faketime base64 timeout; do
+	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
+done
+# Absolute paths: the cases change directory.
+QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
+QSJWT_TEST_DATA=$(cd "$QSJWT_TEST_DATA" && pwd)
+VEC=$QSJWT_TEST_DATA/vectors
+
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-cli.XXXXXX")
+_cleanup() {
+	chmod -R u+rwx "$T_TMP" 2>/dev/null
+	rm -rf "$T_TMP"
+}
+trap _cleanup EXIT
+
+OUT=$T_TMP/stdout
+ERR=$T_TMP/stderr
+RC=
+T_CASES=0
+T_FAILS=0
+T_CASE="(setup)"
+T_CASE_FAILED=0
+T_FAILED_CASES=()
+
+# The pinned clock of the reference vectors and the iat it gives.
+PINNED='@2030-01-01 00:00:00'
+PINNED_IAT=1893456000
+
+# The claims every run needs (the key options come on top).
+CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.doe@example.com
+	--expires 60m --audience qlik-aud)
+# The payload CLAIMS give under the pinned clock (no --groups).
+CLAIMS_PAYLOAD='{"userId":"jdoe","userDirectory":"ACME","name":"John Doe","email":"john.doe@example.com","iat":1893456000,"exp":1893459600,"aud":"qlik-aud"}'
+
+# ---- cases and results ----------------------------------------------------------
+
+begin() {
+	T_CASES=$((T_CASES + 1))
+	T_CASE=$1
+	T_CASE_FAILED=0
+}
+
+fail() {
+	if [ "$T_CASE_FAILED" = 0 ]; then
+		T_FAILS=$((T_FAILS + 1))
+		T_FAILED_CASES+=("$T_CASE")
+	fi
+	T_CASE_FAILED=1
+	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
+}
+
+# Show what the last run printed, to explain a failure.
+_show_last_run() {
+	printf '  last run: exit %s\n' "${RC:-?}"
+	if [ -s "$OUT" ]; then
+		printf '  stdout: '
+		head -c 600 "$OUT" | sed -n '1,5p' | sed '2,$s/^/          /'
+	fi
+	if [ -s "$ERR" ]; then
+		printf '  stderr: '
+		head -c 2000 "$ERR" | sed -n '1,12p' | sed '2,$s/^/          /'
+	fi
+}
+
+finish() {
+	local name
+	name=$(basename "$0" .sh)
+	if [ "$T_FAILS" -ne 0 ]; then
+		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
+		printf '  - %s\n' "${T_FAILED_CASES[@]}"
+		exit 1
+	fi
+	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
+	exit 0
+}
+
+# ---- running ------------------------------------------------------------------------
+
+# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
+# /dev/null (never a terminal) unless the caller redirects run's stdin with
+# run_stdin. A hang is cut after 60 s (exit 124).
+run() {
+	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+}
+
+# run_stdin FILE CMD...: as run, with FILE on stdin.
+run_stdin() {
+	local in=$1
+	shift
+	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" <"$in"
+	RC=$?
+}
+
+# at DIR CMD...: run CMD (a function such as qs) with DIR as the working
+# directory.
+at() {
+	local d=$1
+	shift
+	pushd "$d" >/dev/null || { fail "cannot cd to $d"; return 1; }
+	"$@"
+	popd >/dev/null || true
+}
+
+# qs ARGS...: qs-jwt create-qseow ARGS.
+qs() {
+	run "$QSJWT_BIN" create-qseow "$@"
+}
+
+qs_stdin() {
+	local in=$1
+	shift
+	run_stdin "$in" "$QSJWT_BIN" create-qseow "$@"
+}
+
+# The faketime wrapper preloads libfaketime ahead of libasan: tell ASan that
+# is fine (harmless for a normal build).
+_faketime_env() {
+	local asan=${ASAN_OPTIONS:-}
+	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
+}
+
+# qs_pinned ARGS...: as qs, with the clock at 2030-01-01T00:00:00Z.
+qs_pinned() {
+	run env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" create-qseow "$@"
+}
+
+qs_pinned_stdin() {
+	local in=$1
+	shift
+	run_stdin "$in" env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" \
+		create-qseow "$@"
+}
+
+# ---- assertions -----------------------------------------------------------------------
+
+assert_rc() {
+	if [ "$RC" != "$1" ]; then
+		fail "exit code: expected $1, got $RC"
+		_show_last_run
+		return 1
+	fi
+}
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		fail "${3:-value}: expected '$1', got '$2'"
+		return 1
+	fi
+}
+
+assert_ne() {
+	if [ "$1" = "$2" ]; then
+		fail "${3:-value}: expected anything but '$1'"
+		return 1
+	fi
+}
+
+# assert_true CMD...: CMD must succeed.
+assert_true() {
+	if ! "$@"; then
+		fail "expected success of: $*"
+		return 1
+	fi
+}
+
+assert_false() {
+	if "$@"; then
+		fail "expected failure of: $*"
+		return 1
+	fi
+}
+
+# assert_contains FILE NEEDLE: a line of FILE holds NEEDLE (a fixed string).
+assert_contains() {
+	if ! grep -qF -- "$2" "$1"; then
+		fail "$(basename "$1") should contain '$2'"
+		[ "$1" = "$ERR" ] || [ "$1" = "$OUT" ] && _show_last_run
+		return 1
+	fi
+}
+
+assert_not_contains() {
+	if grep -qF -- "$2" "$1"; then
+		fail "$(basename "$1") should not contain '$2'; found in: $(grep -F -- "$2" "$1" | head -c 300)"
+		return 1
+	fi
+}
+
+assert_empty_stdout() {
+	if [ -s "$OUT" ]; then
+		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 200 "$OUT")"
+		return 1
+	fi
+}
+
+assert_empty_stderr() {
+	if [ -s "$ERR" ]; then
+		fail "stderr should be empty, got: $(head -c 400 "$ERR")"
+		return 1
+	fi
+}
+
+# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte.
+assert_file_eq() {
+	if ! cmp -s -- "$1" "$2"; then
+		fail "'$2' differs from '$1': $(cmp -- "$1" "$2" 2>&1 | head -1)"
+		return 1
+	fi
+}
+
+# assert_mode FILE OCTAL (e.g. 600)
+assert_mode() {
+	local m
+	m=$(stat -c %a -- "$1" 2>/dev/null || echo missing)
+	assert_eq "$2" "$m" "mode of $1"
+}
+
+assert_exists() {
+	if [ ! -e "$1" ] && [ ! -L "$1" ]; then
+		fail "'$1' should exist"
+		return 1
+	fi
+}
+
+assert_not_exists() {
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		fail "'$1' should not exist"
+		return 1
+	fi
+}
+
+# assert_dir_listing DIR "name1 name2 ..." : exactly these entries (sorted).
+assert_dir_listing() {
+	local got want
+	got=$(cd "$1" && LC_ALL=C ls -A | tr '\n' ' ' | sed 's/ $//')
+	want=$(printf '%s\n' $2 | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+	assert_eq "$want" "$got" "entries of $1"
+}
+
+# The stdout of the last run is exactly one line (newline-terminated) with a
+# JWT: three base64url parts. Sets TOKEN.
+assert_token_stdout() {
+	TOKEN=
+	local lines bytes last
+	lines=$(wc -l <"$OUT")
+	bytes=$(wc -c <"$OUT")
+	if [ "$lines" != 1 ]; then
+		fail "stdout should be one line, got $lines lines ($bytes bytes)"
+		_show_last_run
+		return 1
+	fi
+	last=$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')
+	if [ "$last" != '\n' ]; then
+		fail "stdout should end with a newline"
+		return 1
+	fi
+	TOKEN=$(cat "$OUT")
+	if ! [[ $TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; then
+		fail "stdout is not a JWT: $(head -c 200 "$OUT")"
+		return 1
+	fi
+}
+
+# assert_usage_error NEEDLE...: a usage error of create-qseow: exit 2, nothing
+# on stdout, and on stderr exactly
+#   qs-jwt create-qseow: error: ...NEEDLE...
+#   see 'qs-jwt create-qseow --help'
+# with every NEEDLE (the key parts: option names, values) on the first line.
+assert_usage_error() {
+	local cmd=create-qseow first second n needle
+	assert_rc 2 || return 1
+	assert_empty_stdout
+	n=$(wc -l <"$ERR")
+	first=$(sed -n 1p "$ERR")
+	second=$(sed -n 2p "$ERR")
+	if [ "$n" != 2 ]; then
+		fail "usage error: expected 2 lines on stderr, got $n"
+		_show_last_run
+	fi
+	case $first in
+	"qs-jwt $cmd: error: "*) ;;
+	*) fail "usage error: first line should start 'qs-jwt $cmd: error: ', got '$first'" ;;
+	esac
+	for needle in "$@"; do
+		case $first in
+		*"$needle"*) ;;
+		*) fail "usage error should mention '$needle', got '$first'" ;;
+		esac
+	done
+	assert_eq "see 'qs-jwt $cmd --help'" "$second" "second line of the usage error"
+}
+
+# assert_log LEVEL NEEDLE...: stderr has a line 'TIMESTAMP LEVEL: ...' holding
+# every NEEDLE.
+LOG_STAMP_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+assert_log() {
+	local level=$1 lines needle
+	shift
+	lines=$(grep -E "$LOG_STAMP_RE $level: " "$ERR")
+	for needle in "$@"; do
+		lines=$(printf '%s\n' "$lines" | grep -F -- "$needle")
+	done
+	if [ -z "$lines" ]; then
+		fail "stderr should have a $level line containing: $(printf "'%s' " "$@")"
+		_show_last_run
+		return 1
+	fi
+}
+
+assert_no_log_level() {
+	if grep -qE "$LOG_STAMP_RE $1: " "$ERR"; then
+		fail "stderr should have no $1 line, got: $(grep -E "$LOG_STAMP_RE $1: " "$ERR" | head -2)"
+		return 1
+	fi
+}
+
+# Every stderr line is a log line 'TIMESTAMP LEVEL: message'.
+assert_stderr_all_log_lines() {
+	local bad
+	bad=$(grep -vE "$LOG_STAMP_RE (ERROR|WARN|INFO|VERBOSE|DEBUG): " "$ERR" | head -3)
+	if [ -n "$bad" ]; then
+		fail "stderr lines that are not 'TIMESTAMP LEVEL: message': $bad"
+		return 1
+	fi
+}
+
+# assert_runtime_error NEEDLE...: exit 1, nothing on stdout, an ERROR line
+# holding every NEEDLE.
+assert_runtime_error() {
+	assert_rc 1 || return 1
+	assert_empty_stdout
+	assert_log ERROR "$@"
+}
+
+# ---- JWT helpers ------------------------------------------------------------------------
+
+b64url_decode() {
+	local s=$1
+	s=${s//-/+}
+	s=${s//_//}
+	case $((${#s} % 4)) in
+	0) ;;
+	2) s="$s==" ;;
+	3) s="$s=" ;;
+	*) return 1 ;;
+	esac
+	printf '%s' "$s" | base64 -d
+}
+
+jwt_header() { b64url_decode "${1%%.*}"; }
+jwt_payload() {
+	local p=${1#*.}
+	b64url_decode "${p%%.*}"
+}
+
+# jwt_verifies TOKEN PUBKEY_PEM [ALG]: the signature checks out with openssl
+# over header.payload with the digest of ALG (RS256 by default).
+jwt_verifies() {
+	local tok=$1 pub=$2 alg=${3:-RS256} md d
+	case $alg in
+	RS256) md=sha256 ;;
+	RS384) md=sha384 ;;
+	RS512) md=sha512 ;;
+	*) return 1 ;;
+	esac
+	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
+	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
+	printf '%s' "${tok%.*}" >"$d/input"
+	b64url_decode "${tok##*.}" >"$d/sig" || return 1
+	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1
+	local ok=$?
+	[ $ok = 0 ] && grep -qx 'Verified OK' "$d/out"
+}
+
+# verify_jwt_openssl TOKEN PUBKEY_PEM [ALG]: assert the header is exactly
+# {"alg":ALG,"typ":"JWT"} and the signature verifies with openssl.
+verify_jwt_openssl() {
+	local tok=$1 pub=$2 alg=${3:-RS256} h
+	h=$(jwt_header "$tok")
+	assert_eq "{\"alg\":\"$alg\",\"typ\":\"JWT\"}" "$h" "JWT header"
+	if ! jwt_verifies "$tok" "$pub" "$alg"; then
+		fail "openssl does not verify the $alg signature of '$tok' with $pub"
+		return 1
+	fi
+}
+
+# assert_payload EXPECTED_JSON: the token in $TOKEN has exactly this payload.
+assert_payload() {
+	local p
+	p=$(jwt_payload "$TOKEN")
+	assert_eq "$1" "$p" "payload"
+}
+
+# The public key (SPKI PEM) of a certificate.
+pub_of_cert() { openssl x509 -in "$1" -noout -pubkey; }
+
+# The base64 body lines (20 characters or more) of a PEM file: what must
+# never show up in a log.
+pem_body_lines() { grep -vE '^-----|^[A-Za-z-]+:|^$' "$1" | tr -d '\r' | awk 'length($0) >= 20'; }
+
+# assert_no_pem_body FILE PEM...: FILE has no base64 line of any PEM.
+assert_no_pem_body() {
+	local f=$1 pat hit
+	shift
+	pat=$(mktemp "$T_TMP/pat.XXXXXX")
+	for pem in "$@"; do pem_body_lines "$pem"; done >"$pat"
+	if [ ! -s "$pat" ]; then
+		fail "no base64 lines found in $*"
+		return 1
+	fi
+	hit=$(grep -F -f "$pat" -- "$f" | head -1 | head -c 200)
+	rm -f "$pat"
+	if [ -n "$hit" ]; then
+		fail "$(basename "$f") leaks a line of a private key: $hit"
+		return 1
+	fi
+}
+
+# The signature of an ordinary run: a single-line token on stdout, exit 0.
+assert_ok_token() {
+	assert_rc 0 || return 1
+	assert_token_stdout
+}
+
+# wait_for_file_text FILE TEXT SECONDS: poll until FILE holds TEXT.
+wait_for_file_text() {
+	local i=0 max=$(($3 * 100))
+	while [ $i -lt $max ]; do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.01
+		i=$((i + 1))
+	done
+	return 1
+}

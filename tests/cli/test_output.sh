@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# Output: the token alone on stdout in every mode, logs on stderr, --loglevel
+# and --minimal-output, write errors on stdout, usage errors, help, version.
+. "$(dirname "$0")/lib.sh"
+
+KEY=$VEC/privatekey.pem
+WANT=$VEC/all-claims.jwt
+VCLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.doe@example.com
+	--groups Sales Finance --expires 60m --audience qlik-aud)
+
+# ---- stdout: the token alone, stderr: log lines ------------------------------------------------
+
+for level in error warn warning info verbose debug; do
+	for minimal in "" --minimal-output; do
+		begin "--loglevel $level ${minimal:-(no --minimal-output)}: token alone on stdout"
+		qs_pinned "${VCLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel "$level" $minimal
+		assert_rc 0
+		assert_file_eq "$WANT" "$OUT"
+		assert_token_stdout && verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem"
+		assert_stderr_all_log_lines
+		assert_no_log_level ERROR
+		assert_no_log_level WARN
+		case $level in
+		error | warn | warning)
+			assert_empty_stderr
+			;;
+		info | verbose | debug)
+			if [ -n "$minimal" ]; then
+				assert_no_log_level INFO
+			else
+				assert_log INFO
+			fi
+			;;
+		esac
+		case $level in
+		verbose | debug) assert_log VERBOSE ;;
+		*) assert_no_log_level VERBOSE ;;
+		esac
+		case $level in
+		debug)
+			assert_log DEBUG
+			;;
+		*) assert_no_log_level DEBUG ;;
+		esac
+	done
+done
+
+for level in error warn warning info verbose debug; do
+	for minimal in "" --minimal-output; do
+		begin "--cert-create at --loglevel $level ${minimal:-(no --minimal-output)}: token alone on stdout"
+		D=$(mktemp -d "$T_TMP/cc.XXXXXX")
+		at "$D" qs "${CLAIMS[@]}" --cert-create --cert-create-expires-days 1 \
+			--cert-create-key-bits 2048 --loglevel "$level" $minimal
+		assert_ok_token && verify_jwt_openssl "$TOKEN" "$D/publickey.pem"
+		assert_stderr_all_log_lines
+		case "$level$minimal" in
+		info | verbose | debug) assert_log INFO "publickey.cer" ;;
+		*) assert_no_log_level INFO ;;
+		esac
+	done
+done
+
+begin "warnings pass --minimal-output, and --loglevel error hides them"
+qs "${CLAIMS[@]}" --expires 5000 --cert-privatekey-file "$KEY" --minimal-output
+assert_ok_token
+assert_log WARN "--expires" "'5000'"
+assert_no_log_level INFO
+qs "${CLAIMS[@]}" --expires 5000 --cert-privatekey-file "$KEY" --loglevel error
+assert_ok_token
+assert_empty_stderr
+qs "${CLAIMS[@]}" --expires 5000 --cert-privatekey-file "$KEY" --loglevel warning
+assert_ok_token
+assert_log WARN "--expires" "'5000'"
+assert_no_log_level INFO
+
+begin "errors pass --loglevel error and --minimal-output"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$T_TMP/none.pem" --loglevel error --minimal-output
+assert_runtime_error "none.pem"
+assert_stderr_all_log_lines
+
+begin "--loglevel: the last one wins"
+qs_pinned "${VCLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel debug --loglevel error
+assert_rc 0
+assert_file_eq "$WANT" "$OUT"
+assert_empty_stderr
+
+for bad in ERROR Info trace silent "" warnings 0 "info "; do
+	begin "--loglevel '$bad': usage error"
+	qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel "$bad"
+	assert_usage_error "--loglevel" "'$bad'"
+done
+
+begin "log lines under a pinned clock carry its timestamp"
+qs_pinned "${VCLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel verbose
+assert_rc 0
+assert_eq 0 "$(grep -vc '^2030-01-01T00:00:0[0-9]\.[0-9][0-9][0-9]Z ' "$ERR")" "log lines without the pinned timestamp"
+
+begin "no colour codes when stderr is not a terminal"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel debug
+assert_ok_token
+assert_not_contains "$ERR" "$(printf '\033')"
+
+# ---- no stdout on failure ---------------------------------------------------------------------
+
+fail_runs=(
+	"--userid x"
+	"--bogus"
+	"${CLAIMS[*]@Q} --cert-privatekey-file /nonexistent"
+	"${CLAIMS[*]@Q} --cert-privatekey-file ${VEC@Q}/publickey.pem"
+	"${CLAIMS[*]@Q} --cert-privatekey-file ${KEY@Q} --alg HS256"
+	"${CLAIMS[*]@Q} --cert-privatekey-file ${KEY@Q} --expires 1x"
+	"${CLAIMS[*]@Q} --cert-create --cert-create-expires-days 1 --cert-create-key-bits 2048 --cert-file-prefix /nonexistent/x"
+)
+for args in "${fail_runs[@]}"; do
+	for level in error debug; do
+		for minimal in "" --minimal-output; do
+			begin "failure prints nothing on stdout: $level ${minimal:-} ${args:0:60}"
+			eval "qs $args --loglevel $level $minimal"
+			assert_ne 0 "$RC" "exit code"
+			assert_empty_stdout
+		done
+	done
+done
+
+# ---- stdout that cannot be written ----------------------------------------------------------------
+
+begin "stdout is /dev/full: exit 1 with a message"
+if [ -w /dev/full ]; then
+	"$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY" >/dev/full 2>"$ERR" </dev/null
+	RC=$?
+	: >"$OUT"
+	assert_runtime_error "standard output" "No space left on device"
+else
+	echo "  (no /dev/full here)"
+fi
+
+begin "--help to /dev/full: exit 1"
+if [ -w /dev/full ]; then
+	: >"$OUT"
+	"$QSJWT_BIN" create-qseow --help >/dev/full 2>"$ERR" </dev/null
+	RC=$?
+	assert_runtime_error "standard output" "No space left on device"
+	"$QSJWT_BIN" --version >/dev/full 2>"$ERR" </dev/null
+	RC=$?
+	assert_runtime_error "standard output" "No space left on device"
+fi
+
+# closed_pipe_run ARGS...: qs-jwt with stdout on a pipe that has no reader,
+# SIGPIPE at its default action (as from an ordinary shell).
+closed_pipe_run() {
+	local fifo=$T_TMP/fifo
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	exec 7<>"$fifo"     # a reader, so that opening for writing does not block
+	exec 8>"$fifo"
+	exec 7<&-           # no reader left: writes fail with EPIPE / SIGPIPE
+	env --default-signal=PIPE "$QSJWT_BIN" "$@" >&8 2>"$ERR" </dev/null
+	RC=$?
+	exec 8>&-
+	: >"$OUT"
+}
+
+begin "stdout is a closed pipe: exit 1 with a message, not killed by SIGPIPE"
+closed_pipe_run create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY"
+assert_ne 141 "$RC" "exit code (141 = killed by SIGPIPE)"
+assert_runtime_error "standard output" "Broken pipe"
+
+begin "the closed-pipe check can fail: a program that does not ignore SIGPIPE dies"
+closed_pipe_run_cat() {
+	local fifo=$T_TMP/fifo
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	exec 7<>"$fifo"
+	exec 8>"$fifo"
+	exec 7<&-
+	env --default-signal=PIPE sh -c 'echo x' >&8 2>/dev/null
+	RC=$?
+	exec 8>&-
+}
+closed_pipe_run_cat
+assert_rc 141
+
+begin "stdout is a closed pipe, --cert-create: exit 1, the complete key set stays"
+D=$(mktemp -d "$T_TMP/cc.XXXXXX")
+at "$D" closed_pipe_run create-qseow "${CLAIMS[@]}" --cert-create --cert-create-expires-days 1 --cert-create-key-bits 2048
+assert_runtime_error "standard output" "Broken pipe"
+assert_dir_listing "$D" "privatekey.pem publickey.cer publickey.pem"
+assert_mode "$D/privatekey.pem" 600
+
+begin "stdout closed (fd 1 not open): exit 1 with a message"
+"$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY" >&- 2>"$ERR" </dev/null
+RC=$?
+: >"$OUT"
+assert_runtime_error "standard output"
+
+# ---- usage errors -------------------------------------------------------------------------------
+
+begin "unknown option: usage error"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --bogus
+assert_usage_error "unknown option '--bogus'"
+
+begin "unknown option with =value: the value is not echoed"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" "--cert-private-key=SECRET-VALUE-123"
+assert_usage_error "unknown option '--cert-private-key'"
+assert_not_contains "$ERR" "SECRET-VALUE-123"
+
+begin "unknown short option: usage error"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" -x
+assert_usage_error "unknown option '-x'"
+
+begin "original short options do not exist: -u"
+qs -u jdoe
+assert_usage_error "unknown option '-u'"
+
+begin "stray positional argument: usage error"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" extra
+assert_usage_error "unexpected argument 'extra'"
+
+begin "stray positional argument first: usage error"
+qs extra "${CLAIMS[@]}" --cert-privatekey-file "$KEY"
+assert_usage_error "unexpected argument 'extra'"
+
+begin "'--' is not accepted: usage error"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --
+assert_usage_error "unexpected argument '--'"
+
+begin "a lone '-': usage error"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" -
+assert_usage_error "unexpected argument '-'"
+
+begin "flag with a value: usage error"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --minimal-output=yes
+assert_usage_error "--minimal-output" "takes no value"
+
+begin "option missing its value at the end: usage error"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --audience
+assert_usage_error "--audience" "needs a value"
+
+begin "unknown command: exit 2"
+run "$QSJWT_BIN" frobnicate --help
+assert_rc 2
+assert_empty_stdout
+assert_eq "qs-jwt: error: unknown command 'frobnicate'" "$(sed -n 1p "$ERR")" "first line"
+assert_eq "see 'qs-jwt --help'" "$(sed -n 2p "$ERR")" "second line"
+
+begin "the original's other commands are unknown: create-saas"
+run "$QSJWT_BIN" create-saas
+assert_rc 2
+assert_empty_stdout
+assert_contains "$ERR" "unknown command 'create-saas'"
+
+begin "no command: usage on stderr, exit 2"
+run "$QSJWT_BIN"
+assert_rc 2
+assert_empty_stdout
+assert_contains "$ERR" "Usage: qs-jwt <command> [options]"
+
+# ---- help and version ---------------------------------------------------------------------------
+
+OPTIONS="--userdir --userid --username --useremail --groups --expires --audience --alg
+	--cert-privatekey-file --cert-privatekey-passphrase-file --cert-privatekey --cert-create
+	--cert-create-key-bits --cert-create-expires-days --cert-file-prefix --force --loglevel
+	--minimal-output --help --version"
+
+check_exit_codes() {
+	local line
+	for line in "Exit codes:" "  0  success" "  1  runtime failure" "  2  usage error" \
+		"128+N  interrupted by signal N"; do
+		assert_contains "$OUT" "$line"
+	done
+	assert_contains "$OUT" "QSJWT_KEY_PASSPHRASE"
+}
+
+for h in --help -h; do
+	begin "create-qseow $h: exit 0, every option, exit codes, QSJWT_KEY_PASSPHRASE"
+	qs "$h"
+	assert_rc 0
+	assert_empty_stderr
+	assert_contains "$OUT" "Usage: qs-jwt create-qseow [options]"
+	for o in $OPTIONS; do
+		if ! grep -qE -- "^  (-h, )?$o( |$)" "$OUT"; then
+			fail "help lacks an option line for $o"
+		fi
+	done
+	for v in RS256 RS384 RS512 2048 3072 4096 error warn warning info verbose debug 36500; do
+		assert_contains "$OUT" "$v"
+	done
+	check_exit_codes
+done
+
+begin "create-qseow --help wins over missing options and bad values"
+qs --userid x --help --expires nonsense
+assert_rc 0
+assert_contains "$OUT" "Usage: qs-jwt create-qseow"
+
+for h in --help -h help; do
+	begin "qs-jwt $h: exit 0, commands, exit codes, QSJWT_KEY_PASSPHRASE"
+	run "$QSJWT_BIN" "$h"
+	assert_rc 0
+	assert_empty_stderr
+	assert_contains "$OUT" "Usage: qs-jwt <command> [options]"
+	assert_contains "$OUT" "create-qseow"
+	assert_contains "$OUT" "--version"
+	check_exit_codes
+done
+
+begin "qs-jwt --version: exit 0, the version on the first line"
+run "$QSJWT_BIN" --version
+assert_rc 0
+assert_empty_stderr
+VERSION=$(head -1 "$OUT" | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)
+if [ -z "$VERSION" ]; then
+	fail "--version printed '$(head -1 "$OUT")', no version number"
+fi
+
+begin "create-qseow --version: exit 0, the same version"
+qs --version
+assert_rc 0
+assert_empty_stderr
+assert_contains "$OUT" "${VERSION:-no version}"
+
+finish
