@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, build with warnings as errors, and run every test:
-# once on a normal build, once under AddressSanitizer + UBSan.
+# once on a normal build, once under AddressSanitizer + UBSan; then a short
+# run of every fuzz target.
 # Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +27,6 @@ echo "== tests under the sanitizers"
 	LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --output-on-failure -j "$jobs")
+echo "== fuzzing: every parser of outside input for 10 s (scripts/fuzz.sh for long runs)"
+FUZZ_SECONDS=10 scripts/fuzz.sh
 echo "== all tests passed"

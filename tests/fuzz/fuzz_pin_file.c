@@ -1,0 +1,41 @@
+/* libFuzzer: PIN and passphrase files (size bound, newline stripping, NUL
+ * bytes), read back from a private temporary file. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keys/pin.h"
+
+static void quiet(qsjwt_log_level level, const char *msg, void *ud)
+{
+	(void)level;
+	(void)msg;
+	(void)ud;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[64];
+	static int fd = -1;
+	char *pin = NULL;
+	size_t len = 0;
+
+	if (fd < 0) {
+		qsjwt_log_set_handler(quiet, NULL);
+		snprintf(path, sizeof(path), "/tmp/qsjwt-fuzz-pin-XXXXXX");
+		fd = mkstemp(path); /* mode 0600, as a PIN file must be */
+		if (fd < 0)
+			abort();
+	}
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+		abort();
+	if (secret_file_read(path, "PIN file", &pin, &len) == QSJWT_OK) {
+		if (len == 0 || len > SECRET_FILE_MAX || memchr(pin, '\0', len) != NULL ||
+		    strlen(pin) != len)
+			abort();
+		qsjwt_secret_free(pin);
+	}
+	return 0;
+}
