@@ -104,6 +104,22 @@ static char *errorf(const char *fmt, ...)
 static const char *const fields[] = { "userid",   "userdir", "username", "useremail",
 				      "groups",   "expires", "audience" };
 
+/* Whether a JSON text holds the escape \u0000 (an odd number of
+ * backslashes before "u0000"). */
+static int has_nul_escape(const char *text, size_t len)
+{
+	for (size_t i = 0; i + 5 < len; i++) {
+		size_t k = i;
+		if (text[i + 1] != 'u' || strncmp(text + i + 2, "0000", 4) != 0 || text[i] != '\\')
+			continue;
+		while (k > 0 && text[k - 1] == '\\')
+			k--;
+		if ((i - k) % 2 == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Fill s from one JSON line, or set s->error. */
 static void parse_line(const batch_opts *o, const char *text, size_t len, int64_t iat, slot *s)
 {
@@ -118,7 +134,14 @@ static void parse_line(const batch_opts *o, const char *text, size_t len, int64_
 	int64_t exp;
 
 	if (!utf8_valid(text, len)) {
-		s->error = strdup("the line is not valid UTF-8");
+		s->error = strdup(memchr(text, '\0', len) != NULL ? "the line holds a NUL byte"
+								   : "the line is not valid UTF-8");
+		return;
+	}
+	if (has_nul_escape(text, len)) {
+		/* cJSON would cut the value there: a token for "admin" from
+		 * "admin\u0000evil". No command line can carry a NUL either. */
+		s->error = strdup("a value holds a NUL character (\\u0000)");
 		return;
 	}
 	j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -199,7 +222,8 @@ static void parse_line(const batch_opts *o, const char *text, size_t len, int64_
 	c.user_directory = v[1];
 	c.name = v[2];
 	c.email = v[3];
-	c.groups = groups;
+	/* "groups": [] is no group, as a run without --groups: no claim. */
+	c.groups = n_groups > 0 ? groups : NULL;
 	c.n_groups = n_groups;
 	c.iat = iat;
 	c.exp = exp;
@@ -502,6 +526,11 @@ static int read_input(batch *b, int fd)
 			too_long = 0;
 			start += len + (nl != NULL);
 		}
+		if (eof && too_long && start == have) {
+			/* An over-long last line without a final newline. */
+			if (push(b, line + 1, NULL, 0, 1) != 0)
+				break;
+		}
 		memmove(buf, buf + start, have - start);
 		have -= start;
 		if (have > LINE_MAX_BYTES) {
@@ -590,9 +619,10 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 			  strerror(b.write_failed), b.issued, b.issued == 1 ? "" : "s");
 	} else if (b.stopped_at != 0) {
 		log_error("batch stopped: %lu token%s issued, %lu line%s failed; line %lu and "
-			  "after were not issued (resume with: tail -n +%lu FILE)",
+			  "after were not issued (resume with: tail -n +%lu %s)",
 			  b.issued, b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s",
-			  b.stopped_at, b.stopped_at);
+			  b.stopped_at, b.stopped_at,
+			  strcmp(o->input, "-") == 0 ? "INPUT" : o->input);
 	} else if (read_rc != 0 || b.stop) {
 		log_error("batch stopped: %lu token%s issued, %lu line%s failed", b.issued,
 			  b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s");

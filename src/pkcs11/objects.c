@@ -67,7 +67,10 @@ static int in_mechanism_list(p11_token *t, CK_MECHANISM_TYPE mech)
 	if (!t->mechs_read) {
 		t->mechs_read = 1;
 		if (t->f->C_GetMechanismList(t->slot, NULL, &n) == CKR_OK && n > 0) {
-			t->mechs = calloc(n, sizeof(*t->mechs));
+			/* One spare entry: p11-kit-client.so before 0.25 reads one
+			 * past the buffer when it drops a mechanism it cannot
+			 * forward (p11-kit pull request 456). */
+			t->mechs = calloc(n + 1, sizeof(*t->mechs));
 			if (t->mechs != NULL &&
 			    t->f->C_GetMechanismList(t->slot, t->mechs, &n) == CKR_OK) {
 				t->n_mechs = n;

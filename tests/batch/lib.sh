@@ -1,0 +1,486 @@
+# shellcheck shell=bash
+# Shared helpers for the tests of `qs-jwt create-qseow --batch`. Source it from
+# a test script:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   begin "what this case checks"
+#   qs_pinned --batch "$IN" --expires 1h --audience aud --cert-privatekey-file "$KEY"
+#   assert_rc 0
+#   assert_file_eq "$EXPECTED" "$OUT"
+#   ...
+#   finish
+#
+# Environment: QSJWT_BIN (the qs-jwt binary), QSJWT_TEST_DATA (tests/data),
+# QSJWT_SOURCE_DIR (the source tree, for scripts/softhsm.sh). Every failed
+# assertion prints what was expected and what came; the script keeps going and
+# exits non-zero at `finish` if any assertion failed. Each script works in its
+# own temporary directory (removed on exit, with whatever at_exit registered
+# run first), so the scripts run in parallel.
+
+set -u
+export LC_ALL=C
+# Nothing from the caller's environment may choose a PIN, a store, a server or
+# the colours of the logs.
+unset QSJWT_PKCS11_PIN QSJWT_KEY_PASSPHRASE NO_COLOR SOFTHSM2_CONF \
+	P11_KIT_SERVER_ADDRESS P11_KIT_SERVER_PID
+umask 022
+
+if [ -z "${QSJWT_BIN:-}" ] || [ ! -x "${QSJWT_BIN}" ]; then
+	echo "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')" >&2
+	exit 2
+fi
+if [ -z "${QSJWT_TEST_DATA:-}" ] || [ ! -d "${QSJWT_TEST_DATA}/vectors" ]; then
+	echo "QSJWT_TEST_DATA must name tests/data (got '${QSJWT_TEST_DATA:-}')" >&2
+	exit 2
+fi
+if [ -z "${QSJWT_SOURCE_DIR:-}" ] || [ ! -f "${QSJWT_SOURCE_DIR}/scripts/softhsm.sh" ]; then
+	echo "QSJWT_SOURCE_DIR must name the source tree (got '${QSJWT_SOURCE_DIR:-}')" >&2
+	exit 2
+fi
+for _tool in openssl faketime base64 timeout python3 cmp; do
+	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
+done
+# Absolute paths: the cases change directory.
+QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
+QSJWT_TEST_DATA=$(cd "$QSJWT_TEST_DATA" && pwd)
+QSJWT_SOURCE_DIR=$(cd "$QSJWT_SOURCE_DIR" && pwd)
+VEC=$QSJWT_TEST_DATA/vectors
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The reference key pair (used by the scripts).
+# shellcheck disable=SC2034
+KEY=$VEC/privatekey.pem
+# shellcheck disable=SC2034
+PUB=$VEC/publickey.pem
+
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-batch.XXXXXX")
+# Commands run at exit (e.g. stopping a p11-kit server), last added first.
+T_CLEANUPS=()
+at_exit() { T_CLEANUPS=("$*" "${T_CLEANUPS[@]}"); }
+_cleanup() {
+	local c
+	for c in "${T_CLEANUPS[@]}"; do
+		eval "$c" >/dev/null 2>&1
+	done
+	chmod -R u+rwx "$T_TMP" 2>/dev/null
+	rm -rf "$T_TMP"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+OUT=$T_TMP/stdout
+ERR=$T_TMP/stderr
+RC=
+T_CASES=0
+T_FAILS=0
+T_CASE="(setup)"
+T_CASE_FAILED=0
+T_FAILED_CASES=()
+
+# The pinned clock of the reference vectors (iat 1893456000).
+PINNED='@2030-01-01 00:00:00'
+# The same start, with a clock that runs 1000 times slower: for long batches
+# whose lines must all get the same iat however slow the machine is (the
+# batch takes the time once per line). qs-jwt waits on nothing timed.
+PINNED_SLOW='@2030-01-01 00:00:00 x0.001'
+
+# ---- cases and results ----------------------------------------------------------
+
+begin() {
+	T_CASES=$((T_CASES + 1))
+	T_CASE=$1
+	T_CASE_FAILED=0
+	printf -- '-- %s\n' "$1"
+}
+
+fail() {
+	if [ "$T_CASE_FAILED" = 0 ]; then
+		T_FAILS=$((T_FAILS + 1))
+		T_FAILED_CASES+=("$T_CASE")
+	fi
+	T_CASE_FAILED=1
+	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
+}
+
+# Show what the last run printed, to explain a failure.
+_show_last_run() {
+	printf '  last run: exit %s\n' "${RC:-?}"
+	if [ -s "$OUT" ]; then
+		printf '  stdout (%s lines): ' "$(wc -l <"$OUT")"
+		head -c 1200 "$OUT" | sed -n '1,6p' | cut -c1-200 | sed '2,$s/^/          /'
+	fi
+	if [ -s "$ERR" ]; then
+		printf '  stderr: '
+		head -c 2500 "$ERR" | sed -n '1,14p' | sed '2,$s/^/          /'
+	fi
+}
+
+finish() {
+	local name
+	name=$(basename "$0" .sh)
+	if [ "$T_FAILS" -ne 0 ]; then
+		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
+		printf '  - %s\n' "${T_FAILED_CASES[@]}"
+		exit 1
+	fi
+	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
+	exit 0
+}
+
+# ---- running qs-jwt ----------------------------------------------------------------
+
+# Extra environment (NAME=VALUE words) for the runs; the caller sets and clears
+# it (e.g. the p11-kit server's address).
+RUN_ENV=()
+# How long one run may take before it is cut (exit 124).
+RUN_TIMEOUT=120
+
+# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
+# /dev/null (never a terminal).
+run() {
+	timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+}
+
+# run_stdin FILE CMD...: as run, with FILE on stdin (a regular file).
+run_stdin() {
+	local in=$1
+	shift
+	timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" <"$in"
+	RC=$?
+}
+
+# run_pipe FILE CMD...: as run, with FILE fed through a pipe on stdin (reads
+# come in pieces, as from a producer).
+run_pipe() {
+	local in=$1
+	shift
+	cat -- "$in" | timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR"
+	RC=${PIPESTATUS[1]}
+}
+
+# The faketime wrapper preloads libfaketime ahead of libasan: tell ASan that
+# is fine (harmless for a normal build).
+_faketime_env() {
+	local asan=${ASAN_OPTIONS:-}
+	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
+}
+
+# PINNED_CMD: the command prefix of a pinned run of create-qseow (as an array).
+PINNED_CMD=(env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" create-qseow)
+SLOW_CMD=(env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED_SLOW" "$QSJWT_BIN" create-qseow)
+
+# qs ARGS...: qs-jwt create-qseow ARGS (real clock).
+qs() { run "$QSJWT_BIN" create-qseow "$@"; }
+# qs_pinned ARGS...: with the clock at 2030-01-01T00:00:00Z.
+qs_pinned() { run "${PINNED_CMD[@]}" "$@"; }
+qs_pinned_stdin() {
+	local in=$1
+	shift
+	run_stdin "$in" "${PINNED_CMD[@]}" "$@"
+}
+qs_pinned_pipe() {
+	local in=$1
+	shift
+	run_pipe "$in" "${PINNED_CMD[@]}" "$@"
+}
+# qs_slow ARGS...: pinned start, slow clock (see PINNED_SLOW).
+qs_slow() { run "${SLOW_CMD[@]}" "$@"; }
+
+# run_tty_stderr CMD...: run CMD with a pseudo-terminal as its standard error
+# (stdout to $OUT, stdin /dev/null); what the terminal showed goes to $ERR.
+run_tty_stderr() {
+	timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" python3 - "$OUT" "$ERR" "$@" <<'EOF_PY'
+import os, pty, sys
+out, err = sys.argv[1:3]
+cmd = sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    o = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    n = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(o, 1)
+    os.dup2(n, 0)
+    os.execvp(cmd[0], cmd)
+seen = b''
+while True:
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+_, status = os.waitpid(pid, 0)
+open(err, 'wb').write(seen)
+sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+EOF_PY
+	RC=$?
+}
+
+# ---- expected output ------------------------------------------------------------------
+
+# expect_singles INPUT EXPECTED [--expires E] [--audience A] [--error N:MSG]...
+#     [--only N,N...] -- CMD...
+# Write to EXPECTED what the batch must print for INPUT: for each line that is
+# not skipped, the output line built from what a single run of CMD (e.g.
+# "${PINNED_CMD[@]}" --cert-privatekey-file KEY) with that line's values
+# prints; {"line":N,"error":MSG} for the lines given with --error.
+expect_singles() {
+	if ! python3 "$HERE/expect.py" "$@" 2>"$T_TMP/expect.err"; then
+		fail "cannot build the expected output from single runs: $(head -c 1500 "$T_TMP/expect.err")"
+		return 1
+	fi
+}
+
+# ---- inputs ------------------------------------------------------------------------------
+
+# write_users FILE: 22 ($N_USERS) varied users, one per line, no blank or
+# comment lines. Line 1 gives the claims of tests/data/vectors/all-claims.cmd
+# (with --expires 60m --audience qlik-aud), line 2 those of unicode.cmd.
+write_users() {
+	python3 - "$1" <<'EOF'
+import sys
+lines = [
+    # 1: all-claims.cmd
+    '{"userid":"jdoe","userdir":"ACME","username":"John Doe","useremail":"john.doe@example.com","groups":["Sales","Finance"]}',
+    # 2: unicode.cmd, its audience given in the line
+    '{"userid":"göran","userdir":"ÅÄÖ","username":"Göran Sandér","useremail":"göran@exämple.se","groups":["Ünïcødé 😀","日本語"],"audience":"aüd"}',
+    # 3: no groups at all
+    '{"userid":"nogroups","userdir":"ACME","username":"No Groups","useremail":"ng@example.com"}',
+    # 4: empty strings everywhere, one empty group
+    '{"userid":"","userdir":"","username":"","useremail":"","groups":[""]}',
+    # 5-7: per-line expires, audience, both
+    '{"userid":"exp2h","userdir":"ACME","username":"Two Hours","useremail":"e@x","expires":"2h"}',
+    '{"userid":"aud","userdir":"ACME","username":"Other Aud","useremail":"e@x","groups":["G"],"audience":"other-aud"}',
+    '{"userid":"both","userdir":"ACME","username":"Both","useremail":"e@x","expires":"7d","audience":"aüd-7"}',
+    # 8: JSON escapes, control characters, DEL
+    '{"userid":"esc","userdir":"ACME","username":"Quote \\" back\\\\slash / <tag> & \'apos\'","useremail":"tab\\there","groups":["line\\nbreak","ctl\\u0001x","cr\\r","del\\u007f","ff\\f bs\\b"]}',
+    # 9: \\u escapes of non-ASCII (a surrogate pair too)
+    '{"userid":"\\u65e5\\u672c","userdir":"\\u00c5","username":"\\u00e9\\u00e8 \\ud83d\\ude00","useremail":"x@\\u00e4.se"}',
+    # 10: groups that look like options, commas do not split
+    '{"userid":"dash","userdir":"ACME","username":"Dash","useremail":"d@x","groups":["-leading-dash","a,b","--groups","#hash"]}',
+    # 11: many groups
+    '{"userid":"many","userdir":"ACME","username":"Many","useremail":"m@x","groups":["g01","g02","g03","g04","g05","g06","g07","g08","g09","g10","g11","g12"]}',
+    # 12-15: expires without unit (ms), negative, fractional, with a space
+    '{"userid":"ms","userdir":"ACME","username":"Ms","useremail":"m@x","expires":"100"}',
+    '{"userid":"neg","userdir":"ACME","username":"Neg","useremail":"n@x","expires":"-1h"}',
+    '{"userid":"frac","userdir":"ACME","username":"Frac","useremail":"f@x","expires":"1.5h"}',
+    '{"userid":"days","userdir":"ACME","username":"Days","useremail":"d@x","expires":"2 days"}',
+    # 16: backslash and spaces in the ids
+    '{"userid":"DOMAIN\\\\user name","userdir":"dir with spaces","username":"U","useremail":"u@x"}',
+    # 17: a long name
+    '{"userid":"long","userdir":"ACME","username":"' + 'N' * 3000 + '","useremail":"' + 'e' * 500 + '@x"}',
+    # 18: fields in another order
+    '{"audience":"aud-first","groups":["G"],"useremail":"e@x","username":"N","userdir":"D","userid":"shuffled"}',
+    # 19: JSON whitespace around and inside the object, CRLF line end
+    '  { "userid" : "spaced" , "userdir":"ACME",\t"username":"S", "useremail":"s@x" }  \r',
+    # 20: line 1 again
+    '{"userid":"jdoe","userdir":"ACME","username":"John Doe","useremail":"john.doe@example.com","groups":["Sales","Finance"]}',
+    # 21: an emoji ZWJ sequence, a year, an audience with URL characters
+    '{"userid":"👩‍💻","userdir":"ACME","username":"Dev","useremail":"dev@x","expires":"1y","audience":"https://qlik.example.com/jwt?x=1&y=<2>"}',
+    # 22: a minute-based lifetime given as "M" (minutes)
+    '{"userid":"bigM","userdir":"ACME","username":"M","useremail":"m@x","expires":"90M"}',
+]
+open(sys.argv[1], 'w', encoding='utf-8', newline='').write('\n'.join(lines) + '\n')
+EOF
+}
+# shellcheck disable=SC2034
+N_USERS=22
+
+# ---- assertions -----------------------------------------------------------------------
+
+assert_rc() {
+	if [ "$RC" != "$1" ]; then
+		fail "exit code: expected $1, got $RC"
+		_show_last_run
+		return 1
+	fi
+}
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		fail "${3:-value}: expected '$1', got '$2'"
+		return 1
+	fi
+}
+
+# assert_contains FILE NEEDLE: FILE holds NEEDLE (a fixed string) on a line.
+assert_contains() {
+	if ! grep -qaF -- "$2" "$1"; then
+		fail "$(basename "$1") should contain '$2'"
+		{ [ "$1" = "$ERR" ] || [ "$1" = "$OUT" ]; } && _show_last_run
+		return 1
+	fi
+}
+
+assert_not_contains() {
+	if grep -qaF -- "$2" "$1"; then
+		fail "$(basename "$1") should not contain '$2'; found in: $(grep -aF -- "$2" "$1" | head -c 300)"
+		return 1
+	fi
+}
+
+assert_empty_stdout() {
+	if [ -s "$OUT" ]; then
+		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 200 "$OUT")"
+		return 1
+	fi
+}
+
+# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte; on a difference,
+# the first differing lines of both.
+assert_file_eq() {
+	if ! cmp -s -- "$1" "$2"; then
+		fail "'$(basename "$2")' differs from '$(basename "$1")': $(cmp -- "$1" "$2" 2>&1 | head -1)" \
+			"(expected $(wc -l <"$1") lines, got $(wc -l <"$2"))"
+		diff -- "$1" "$2" | head -8 | cut -c1-240 | sed 's/^/    /'
+		return 1
+	fi
+}
+
+# The bytes of stderr hold no carriage return (no progress line).
+assert_no_cr() {
+	if tr -d '\n' <"$ERR" | grep -qa $'\r'; then
+		fail "stderr of a run without a terminal should have no '\\r' (progress), got: $(head -c 300 "$ERR" | od -c | head -5)"
+		return 1
+	fi
+}
+
+# assert_usage_error NEEDLE: exit 2, nothing on stdout, and on stderr exactly
+#   qs-jwt create-qseow: error: ...NEEDLE...
+#   see 'qs-jwt create-qseow --help'
+assert_usage_error() {
+	local needle=$1 first second n
+	assert_rc 2 || return 1
+	assert_empty_stdout
+	n=$(wc -l <"$ERR")
+	first=$(sed -n 1p "$ERR")
+	second=$(sed -n 2p "$ERR")
+	assert_eq 2 "$n" "lines on stderr of a usage error"
+	case $first in
+	"qs-jwt create-qseow: error: "*"$needle"*) ;;
+	*) fail "usage error: expected 'qs-jwt create-qseow: error: ...$needle...', got '$first'" ;;
+	esac
+	assert_eq "see 'qs-jwt create-qseow --help'" "$second" "second line of the usage error"
+}
+
+LOG_STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+
+# assert_summary LEVEL ISSUED FAILED: stderr is exactly one line, the summary
+#   TIMESTAMP LEVEL: batch: ISSUED token(s) issued, FAILED line(s) failed, T s, R tokens/s
+# and no carriage return.
+assert_summary() {
+	local level=$1 issued=$2 failed=$3 n tok=tokens lin=lines
+	[ "$issued" = 1 ] && tok=token
+	[ "$failed" = 1 ] && lin=line
+	assert_no_cr
+	n=$(wc -l <"$ERR")
+	if [ "$n" != 1 ]; then
+		fail "stderr should be the summary line alone, got $n lines"
+		_show_last_run
+		return 1
+	fi
+	if ! grep -qE "^$LOG_STAMP_RE $level: batch: $issued $tok issued, $failed $lin failed, [0-9]+\.[0-9] s, [0-9]+ tokens/s\$" "$ERR"; then
+		fail "summary: expected '$level: batch: $issued $tok issued, $failed $lin failed, T s, R tokens/s', got '$(head -c 300 "$ERR")'"
+		return 1
+	fi
+}
+
+# ---- JWT helpers ------------------------------------------------------------------------
+
+b64url_decode() {
+	local s=$1
+	s=${s//-/+}
+	s=${s//_//}
+	case $((${#s} % 4)) in
+	0) ;;
+	2) s="$s==" ;;
+	3) s="$s=" ;;
+	*) return 1 ;;
+	esac
+	printf '%s' "$s" | base64 -d
+}
+
+jwt_header() { b64url_decode "${1%%.*}"; }
+jwt_payload() {
+	local p=${1#*.}
+	b64url_decode "${p%%.*}"
+}
+
+# jwt_verifies TOKEN PUBKEY_PEM [ALG]: openssl verifies the signature over
+# header.payload with the digest of ALG (RS256 by default).
+jwt_verifies() {
+	local tok=$1 pub=$2 alg=${3:-RS256} md d ok
+	case $alg in
+	RS256) md=sha256 ;;
+	RS384) md=sha384 ;;
+	RS512) md=sha512 ;;
+	*) return 1 ;;
+	esac
+	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
+	[ -s "$pub" ] || return 1
+	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
+	printf '%s' "${tok%.*}" >"$d/input"
+	b64url_decode "${tok##*.}" >"$d/sig" || return 1
+	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1
+	ok=$?
+	[ $ok = 0 ] && grep -qx 'Verified OK' "$d/out"
+	ok=$?
+	rm -rf "$d"
+	return $ok
+}
+
+# verify_jwt TOKEN PUBKEY_PEM [ALG]: the header is exactly
+# {"alg":ALG,"typ":"JWT"} and openssl verifies the signature.
+verify_jwt() {
+	local tok=$1 pub=$2 alg=${3:-RS256} h
+	if [ -z "$tok" ]; then
+		fail "no token to verify"
+		return 1
+	fi
+	h=$(jwt_header "$tok")
+	assert_eq "{\"alg\":\"$alg\",\"typ\":\"JWT\"}" "$h" "JWT header"
+	if ! jwt_verifies "$tok" "$pub" "$alg"; then
+		fail "openssl does not verify the $alg signature of '${tok:0:60}...' with $pub"
+		return 1
+	fi
+}
+
+# out_tokens FILE [LINES]: "LINE TOKEN" for the token lines of a batch output
+# (all, or the comma-separated output line indexes LINES, 1-based, 'last'
+# for the last one).
+out_tokens() {
+	python3 - "$1" "${2:-}" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding='utf-8')]
+want = sys.argv[2]
+if want:
+    idx = [len(rows) if w == 'last' else int(w) for w in want.split(',')]
+    rows = [rows[i - 1] for i in sorted(set(idx)) if 1 <= i <= len(rows)]
+for r in rows:
+    if 'token' in r:
+        print(r['line'], r['token'])
+EOF
+}
+
+# verify_out_tokens FILE PUBKEY [ALG] [LINES]: every (or the chosen) token of a
+# batch output verifies with openssl; prints how many were checked to
+# $VERIFIED.
+VERIFIED=0
+verify_out_tokens() {
+	local f=$1 pub=$2 alg=${3:-RS256} sel=${4:-} line tok bad=0
+	VERIFIED=0
+	while read -r line tok; do
+		VERIFIED=$((VERIFIED + 1))
+		if ! jwt_verifies "$tok" "$pub" "$alg"; then
+			bad=$((bad + 1))
+			[ $bad -le 3 ] && fail "token of output line $line does not verify ($alg) with $pub"
+		fi
+		if [ "$(jwt_header "$tok")" != "{\"alg\":\"$alg\",\"typ\":\"JWT\"}" ]; then
+			fail "token of output line $line: header is '$(jwt_header "$tok")'"
+		fi
+	done < <(out_tokens "$f" "$sel")
+	[ "$VERIFIED" -gt 0 ] || fail "no token found to verify in $(basename "$f")"
+}

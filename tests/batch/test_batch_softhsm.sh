@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# create-qseow --batch with a key on a SoftHSM2 token, locally and through
+# p11-kit's remoting (p11-kit server + p11-kit-client.so): every token is the
+# one a single run prints, whatever --jobs; a server killed (listener and the
+# children serving the connections) in the middle of a 20000-line batch stops
+# it with exit 1, every line written before is complete and verified, and the
+# resume line is the first line not written. The server is stopped on every
+# exit path (at_exit in lib.sh).
+. "$(dirname "$0")/lib.sh"
+
+for _tool in softhsm2-util p11-kit ps; do
+	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
+done
+# shellcheck source=../../scripts/softhsm.sh
+. "$QSJWT_SOURCE_DIR/scripts/softhsm.sh"
+[ -e "$SOFTHSM_MODULE" ] || { echo "SoftHSM2 module not found: $SOFTHSM_MODULE" >&2; exit 2; }
+CLIENT_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
+[ -e "$CLIENT_MODULE" ] || { echo "missing $CLIENT_MODULE" >&2; exit 2; }
+
+PIN=2580-batch
+HSM=$T_TMP/hsm
+softhsm_new "$HSM" T "$PIN"
+PINF=$HSM/pin
+
+# The key: generated on the token by qs-jwt itself; publickey.pem next to it.
+begin "setup: a new RSA-2048 key on the token (--cert-create)"
+qs --userdir D --userid u --username n --useremail e --expires 1h --audience a \
+	--cert-create --cert-create-expires-days 30 --cert-create-key-bits 2048 \
+	--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$PINF" --cert-file-prefix "$HSM/"
+if ! assert_rc 0 || [ ! -s "$HSM/publickey.pem" ]; then
+	echo "cannot make the token key: no point going on" >&2
+	finish
+fi
+PUBK=$HSM/publickey.pem
+
+TOKARGS=(--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$PINF")
+REMOTE_URI="pkcs11:token=T;object=jwt?module-path=$CLIENT_MODULE"
+REMARGS=(--pkcs11-uri "$REMOTE_URI" --pkcs11-pin-file "$PINF")
+DEFAULTS=(--expires 60m --audience qlik-aud)
+SINGLE=("${PINNED_CMD[@]}" "${TOKARGS[@]}")
+
+USERS=$T_TMP/users.jsonl
+write_users "$USERS"
+EXPU=$T_TMP/users.expected
+expect_singles "$USERS" "$EXPU" "${DEFAULTS[@]}" -- "${SINGLE[@]}"
+[ -s "$EXPU" ] || { echo "no expected output for the users: cannot go on" >&2; exit 1; }
+
+# ---- a local token ------------------------------------------------------------------------
+
+begin "token, 22 varied users, default --jobs: output equals 22 single runs byte for byte"
+qs_pinned --batch "$USERS" "${DEFAULTS[@]}" "${TOKARGS[@]}"
+assert_rc 0
+assert_file_eq "$EXPU" "$OUT"
+assert_summary INFO "$N_USERS" 0
+
+begin "token: every token verifies with openssl against the token's publickey.pem"
+verify_out_tokens "$OUT" "$PUBK" RS256
+assert_eq "$N_USERS" "$VERIFIED" "tokens verified"
+
+for jobs in 1 2 4; do
+	begin "token, --jobs $jobs (a session each): the whole output equals the single runs"
+	qs_pinned --batch "$USERS" --jobs "$jobs" "${DEFAULTS[@]}" "${TOKARGS[@]}"
+	assert_rc 0
+	assert_file_eq "$EXPU" "$OUT"
+	assert_summary INFO "$N_USERS" 0
+done
+
+begin "token, --alg RS512: equals single runs with --alg RS512; tokens verify (sha512)"
+expect_singles "$USERS" "$T_TMP/users.RS512" "${DEFAULTS[@]}" -- "${SINGLE[@]}" --alg RS512
+qs_pinned --batch "$USERS" --alg RS512 --jobs 2 "${DEFAULTS[@]}" "${TOKARGS[@]}"
+assert_rc 0
+assert_file_eq "$T_TMP/users.RS512" "$OUT"
+verify_out_tokens "$OUT" "$PUBK" RS512
+assert_eq "$N_USERS" "$VERIFIED" "tokens verified"
+
+begin "token: bad lines reported with their line numbers, the others issued, exit 1"
+MIX=$T_TMP/mix.jsonl
+{
+	sed -n 1,3p "$USERS"
+	echo 'oops'
+	echo '# a comment'
+	echo
+	echo '{"userid":"x","userdir":"D","username":"X","useremail":"x@x","expires":"never"}'
+	sed -n 4p "$USERS"
+} >"$MIX"
+expect_singles "$MIX" "$T_TMP/mix.expected" --error "4:the line is not a JSON object" \
+	--error "7:expires 'never' is not a timespan (e.g. 60m, 8h, 7d)" "${DEFAULTS[@]}" -- "${SINGLE[@]}"
+qs_pinned --batch "$MIX" --jobs 2 "${DEFAULTS[@]}" "${TOKARGS[@]}"
+assert_rc 1
+assert_file_eq "$T_TMP/mix.expected" "$OUT"
+assert_summary WARN 4 2
+
+# ---- through p11-kit server ----------------------------------------------------------------
+
+SOCK=$T_TMP/p11.sock
+SERVER_PID=
+# server_children: the processes (p11-kit-remote) serving the connections.
+server_children() { [ -n "$SERVER_PID" ] && ps -o pid= --ppid "$SERVER_PID" 2>/dev/null | tr -d ' '; }
+# stop_server: the children first (killing the listener alone leaves the
+# connections served), then the listener; waits until they are gone.
+stop_server() {
+	local kids pid
+	[ -n "$SERVER_PID" ] || return 0
+	kids=$(server_children)
+	for pid in $kids; do kill "$pid" 2>/dev/null; done
+	kill "$SERVER_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$SERVER_PID" 2>/dev/null && { sleep 0.05; continue; }
+		for pid in $kids; do kill -0 "$pid" 2>/dev/null && { sleep 0.05; continue 2; }; done
+		break
+	done
+	# shellcheck disable=SC2086 # one word per pid
+	kill -9 "$SERVER_PID" $kids 2>/dev/null
+	STOPPED_KIDS=$kids
+	SERVER_PID=
+}
+at_exit stop_server
+# start_server: p11-kit server exporting token T on $SOCK; sets RUN_ENV for the
+# client runs (no local SoftHSM2 store there: whatever signs is remote).
+start_server() {
+	local vars
+	rm -f "$SOCK"
+	vars=$(p11-kit server -s --provider "$SOFTHSM_MODULE" --name "$SOCK" 'pkcs11:token=T' 2>"$T_TMP/server.err")
+	# Only this shell's variables: the local runs must not see the server.
+	eval "$vars"
+	SERVER_PID=${P11_KIT_SERVER_PID:-}
+	local addr=${P11_KIT_SERVER_ADDRESS:-}
+	unset P11_KIT_SERVER_ADDRESS P11_KIT_SERVER_PID
+	if [ -z "$SERVER_PID" ] || [ -z "$addr" ]; then
+		echo "p11-kit server did not start: $vars $(cat "$T_TMP/server.err")" >&2
+		exit 2
+	fi
+	for _ in $(seq 200); do [ -S "$SOCK" ] && break; sleep 0.05; done
+	[ -S "$SOCK" ] || { echo "p11-kit server: no socket $SOCK" >&2; exit 2; }
+	RUN_ENV=("P11_KIT_SERVER_ADDRESS=$addr" "SOFTHSM2_CONF=$T_TMP/none/softhsm2.conf")
+}
+
+start_server
+
+begin "remote, 22 varied users, --jobs 2: output equals the local single runs byte for byte"
+qs_pinned --batch "$USERS" --jobs 2 "${DEFAULTS[@]}" "${REMARGS[@]}"
+assert_rc 0
+assert_file_eq "$EXPU" "$OUT"
+assert_summary INFO "$N_USERS" 0
+
+begin "remote: a single run through the client prints the same token as line 1"
+expect_singles "$USERS" "$T_TMP/remote.single" --only 1 "${DEFAULTS[@]}" -- \
+	env "${RUN_ENV[@]}" "${PINNED_CMD[@]}" "${REMARGS[@]}"
+head -1 "$EXPU" >"$T_TMP/local.single"
+assert_file_eq "$T_TMP/local.single" "$T_TMP/remote.single"
+
+# ---- the server killed in the middle --------------------------------------------------------
+
+KILLIN=$T_TMP/kill.jsonl
+N_KILL=20000
+python3 - "$KILLIN" "$N_KILL" <<'EOF'
+import json, sys
+with open(sys.argv[1], 'w', encoding='utf-8') as f:
+    for i in range(1, int(sys.argv[2]) + 1):
+        d = {"userid": "u%d" % i, "userdir": "D", "username": "Üser %d" % i,
+             "useremail": "u%d@example.com" % i}
+        if i % 4 == 0:
+            d["groups"] = ["g%d" % (i % 9)]
+        f.write(json.dumps(d, ensure_ascii=False) + "\n")
+EOF
+# The batch must have written at least this many lines when the server dies.
+KILL_AFTER=1000
+
+QPID=
+# shellcheck disable=SC2016 # expanded at exit
+at_exit '[ -n "$QPID" ] && kill -9 "$QPID"'
+begin "remote, $N_KILL lines, --jobs 4, server killed (listener + children) after $KILL_AFTER lines: exit 1"
+env "${RUN_ENV[@]}" "$QSJWT_BIN" create-qseow --batch "$KILLIN" --jobs 4 --expires 1h --audience kill-aud \
+	"${REMARGS[@]}" >"$OUT" 2>"$ERR" </dev/null &
+QPID=$!
+waited=0
+while [ "$(wc -l <"$OUT")" -lt "$KILL_AFTER" ] && kill -0 "$QPID" 2>/dev/null && [ $waited -lt 3000 ]; do
+	sleep 0.1
+	waited=$((waited + 1))
+done
+KIDS_BEFORE=$(server_children | wc -w)
+if ! kill -0 "$QPID" 2>/dev/null; then
+	fail "the batch ended before the server was killed ($(wc -l <"$OUT") lines written)"
+fi
+stop_server
+[ "$KIDS_BEFORE" -ge 1 ] || fail "no p11-kit-remote child was serving the batch when the server was killed"
+for pid in $STOPPED_KIDS; do
+	kill -0 "$pid" 2>/dev/null && fail "server child $pid still alive after the kill"
+done
+# The batch must stop by itself, promptly.
+for _ in $(seq 600); do kill -0 "$QPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$QPID" 2>/dev/null; then
+	fail "qs-jwt still running 60 s after the server was killed: killed"
+	kill -9 "$QPID"
+fi
+wait "$QPID"
+RC=$?
+QPID=
+assert_rc 1
+
+K=$(wc -l <"$OUT")
+RESUME=$(sed -n 's/.*resume with: tail -n +\([0-9]*\).*/\1/p' "$ERR" | head -1)
+
+begin "killed server: the stderr summary gives the issued count and the resume line"
+assert_contains "$ERR" "batch stopped: $K tokens issued, 0 lines failed; line $((K + 1)) and after were not issued (resume with: tail -n +$((K + 1))"
+assert_eq "$((K + 1))" "$RESUME" "resume line (last written line + 1)"
+assert_no_cr
+
+begin "killed server: stdout is exactly lines 1..K, complete, each with its own user"
+if [ "$K" -lt "$KILL_AFTER" ] || [ "$K" -ge "$N_KILL" ]; then
+	fail "expected between $KILL_AFTER and $((N_KILL - 1)) lines written, got $K"
+fi
+assert_eq '\n' "$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')" "last byte of stdout"
+chk=$(python3 - "$KILLIN" "$OUT" <<'EOF'
+import base64, json, sys
+ins = [json.loads(l) for l in open(sys.argv[1], encoding='utf-8')]
+n = 0
+for n, raw in enumerate(open(sys.argv[2], encoding='utf-8'), 1):
+    o = json.loads(raw)
+    i = ins[n - 1]
+    if list(o) != ['line', 'userid', 'userdir', 'token'] or o['line'] != n or \
+            o['userid'] != i['userid'] or o['userdir'] != i['userdir']:
+        print('output line %d is %s' % (n, raw[:150]))
+        sys.exit()
+    p = o['token'].split('.')[1]
+    pl = json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4)))
+    want = {"userId": i['userid'], "userDirectory": i['userdir'], "name": i['username'],
+            "email": i['useremail']}
+    if 'groups' in i:
+        want['group'] = i['groups']
+    want.update(iat=pl.get('iat'), exp=pl.get('iat', 0) + 3600, aud='kill-aud')
+    if pl != want or list(pl) != list(want):
+        print('output line %d has the payload %s' % (n, json.dumps(pl)[:200]))
+        sys.exit()
+print('ok %d' % n)
+EOF
+)
+assert_eq "ok $K" "$chk" "line numbers, users and payloads of the written lines"
+assert_eq "{\"userid\": \"u$RESUME\"}" "$(tail -n +"${RESUME:-1}" "$KILLIN" | head -1 | python3 -c 'import json,sys; print(json.dumps({"userid": json.loads(sys.stdin.readline())["userid"]}))')" \
+	"first line of 'tail -n +$RESUME'"
+
+begin "killed server: a sample of 50 written tokens, the last one included, verifies with openssl"
+step=$(((K + 48) / 49))
+[ "$step" -ge 1 ] || step=1
+verify_out_tokens "$OUT" "$PUBK" RS256 "$(seq -s, 1 "$step" "$K"),last"
+[ "$VERIFIED" -ge 45 ] || fail "only $VERIFIED tokens sampled"
+echo "   ($K lines written, $VERIFIED tokens verified, resume at $RESUME)"
+
+begin "no server: a remote batch prints nothing and fails"
+qs --batch "$USERS" "${DEFAULTS[@]}" "${REMARGS[@]}"
+[ "$RC" != 0 ] || fail "exit code: expected non-zero, got 0"
+assert_empty_stdout
+RUN_ENV=()
+
+finish
