@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is missing, build with warnings as errors, and run every test:
-# once on a normal build, once under AddressSanitizer + UBSan; then a short
-# run of every fuzz target.
+# once on a normal build, once under AddressSanitizer + UBSan; the CLI and
+# SoftHSM2 suites once more under valgrind; then a short run of every fuzz
+# target.
 # Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,11 @@ echo "== tests under the sanitizers"
 	LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --output-on-failure -j "$jobs")
+echo "== valgrind: the CLI and SoftHSM2 suites (memory errors and leaks exit 99)"
+cmake -S . -B build-vg -DQSJWT_WERROR=ON -DQSJWT_VALGRIND=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-vg -j "$jobs"
+(cd build-vg && ctest -L 'cli|softhsm' --output-on-failure -j "$jobs")
+
 echo "== fuzzing: every parser of outside input for 10 s (scripts/fuzz.sh for long runs)"
 FUZZ_SECONDS=10 scripts/fuzz.sh
 echo "== all tests passed"

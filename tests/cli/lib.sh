@@ -106,7 +106,7 @@ finish() {
 # /dev/null (never a terminal) unless the caller redirects run's stdin with
 # run_stdin. A hang is cut after 60 s (exit 124).
 run() {
-	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" </dev/null
+	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" "$@" >"$OUT" 2>"$ERR" </dev/null
 	RC=$?
 }
 
@@ -114,7 +114,7 @@ run() {
 run_stdin() {
 	local in=$1
 	shift
-	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" <"$in"
+	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" "$@" >"$OUT" 2>"$ERR" <"$in"
 	RC=$?
 }
 

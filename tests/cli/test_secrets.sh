@@ -102,6 +102,12 @@ done
 # The passphrase comes from a FIFO that we hold open: qs-jwt waits there, after
 # parsing its arguments, while we read its /proc/PID/cmdline.
 begin "--cert-privatekey PEM is wiped from /proc/PID/cmdline once parsed"
+if [ "${QSJWT_VALGRIND:-0}" = 1 ]; then
+	# Under valgrind /proc/PID/cmdline is valgrind's own copy of the
+	# arguments, which qs-jwt cannot reach; the normal and ASan passes
+	# check this case.
+	echo "  (under valgrind: /proc/PID/cmdline is valgrind's; case not applicable)"
+else
 mkfifo "$K/passfifo"
 exec 9<>"$K/passfifo"
 "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey "$(cat "$K/enc8.pem")" \
@@ -132,6 +138,7 @@ else
 fi
 assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
 sweep
+fi
 
 # ---- failures -----------------------------------------------------------------------------------
 

@@ -137,7 +137,7 @@ RUN_ENV=()
 # run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
 # /dev/null (never a terminal). A hang is cut after 90 s (exit 124).
 run() {
-	timeout -k 5 90 env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
+	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-90}" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
 	RC=$?
 	RUN_ENV=()
 }
@@ -593,7 +593,7 @@ TTY_LOG=$T_TMP/tty
 run_tty() {
 	local input=$1
 	shift
-	timeout -k 5 60 env "${RUN_ENV[@]}" python3 - "$input" "$OUT" "$ERR" "$TTY_LOG" "$@" <<'EOF_PY'
+	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" env "${RUN_ENV[@]}" python3 - "$input" "$OUT" "$ERR" "$TTY_LOG" "$@" <<'EOF_PY'
 import os, pty, select, sys, time
 typed, out, err, log = sys.argv[1:5]
 cmd = sys.argv[5:]
