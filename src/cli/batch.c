@@ -50,7 +50,8 @@ typedef struct {
 	size_t window;
 	unsigned long long head, next_sign, next_write;
 	int input_done, stop;
-	unsigned long issued, failed, stopped_at; /* stopped_at: first line not issued */
+	unsigned long issued, failed, stopped_at; /* lines written; first line not issued */
+	unsigned long pend_issued, pend_failed;   /* in the writer's buffer, not yet written */
 	int write_failed;
 	/* progress */
 	int progress;
@@ -377,8 +378,13 @@ static int writer_flush(batch *b, strbuf *out)
 	errno = 0;
 	ok = flush_out(out);
 	pthread_mutex_lock(&b->mu);
-	if (ok)
+	if (ok) {
+		/* Only lines that reached stdout count. */
+		b->issued += b->pend_issued;
+		b->failed += b->pend_failed;
+		b->pend_issued = b->pend_failed = 0;
 		return 0;
+	}
 	b->write_failed = errno != 0 ? errno : EIO;
 	return -1;
 }
@@ -400,9 +406,9 @@ static void *write_out(void *arg)
 			s = &b->ring[b->next_write % b->window];
 			output_line(&out, s);
 			if (s->error != NULL)
-				b->failed++;
+				b->pend_failed++;
 			else
-				b->issued++;
+				b->pend_issued++;
 			slot_clear(s);
 			b->next_write++;
 			pthread_cond_broadcast(&b->cv_space);

@@ -11,13 +11,22 @@
 
 void cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "qs-jwt %s: error: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nsee 'qs-jwt %s --help'\n", cmd);
+	/* A value quoted in the message is the user's input: one line, no
+	 * control bytes (they could forge lines or drive the terminal), and
+	 * not 64 KiB of it. */
+	for (char *p = msg; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+	fprintf(stderr, "qs-jwt %s: error: %s%s\nsee 'qs-jwt %s --help'\n", cmd, msg,
+		n >= (int)sizeof(msg) ? "..." : "", cmd);
 }
 
 /* Longest argument repeated in a message. */

@@ -22,7 +22,9 @@ static int from_sources(const secret_source *src, const char *env_name, const ch
 	int n;
 
 	if (src->file != NULL) {
-		*err = secret_file_read(src->file, what, &secret, &len);
+		char what_file[64];
+		snprintf(what_file, sizeof(what_file), "%s file", what);
+		*err = secret_file_read(src->file, what_file, &secret, &len);
 		if (*err != QSJWT_OK)
 			return -2;
 		log_verbose("%s from '%s'", what, src->file);
@@ -59,7 +61,7 @@ int passphrase_from_sources(char *buf, int size, const char *what, void *ud)
 	int n;
 
 	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", what);
-	n = from_sources(src, "QSJWT_KEY_PASSPHRASE", "key passphrase", prompt, buf,
+	n = from_sources(src, "QSJWT_KEY_PASSPHRASE", "passphrase", prompt, buf,
 			 (size_t)size, &src->err);
 	if (n == -2 && src->err == QSJWT_ERR_LOGIN)
 		src->err = QSJWT_ERR_PASSPHRASE;

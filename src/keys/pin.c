@@ -34,6 +34,12 @@ qsjwt_err secret_file_read(const char *path, const char *what, char **out, size_
 		rc = QSJWT_ERR_INVALID;
 		goto out;
 	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+		/* The same answer as a file holding only a newline. */
+		log_error("%s '%s' is empty", what, path);
+		rc = QSJWT_ERR_INVALID;
+		goto out;
+	}
 	rc = file_read_fd_bounded(fd, path, SECRET_FILE_MAX, what, &buf, &len, &cap);
 	if (rc != QSJWT_OK)
 		goto out;

@@ -81,16 +81,38 @@ static void default_handler(qsjwt_log_level level, const char *msg)
 		fprintf(stderr, "%s %s: %s\n", stamp, level_label[level], msg);
 }
 
+/* Control bytes in a message would let a value (a claim, a file name) forge
+ * log lines or drive the terminal (CWE-117): show them as \xHH. */
+static void escape_controls(const char *in, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *in != '\0' && o + 5 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c < 0x20 || c == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
 void log_msg(qsjwt_log_level level, const char *fmt, ...)
 {
-	char buf[2048];
+	char raw[2048], buf[2048 * 2];
 	va_list ap;
 
 	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_controls(raw, buf, sizeof(buf));
 	if (g_fn != NULL)
 		g_fn(level, buf, g_ud);
 	else

@@ -75,7 +75,7 @@ assert_fails 2 "'$f' is readable by other users (mode 0644)"
 
 begin "missing PIN file: exit 1 naming it"
 qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-pin-file "$S/nope"
-assert_fails 1 "cannot read PIN '$S/nope': No such file or directory"
+assert_fails 1 "cannot read PIN file '$S/nope': No such file or directory"
 
 begin "empty PIN file: exit 2"
 f=$(pinfile empty "\n")

@@ -423,7 +423,7 @@ static void test_secret_file(void **state)
 		{ "s3cr3t\n", 7, 0440, QSJWT_ERR_INVALID, NULL },
 		{ "\n", 1, 0600, QSJWT_ERR_INVALID, NULL },          /* empty value */
 		{ "\r\n", 2, 0600, QSJWT_ERR_INVALID, NULL },
-		{ "", 0, 0600, QSJWT_ERR_IO, NULL },                 /* empty file */
+		{ "", 0, 0600, QSJWT_ERR_INVALID, NULL },            /* empty file: a usage error, like "\\n" */
 		{ "s3\0cr3t\n", 8, 0600, QSJWT_ERR_INVALID, NULL },
 		{ "\0", 1, 0600, QSJWT_ERR_INVALID, NULL },
 	};
