@@ -250,6 +250,20 @@ void cli_print_exit_codes(FILE *fp)
 	      fp);
 }
 
+int cli_help_or_version(int help, int version, void (*print_help)(void), int *code)
+{
+	if (help) {
+		print_help();
+		*code = cli_flush_stdout();
+		return 1;
+	}
+	if (version) {
+		*code = cli_write_stdout_line(QSJWT_VERSION);
+		return 1;
+	}
+	return 0;
+}
+
 int cli_loglevel(const char *cmd, const char *value, qsjwt_log_level *out)
 {
 	if (qsjwt_log_level_from_name(value, out) == QSJWT_OK)

@@ -78,6 +78,10 @@ int cli_write_stdout_line(const char *line);
 /* Flush stdout and check that everything written so far arrived. */
 int cli_flush_stdout(void);
 
+/* After parsing: when --help or --version was given, print it, set *code
+ * and return 1 (the command is done); else 0. */
+int cli_help_or_version(int help, int version, void (*print_help)(void), int *code);
+
 /* Exit codes, for --help. */
 void cli_print_exit_codes(FILE *fp);
 

@@ -258,15 +258,8 @@ int cmd_create_qseow(int argc, char **argv)
 	build_table();
 	if (cli_parse(CMD, all_opts, n_all, argc, argv, handle, &s) != 0)
 		goto out;
-	if (s.help) {
-		help();
-		code = cli_flush_stdout();
+	if (cli_help_or_version(s.help, s.version, help, &code))
 		goto out;
-	}
-	if (s.version) {
-		code = cli_write_stdout_line(QSJWT_VERSION);
-		goto out;
-	}
 	qsjwt_log_set_level(s.loglevel);
 	qsjwt_log_set_hide_info(s.minimal);
 	if (validate(&s) != 0)

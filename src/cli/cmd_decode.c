@@ -355,15 +355,8 @@ int cmd_decode(int argc, char **argv)
 	s.p11.pin_ud = &s.pin_src;
 	if (cli_parse(CMD, opts, N_OPTS, argc, argv, handle, &s) != 0)
 		goto out;
-	if (s.help) {
-		help();
-		code = cli_flush_stdout();
+	if (cli_help_or_version(s.help, s.version, help, &code))
 		goto out;
-	}
-	if (s.version) {
-		code = cli_write_stdout_line(QSJWT_VERSION);
-		goto out;
-	}
 	qsjwt_log_set_level(s.level);
 	if (validate(&s) != 0)
 		goto out;

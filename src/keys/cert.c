@@ -162,20 +162,15 @@ static qsjwt_err describe(X509 *cert, qsjwt_cert *c)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	unsigned char *der = NULL;
-	char *data;
-	long n;
 	int dn;
 	qsjwt_err rc = QSJWT_ERR_NOMEM;
 
 	if (bio == NULL || PEM_write_bio_X509(bio, cert) != 1)
 		goto out;
-	n = BIO_get_mem_data(bio, &data);
-	c->pem = malloc((size_t)n + 1);
+	c->pem = signer_bio_string(bio);
 	dn = i2d_X509(cert, &der);
 	if (c->pem == NULL || dn <= 0)
 		goto out;
-	memcpy(c->pem, data, (size_t)n);
-	c->pem[n] = '\0';
 	c->der = malloc((size_t)dn);
 	if (c->der == NULL)
 		goto out;

@@ -17,16 +17,11 @@ qsjwt_err secret_file_read(const char *path, const char *what, char **out, size_
 	unsigned char *buf = NULL;
 	size_t len = 0, cap = 0;
 	struct stat st;
-	int fd, flags;
+	int fd;
 
-	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		log_error("cannot read %s '%s': %s", what, path, strerror(errno));
+	fd = file_open_read(path, what);
+	if (fd < 0)
 		return QSJWT_ERR_IO;
-	}
-	flags = fcntl(fd, F_GETFL);
-	if (flags != -1)
-		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH))) {
 		log_error("%s '%s' is readable by other users (mode %04o); make it private "
 			  "first: chmod 600 '%s'",

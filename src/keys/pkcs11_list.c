@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <p11-kit/p11-kit.h>
 
+#include "keys/signer_impl.h"
 #include "keys/signer_pkcs11.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -151,17 +152,9 @@ static void describe_cert(p11_signer *ps, const unsigned char *id, size_t id_len
 	x = d2i_X509(NULL, &p, (long)len);
 	if (x != NULL) {
 		BIO *bio = BIO_new(BIO_s_mem());
-		char *text;
-		long n;
 		if (bio != NULL &&
-		    X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-			n = BIO_get_mem_data(bio, &text);
-			k->cert_subject = malloc((size_t)n + 1);
-			if (k->cert_subject != NULL) {
-				memcpy(k->cert_subject, text, (size_t)n);
-				k->cert_subject[n] = '\0';
-			}
-		}
+		    X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0)
+			k->cert_subject = signer_bio_string(bio);
 		BIO_free(bio);
 		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
 			strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -86,7 +86,7 @@ out:
 	return pkey;
 }
 
-static EVP_PKEY *public_of_object(p11_signer *ps, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE o)
+EVP_PKEY *p11_object_public(p11_signer *ps, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE o)
 {
 	unsigned char *der = NULL, *n = NULL, *e = NULL;
 	size_t len = 0, n_len = 0, e_len = 0;
@@ -154,7 +154,7 @@ static int find_public(p11_signer *ps, EVP_PKEY **out)
 		}
 		if (count == 0)
 			continue;
-		*out = public_of_object(ps, cls, found[0]);
+		*out = p11_object_public(ps, cls, found[0]);
 		ERR_clear_error();
 		if (*out == NULL) {
 			log_error("cannot read the public key of the object the URI names on token "

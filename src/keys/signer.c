@@ -41,6 +41,18 @@ const char *qsjwt_err_str(qsjwt_err err)
 	return (unsigned)err < sizeof(names) / sizeof(names[0]) ? names[err] : "unknown error";
 }
 
+char *signer_bio_string(BIO *bio)
+{
+	char *data, *s;
+	long n = BIO_get_mem_data(bio, &data);
+
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	memcpy(s, data, (size_t)n);
+	s[n] = '\0';
+	return s;
+}
+
 EVP_PKEY *signer_public_key(const qsjwt_signer *s)
 {
 	return s->pub;
@@ -123,8 +135,7 @@ qsjwt_err qsjwt_signer_public_pem(const qsjwt_signer *s, char **pem_out)
 {
 	qsjwt_err rc = QSJWT_ERR_CRYPTO;
 	BIO *bio = BIO_new(BIO_s_mem());
-	char *data, *pem;
-	long n;
+	char *pem;
 
 	if (bio == NULL)
 		return QSJWT_ERR_NOMEM;
@@ -132,14 +143,11 @@ qsjwt_err qsjwt_signer_public_pem(const qsjwt_signer *s, char **pem_out)
 		log_error("cannot encode the public key: %s", log_openssl_reason("unknown error"));
 		goto out;
 	}
-	n = BIO_get_mem_data(bio, &data);
-	pem = malloc((size_t)n + 1);
+	pem = signer_bio_string(bio);
 	if (pem == NULL) {
 		rc = QSJWT_ERR_NOMEM;
 		goto out;
 	}
-	memcpy(pem, data, (size_t)n);
-	pem[n] = '\0';
 	*pem_out = pem;
 	rc = QSJWT_OK;
 out:

@@ -53,8 +53,7 @@ static qsjwt_err file_private_pem(const qsjwt_signer *s, char **out)
 	qsjwt_err rc = QSJWT_ERR_CRYPTO;
 	/* A secure-memory BIO is wiped when freed. */
 	BIO *bio = BIO_new(BIO_s_secmem());
-	char *data, *pem;
-	long n;
+	char *pem;
 
 	if (bio == NULL)
 		return QSJWT_ERR_NOMEM;
@@ -64,14 +63,11 @@ static qsjwt_err file_private_pem(const qsjwt_signer *s, char **out)
 		log_error("cannot encode the private key: %s", log_openssl_reason("unknown error"));
 		goto out;
 	}
-	n = BIO_get_mem_data(bio, &data);
-	pem = malloc((size_t)n + 1);
+	pem = signer_bio_string(bio);
 	if (pem == NULL) {
 		rc = QSJWT_ERR_NOMEM;
 		goto out;
 	}
-	memcpy(pem, data, (size_t)n);
-	pem[n] = '\0';
 	*out = pem;
 	rc = QSJWT_OK;
 out:

@@ -43,6 +43,10 @@ EVP_PKEY *signer_public_key(const qsjwt_signer *s);
 /* The digest of alg (SHA-256/384/512). */
 const EVP_MD *signer_md(qsjwt_alg alg);
 
+/* The contents of a memory BIO as a new NUL-terminated string (free()), or
+ * NULL. */
+char *signer_bio_string(BIO *bio);
+
 /* Refuse anything but an RSA key (not RSA-PSS) of at least 2048 bits, with a
  * message naming `what`. */
 qsjwt_err signer_check_rsa(EVP_PKEY *pkey, const char *what);

@@ -206,40 +206,6 @@ out:
 	return pkey;
 }
 
-static EVP_PKEY *public_from_object(p11_signer *ps, CK_OBJECT_HANDLE o)
-{
-	unsigned char *n = NULL, *e = NULL;
-	size_t n_len = 0, e_len = 0;
-	EVP_PKEY *pkey = NULL;
-
-	if (p11_get_attr(ps->tok, ps->session, o, CKA_MODULUS, &n, &n_len) == QSJWT_OK &&
-	    p11_get_attr(ps->tok, ps->session, o, CKA_PUBLIC_EXPONENT, &e, &e_len) == QSJWT_OK &&
-	    n_len > 0 && e_len > 0)
-		pkey = p11_rsa_public(n, n_len, e, e_len);
-	free(n);
-	free(e);
-	return pkey;
-}
-
-static EVP_PKEY *public_from_cert(p11_signer *ps, CK_OBJECT_HANDLE o)
-{
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	size_t len = 0;
-	EVP_PKEY *pkey = NULL;
-	X509 *x;
-
-	if (p11_get_attr(ps->tok, ps->session, o, CKA_VALUE, &der, &len) != QSJWT_OK)
-		return NULL;
-	p = der;
-	x = d2i_X509(NULL, &p, (long)len);
-	if (x != NULL)
-		pkey = X509_get_pubkey(x);
-	X509_free(x);
-	free(der);
-	return pkey;
-}
-
 qsjwt_err p11_public_of(p11_signer *ps, CK_OBJECT_HANDLE key, EVP_PKEY **out)
 {
 	unsigned char *id = NULL;
@@ -258,14 +224,13 @@ qsjwt_err p11_public_of(p11_signer *ps, CK_OBJECT_HANDLE key, EVP_PKEY **out)
 			if (p11_find(ps->tok, ps->session, t, 2, found, 1, &count) != QSJWT_OK ||
 			    count == 0)
 				continue;
-			pkey = c == 0 ? public_from_object(ps, found[0])
-				      : public_from_cert(ps, found[0]);
+			pkey = p11_object_public(ps, classes[c], found[0]);
 			from = c == 0 ? "the public key object with the same id"
 				      : "the certificate with the same id";
 		}
 	}
 	if (pkey == NULL) {
-		pkey = public_from_object(ps, key);
+		pkey = p11_object_public(ps, CKO_PRIVATE_KEY, key);
 		from = "the private key's modulus and exponent";
 	}
 	free(id);

@@ -48,6 +48,9 @@ void p11_signer_close(p11_signer *ps);
 /* An EVP_PKEY from an RSA modulus and public exponent (big-endian). */
 EVP_PKEY *p11_rsa_public(const unsigned char *n, size_t n_len, const unsigned char *e,
 			 size_t e_len);
+/* The public key of an object: a certificate's (CKA_VALUE), an RSA key's
+ * modulus and exponent, an EC public key's point; NULL when unreadable. */
+EVP_PKEY *p11_object_public(p11_signer *ps, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE o);
 /* The public half of a private key object: the public key with the same
  * CKA_ID, else the certificate with that id, else the key's own modulus and
  * exponent. */

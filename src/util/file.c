@@ -79,24 +79,33 @@ out:
 	return rc;
 }
 
-qsjwt_err file_read_bounded(const char *path, size_t max, const char *what,
-			    unsigned char **out, size_t *len_out, size_t *cap_out)
+int file_open_read(const char *path, const char *what)
 {
-	qsjwt_err rc;
-	int fd, flags;
-
-	if (strcmp(path, "-") == 0)
-		return file_read_fd_bounded(STDIN_FILENO, "(stdin)", max, what, out, len_out,
-					    cap_out);
 	/* O_NONBLOCK only for the open: a FIFO without a writer must not hang. */
-	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), flags;
+
 	if (fd < 0) {
 		log_error("cannot read %s '%s': %s", what, path, strerror(errno));
-		return QSJWT_ERR_IO;
+		return -1;
 	}
 	flags = fcntl(fd, F_GETFL);
 	if (flags != -1)
 		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	return fd;
+}
+
+qsjwt_err file_read_bounded(const char *path, size_t max, const char *what,
+			    unsigned char **out, size_t *len_out, size_t *cap_out)
+{
+	qsjwt_err rc;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		return file_read_fd_bounded(STDIN_FILENO, "(stdin)", max, what, out, len_out,
+					    cap_out);
+	fd = file_open_read(path, what);
+	if (fd < 0)
+		return QSJWT_ERR_IO;
 	rc = file_read_fd_bounded(fd, path, max, what, out, len_out, cap_out);
 	close(fd);
 	return rc;

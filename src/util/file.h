@@ -18,6 +18,10 @@
 qsjwt_err file_read_bounded(const char *path, size_t max, const char *what,
 			    unsigned char **out, size_t *len_out, size_t *cap_out);
 
+/* Open a file for reading without blocking on a FIFO that has no writer
+ * (reads then see end of file). -1 after reporting the error. */
+int file_open_read(const char *path, const char *what);
+
 /* The same on an open descriptor; `name` is used in messages. */
 qsjwt_err file_read_fd_bounded(int fd, const char *name, size_t max, const char *what,
 			       unsigned char **out, size_t *len_out, size_t *cap_out);
