@@ -225,6 +225,12 @@ qsjwt_err p11_public_of(p11_signer *ps, CK_OBJECT_HANDLE key, EVP_PKEY **out)
 			    count == 0)
 				continue;
 			pkey = p11_object_public(ps, classes[c], found[0]);
+			if (pkey != NULL && !EVP_PKEY_is_a(pkey, "RSA")) {
+				/* another key with the same id (an EC key, say) */
+				EVP_PKEY_free(pkey);
+				pkey = NULL;
+				continue;
+			}
 			from = c == 0 ? "the public key object with the same id"
 				      : "the certificate with the same id";
 		}
