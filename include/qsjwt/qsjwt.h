@@ -161,6 +161,7 @@ qsjwt_err qsjwt_signer_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char 
 			    size_t len, unsigned char **sig_out, size_t *sig_len);
 
 /*
+ * A signer is used by one thread at a time (it keeps signing contexts).
  * A signer over the same key for another thread: file keys share the key;
  * token keys get their own session on the token, sharing the login (one
  * login per run). Free every such signer before `s`.

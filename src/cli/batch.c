@@ -33,6 +33,7 @@ enum { S_FREE = 0, S_READY, S_SIGNING, S_DONE };
 
 typedef struct {
 	int state;
+	unsigned long long seq; /* position in the input, for the writer */
 	unsigned long line;
 	char *userid, *userdir; /* for the output line */
 	char *payload;
@@ -280,7 +281,8 @@ static void *work(void *arg)
 			pthread_cond_wait(&b->cv_work, &b->mu);
 			continue;
 		}
-		s = &b->ring[b->next_sign++ % b->window];
+		s = &b->ring[b->next_sign % b->window];
+		s->seq = b->next_sign++;
 		s->state = S_SIGNING;
 		pthread_mutex_unlock(&b->mu);
 		/* Signed and verified against the public key before it is kept. */
@@ -293,7 +295,10 @@ static void *work(void *arg)
 			pthread_cond_broadcast(&b->cv_space);
 		}
 		s->state = S_DONE;
-		pthread_cond_broadcast(&b->cv_done);
+		/* The writer waits for the next line only: wake it for that one
+		 * (it then writes every finished line after it). */
+		if (s->seq == b->next_write || s->fatal)
+			pthread_cond_broadcast(&b->cv_done);
 	}
 	pthread_mutex_unlock(&b->mu);
 	return NULL;
@@ -411,7 +416,10 @@ static void *write_out(void *arg)
 				b->pend_issued++;
 			slot_clear(s);
 			b->next_write++;
-			pthread_cond_broadcast(&b->cv_space);
+			/* The reader waits for a full window: wake it when half is free,
+			 * not for every line. */
+			if (b->head - b->next_write <= b->window / 2)
+				pthread_cond_signal(&b->cv_space);
 			if (out.len >= 64 * 1024 && writer_flush(b, &out) != 0) {
 				st = W_STOPPED;
 				break;

@@ -109,15 +109,25 @@ qsjwt_err qsjwt_signer_verify(qsjwt_signer *s, qsjwt_alg alg, const unsigned cha
 			      size_t len, const unsigned char *sig, size_t sig_len)
 {
 	qsjwt_err rc = QSJWT_ERR_VERIFY;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-	if (ctx == NULL)
+	if ((unsigned)alg > QSJWT_RS512)
+		return QSJWT_ERR_INVALID;
+	if (s->vwork == NULL && (s->vwork = EVP_MD_CTX_new()) == NULL)
 		return QSJWT_ERR_NOMEM;
-	if (EVP_DigestVerifyInit(ctx, NULL, signer_md(alg), NULL, s->pub) == 1 &&
-	    EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1)
+	if (s->vtmpl[alg] == NULL) {
+		s->vtmpl[alg] = EVP_MD_CTX_new();
+		if (s->vtmpl[alg] == NULL ||
+		    EVP_DigestVerifyInit(s->vtmpl[alg], NULL, signer_md(alg), NULL, s->pub) != 1) {
+			EVP_MD_CTX_free(s->vtmpl[alg]);
+			s->vtmpl[alg] = NULL;
+			ERR_clear_error();
+			return QSJWT_ERR_CRYPTO;
+		}
+	}
+	if (EVP_MD_CTX_copy_ex(s->vwork, s->vtmpl[alg]) == 1 &&
+	    EVP_DigestVerify(s->vwork, sig, sig_len, data, len) == 1)
 		rc = QSJWT_OK;
 	ERR_clear_error();
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 
@@ -169,6 +179,9 @@ void qsjwt_signer_free(qsjwt_signer *s)
 	if (s == NULL)
 		return;
 	s->ops->free(s->impl);
+	for (int i = 0; i < 3; i++)
+		EVP_MD_CTX_free(s->vtmpl[i]);
+	EVP_MD_CTX_free(s->vwork);
 	EVP_PKEY_free(s->pub);
 	free(s->what);
 	free(s->uri);

@@ -14,38 +14,61 @@
 #include "util/log.h"
 #include "util/secret.h"
 
+/* One per signer session (thread): the key is shared, the contexts are not. */
+typedef struct {
+	EVP_PKEY *pkey;
+	/* EVP_DigestSignInit done once per algorithm, copied for each signature:
+	 * the algorithm fetches are not repeated per token (--batch). */
+	EVP_MD_CTX *tmpl[3];
+	EVP_MD_CTX *work;
+} file_key;
+
+static file_key *file_key_new(EVP_PKEY *pkey)
+{
+	file_key *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	k->work = EVP_MD_CTX_new();
+	if (k->work == NULL || EVP_PKEY_up_ref(pkey) != 1) {
+		EVP_MD_CTX_free(k->work);
+		free(k);
+		return NULL;
+	}
+	k->pkey = pkey;
+	return k;
+}
+
 static qsjwt_err file_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data,
 			   size_t len, unsigned char **sig_out, size_t *sig_len)
 {
-	qsjwt_err rc = QSJWT_ERR_CRYPTO;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	file_key *k = s->impl;
 	unsigned char *sig = NULL;
-	size_t n = 0;
+	size_t n = (size_t)EVP_PKEY_get_size(k->pkey);
 
-	if (ctx == NULL)
-		return QSJWT_ERR_NOMEM;
-	if (EVP_DigestSignInit(ctx, NULL, signer_md(alg), NULL, (EVP_PKEY *)s->impl) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &n, data, len) != 1) {
-		log_error("cannot sign with %s: %s", s->what, log_openssl_reason("unknown error"));
-		goto out;
+	if (k->tmpl[alg] == NULL) {
+		k->tmpl[alg] = EVP_MD_CTX_new();
+		if (k->tmpl[alg] == NULL ||
+		    EVP_DigestSignInit(k->tmpl[alg], NULL, signer_md(alg), NULL, k->pkey) != 1) {
+			EVP_MD_CTX_free(k->tmpl[alg]);
+			k->tmpl[alg] = NULL;
+			log_error("cannot sign with %s: %s", s->what,
+				  log_openssl_reason("unknown error"));
+			return QSJWT_ERR_CRYPTO;
+		}
 	}
 	sig = malloc(n);
-	if (sig == NULL) {
-		rc = QSJWT_ERR_NOMEM;
-		goto out;
-	}
-	if (EVP_DigestSign(ctx, sig, &n, data, len) != 1) {
+	if (sig == NULL)
+		return QSJWT_ERR_NOMEM;
+	if (EVP_MD_CTX_copy_ex(k->work, k->tmpl[alg]) != 1 ||
+	    EVP_DigestSign(k->work, sig, &n, data, len) != 1) {
 		log_error("cannot sign with %s: %s", s->what, log_openssl_reason("unknown error"));
-		goto out;
+		free(sig);
+		return QSJWT_ERR_CRYPTO;
 	}
 	*sig_out = sig;
 	*sig_len = n;
-	sig = NULL;
-	rc = QSJWT_OK;
-out:
-	free(sig);
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	return QSJWT_OK;
 }
 
 static qsjwt_err file_private_pem(const qsjwt_signer *s, char **out)
@@ -58,7 +81,7 @@ static qsjwt_err file_private_pem(const qsjwt_signer *s, char **out)
 	if (bio == NULL)
 		return QSJWT_ERR_NOMEM;
 	/* "traditional" = PKCS#1 "BEGIN RSA PRIVATE KEY", as the original wrote. */
-	if (PEM_write_bio_PrivateKey_traditional(bio, (EVP_PKEY *)s->impl, NULL, NULL, 0,
+	if (PEM_write_bio_PrivateKey_traditional(bio, ((file_key *)s->impl)->pkey, NULL, NULL, 0,
 						 NULL, NULL) != 1) {
 		log_error("cannot encode the private key: %s", log_openssl_reason("unknown error"));
 		goto out;
@@ -77,29 +100,43 @@ out:
 
 static void file_free(void *impl)
 {
-	EVP_PKEY_free(impl);
+	file_key *k = impl;
+
+	if (k == NULL)
+		return;
+	for (int i = 0; i < 3; i++)
+		EVP_MD_CTX_free(k->tmpl[i]);
+	EVP_MD_CTX_free(k->work);
+	EVP_PKEY_free(k->pkey);
+	free(k);
 }
 
 static qsjwt_err file_session(qsjwt_signer *s, void **impl_out)
 {
-	/* EVP_PKEY signing is safe from several threads; each sign call has its
-	 * own EVP_MD_CTX. */
-	if (EVP_PKEY_up_ref((EVP_PKEY *)s->impl) != 1)
-		return QSJWT_ERR_CRYPTO;
-	*impl_out = s->impl;
+	/* EVP_PKEY signing is safe from several threads; each session has its
+	 * own contexts. */
+	file_key *k = file_key_new(((file_key *)s->impl)->pkey);
+
+	if (k == NULL)
+		return QSJWT_ERR_NOMEM;
+	*impl_out = k;
 	return QSJWT_OK;
 }
 
 static const signer_ops file_ops = { file_sign, file_private_pem, file_free, NULL, NULL,
 				     file_session };
 
+/* Takes pkey (also on failure). */
 static qsjwt_err signer_from_pkey(EVP_PKEY *pkey, const char *what, qsjwt_signer **out)
 {
-	if (EVP_PKEY_up_ref(pkey) != 1) {
+	file_key *k = file_key_new(pkey);
+
+	if (k == NULL) {
 		EVP_PKEY_free(pkey);
-		return QSJWT_ERR_CRYPTO;
+		return QSJWT_ERR_NOMEM;
 	}
-	return signer_new(&file_ops, pkey, pkey, strdup(what), out);
+	/* k holds one reference, the signer's public key the other. */
+	return signer_new(&file_ops, k, pkey, strdup(what), out);
 }
 
 /* ---- loading PEM ------------------------------------------------------------- */

@@ -30,6 +30,9 @@ struct qsjwt_signer {
 			 * (file keys: the whole key, shared with impl) */
 	char *what;     /* "key file 'k.pem'" and the like */
 	char *uri;      /* token keys: canonical URI (owned), else NULL */
+	/* EVP_DigestVerifyInit done once per algorithm, copied per check. */
+	EVP_MD_CTX *vtmpl[3];
+	EVP_MD_CTX *vwork;
 };
 
 /* Take ownership of impl, pub and what (what: malloc'd) and make a signer;
