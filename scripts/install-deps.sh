@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages qs-jwt needs to build, test and demo, when
-# they are missing. Usage: scripts/install-deps.sh
+# they are missing (libclang-rt-14-dev is only recommended by clang, but
+# libFuzzer lives there; the tests call python3, man, col, chattr, ps, file).
+# Usage: scripts/install-deps.sh
 set -euo pipefail
 
 packages=(
@@ -8,7 +10,8 @@ packages=(
 	libssl-dev openssl libcjson-dev libp11-kit-dev p11-kit
 	libcmocka-dev faketime scdoc dpkg-dev bash-completion zsh
 	softhsm2 opensc gnutls-bin
-	clang valgrind hyperfine
+	clang libclang-rt-14-dev valgrind hyperfine
+	python3 man-db groff-base bsdextrautils procps e2fsprogs file
 )
 
 missing=()
