@@ -308,10 +308,17 @@ static void check_signature(const qsjwt_jwt *t, const qsjwt_pubkey *key, qsjwt_v
 
 static void iso(double t, char *buf, size_t size)
 {
-	time_t tt = (time_t)floor(t);
 	struct tm tm;
+	time_t tt;
 
-	if (t < -62135596800.0 || t > 253402300799.0 || gmtime_r(&tt, &tm) == NULL)
+	/* Range first: converting a double outside time_t is undefined (a
+	 * token can say "iat": 1e24; found by fuzzing). */
+	if (!(t >= -62135596800.0 && t <= 253402300799.0)) {
+		snprintf(buf, size, "%.0f", t);
+		return;
+	}
+	tt = (time_t)floor(t);
+	if (gmtime_r(&tt, &tm) == NULL)
 		snprintf(buf, size, "%.0f", t);
 	else
 		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
