@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages qs-jwt needs to build, test and demo, when
 # they are missing (libclang-rt-14-dev is only recommended by clang, but
-# libFuzzer lives there; the tests call python3, man, col, chattr, ps, file).
+# libFuzzer lives there; the tests call python3, man, col, chattr, ps, file, strace).
 # Usage: scripts/install-deps.sh
 set -euo pipefail
 
@@ -11,7 +11,7 @@ packages=(
 	libcmocka-dev faketime scdoc dpkg-dev bash-completion zsh
 	softhsm2 opensc gnutls-bin
 	clang libclang-rt-14-dev valgrind hyperfine
-	python3 man-db groff-base bsdextrautils procps e2fsprogs file
+	python3 man-db groff-base bsdextrautils procps e2fsprogs file strace
 )
 
 missing=()

@@ -28,6 +28,13 @@
 #define LINE_MAX_BYTES (64 * 1024)
 #define READ_CHUNK (128 * 1024)
 #define MAX_JOBS 256
+/* After the batch stops, how long a signing call still inside the module
+ * may take before the batch gives up on it. A healthy token answers in
+ * well under a second even for RSA-4096 on a smartcard; a module whose
+ * connection broke may never answer: p11-kit-client.so 0.24.1 leaves its
+ * other callers waiting forever when the p11-kit server dies while
+ * several threads share the connection. */
+#define STOP_GRACE_SECONDS 10
 
 enum { S_FREE = 0, S_READY, S_SIGNING, S_DONE };
 
@@ -46,11 +53,13 @@ typedef struct {
 typedef struct {
 	const batch_opts *o;
 	pthread_mutex_t mu;
-	pthread_cond_t cv_work, cv_done, cv_space;
+	pthread_cond_t cv_work, cv_done, cv_space, cv_exit;
 	slot *ring;
 	size_t window;
 	unsigned long long head, next_sign, next_write;
 	int input_done, stop;
+	unsigned running;       /* workers that have not returned */
+	int abandoned;          /* gave up waiting for the workers still signing */
 	unsigned long issued, failed, stopped_at; /* lines written; first line not issued */
 	unsigned long pend_issued, pend_failed;   /* in the writer's buffer, not yet written */
 	int write_failed;
@@ -82,6 +91,16 @@ static void slot_clear(slot *s)
 	qsjwt_secret_free(s->token);
 	free(s->error);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Stop the batch (lock held): no more lines are read or signed; everyone
+ * waiting re-checks. */
+static void batch_stop(batch *b)
+{
+	b->stop = 1;
+	pthread_cond_broadcast(&b->cv_work);
+	pthread_cond_broadcast(&b->cv_space);
+	pthread_cond_broadcast(&b->cv_exit);
 }
 
 /* ---- parsing a line ------------------------------------------------------------ */
@@ -290,9 +309,7 @@ static void *work(void *arg)
 		pthread_mutex_lock(&b->mu);
 		if (rc != QSJWT_OK) {
 			s->fatal = 1;
-			b->stop = 1;
-			pthread_cond_broadcast(&b->cv_work);
-			pthread_cond_broadcast(&b->cv_space);
+			batch_stop(b);
 		}
 		s->state = S_DONE;
 		/* The writer waits for the next line only: wake it for that one
@@ -300,6 +317,8 @@ static void *work(void *arg)
 		if (s->seq == b->next_write || s->fatal)
 			pthread_cond_broadcast(&b->cv_done);
 	}
+	b->running--;
+	pthread_cond_broadcast(&b->cv_exit);
 	pthread_mutex_unlock(&b->mu);
 	return NULL;
 }
@@ -368,7 +387,7 @@ static int writer_state(const batch *b)
 	s = &b->ring[b->next_write % b->window];
 	if (s->state == S_DONE)
 		return s->fatal ? W_STOPPED : W_WRITE;
-	if (b->stop && s->state == S_READY)
+	if ((b->stop && s->state == S_READY) || (b->abandoned && s->state == S_SIGNING))
 		return W_STOPPED;
 	return W_WAIT;
 }
@@ -450,9 +469,7 @@ static void *write_out(void *arg)
 		st = W_STOPPED;
 	/* Stopped early: the reader and the workers stop too. */
 	if (st != W_FINISHED)
-		b->stop = 1;
-	pthread_cond_broadcast(&b->cv_space);
-	pthread_cond_broadcast(&b->cv_work);
+		batch_stop(b);
 	pthread_mutex_unlock(&b->mu);
 	strbuf_release(&out);
 	return NULL;
@@ -559,11 +576,41 @@ static int read_input(batch *b, int fd)
 
 /* ---- the batch ------------------------------------------------------------------- */
 
+/* Wait until every worker has returned. Once the batch is stopped, a
+ * worker still inside the module gets STOP_GRACE_SECONDS; after that the
+ * batch is abandoned (b->abandoned): the writer stops at the first line
+ * not signed, and the caller must not touch the workers or the module
+ * again. Lock held. */
+static void wait_workers(batch *b)
+{
+	struct timespec deadline;
+	int timed = 0;
+
+	while (b->running > 0) {
+		if (!b->stop) {
+			pthread_cond_wait(&b->cv_exit, &b->mu);
+			continue;
+		}
+		if (!timed) {
+			clock_gettime(CLOCK_MONOTONIC, &deadline);
+			deadline.tv_sec += STOP_GRACE_SECONDS;
+			timed = 1;
+		}
+		if (pthread_cond_timedwait(&b->cv_exit, &b->mu, &deadline) == ETIMEDOUT &&
+		    b->running > 0) {
+			b->abandoned = 1;
+			pthread_cond_broadcast(&b->cv_done);
+			return;
+		}
+	}
+}
+
 int batch_run(const batch_opts *o, qsjwt_signer *signer)
 {
 	worker *w = NULL;
 	pthread_t writer;
-	unsigned jobs = o->jobs, started = 0;
+	unsigned jobs = o->jobs, started = 0, stuck;
+	pthread_condattr_t ca;
 	struct stat st;
 	batch b;
 	int fd = STDIN_FILENO, code = EXIT_RUNTIME, read_rc;
@@ -594,6 +641,10 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 	pthread_cond_init(&b.cv_work, NULL);
 	pthread_cond_init(&b.cv_done, NULL);
 	pthread_cond_init(&b.cv_space, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b.cv_exit, &ca);
+	pthread_condattr_destroy(&ca);
 	/* Every worker's session before the first line: a token that cannot
 	 * give them fails the run before anything is printed. */
 	for (unsigned i = 0; i < jobs; i++) {
@@ -608,22 +659,29 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 	if (pthread_create(&writer, NULL, write_out, &b) != 0)
 		goto out_workers;
 	for (; started < jobs; started++) {
-		if (pthread_create(&w[started].thread, NULL, work, &w[started]) != 0)
+		pthread_mutex_lock(&b.mu);
+		b.running++;
+		pthread_mutex_unlock(&b.mu);
+		if (pthread_create(&w[started].thread, NULL, work, &w[started]) != 0) {
+			pthread_mutex_lock(&b.mu);
+			b.running--;
+			pthread_mutex_unlock(&b.mu);
 			break;
+		}
 	}
 	read_rc = started == jobs ? read_input(&b, fd) : -1;
 	pthread_mutex_lock(&b.mu);
 	b.input_done = 1;
 	if (read_rc != 0)
-		b.stop = 1;
+		batch_stop(&b);
 	pthread_cond_broadcast(&b.cv_work);
 	pthread_cond_broadcast(&b.cv_done);
-	pthread_mutex_unlock(&b.mu);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(w[i].thread, NULL);
-	pthread_mutex_lock(&b.mu);
+	wait_workers(&b);
+	stuck = b.abandoned ? b.running : 0;
 	pthread_cond_broadcast(&b.cv_done);
 	pthread_mutex_unlock(&b.mu);
+	for (unsigned i = 0; i < started && stuck == 0; i++)
+		pthread_join(w[i].thread, NULL);
 	pthread_join(writer, NULL);
 
 	t = elapsed(&b.start);
@@ -647,6 +705,18 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 			t > 0 ? (double)b.issued / t : 0.0);
 		code = b.failed == 0 ? EXIT_OK : EXIT_RUNTIME;
 	}
+	if (stuck > 0) {
+		/* A worker is still inside the module and may never return: its
+		 * slot, its session and the module stay as they are. Closing the
+		 * session or finalizing the module (here, or in the library
+		 * destructors exit() runs) could wait for it forever too. Every
+		 * written line is flushed; no secret is left to wipe (the PIN
+		 * was wiped after the login, a token key never left the token). */
+		log_error("%u signing call%s still inside the PKCS#11 module %d s after the batch "
+			  "stopped: exiting without closing the token session",
+			  stuck, stuck == 1 ? " was" : "s were", STOP_GRACE_SECONDS);
+		_exit(EXIT_RUNTIME);
+	}
 	for (size_t i = 0; i < b.window; i++)
 		slot_clear(&b.ring[i]);
 out_workers:
@@ -656,6 +726,7 @@ out_workers:
 	pthread_cond_destroy(&b.cv_work);
 	pthread_cond_destroy(&b.cv_done);
 	pthread_cond_destroy(&b.cv_space);
+	pthread_cond_destroy(&b.cv_exit);
 out_fd:
 	free(w);
 	free(b.ring);
