@@ -149,6 +149,20 @@ expect_singles "$USERS" "$T_TMP/remote.single" --only 1 "${DEFAULTS[@]}" -- \
 head -1 "$EXPU" >"$T_TMP/local.single"
 assert_file_eq "$T_TMP/local.single" "$T_TMP/remote.single"
 
+# wait_batch SECONDS: wait for the background batch $QPID to end by itself (a
+# failure, and kill -9, after SECONDS); its exit code to $RC.
+wait_batch() {
+	local _
+	for _ in $(seq $(($1 * 10))); do kill -0 "$QPID" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$QPID" 2>/dev/null; then
+		fail "qs-jwt still running $1 s after the server was killed: killed"
+		kill -9 "$QPID"
+	fi
+	wait "$QPID"
+	RC=$?
+	QPID=
+}
+
 # check_stopped WHAT IN MIN AUD: the batch of IN ($OUT, $ERR) was stopped by a
 # dead server after at least MIN lines: the summary names the resume line, the
 # lines written are exactly 1..K, complete and in order, and a sample of their
@@ -243,14 +257,7 @@ for pid in $STOPPED_KIDS; do
 	kill -0 "$pid" 2>/dev/null && fail "server child $pid still alive after the kill"
 done
 # The batch must stop by itself, promptly.
-for _ in $(seq 600); do kill -0 "$QPID" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$QPID" 2>/dev/null; then
-	fail "qs-jwt still running 60 s after the server was killed: killed"
-	kill -9 "$QPID"
-fi
-wait "$QPID"
-RC=$?
-QPID=
+wait_batch 60
 assert_rc 1
 
 check_stopped "killed server" "$KILLIN" "$KILL_AFTER" kill-aud
@@ -300,14 +307,7 @@ for round in 1 2 3; do
 	# shellcheck disable=SC2046 # one word per pid
 	kill -9 "$SLOW_SERVER" $(ps -o pid= --ppid "$SLOW_SERVER") 2>/dev/null
 	T0=$SECONDS
-	for _ in $(seq 300); do kill -0 "$QPID" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$QPID" 2>/dev/null; then
-		fail "qs-jwt still running 30 s after the server was killed: killed"
-		kill -9 "$QPID"
-	fi
-	wait "$QPID"
-	RC=$?
-	QPID=
+	wait_batch 30
 	assert_rc 1
 	if grep -q 'still inside the PKCS#11 module' "$ERR"; then
 		assert_contains "$ERR" "signing call"
