@@ -65,6 +65,22 @@ for jobs in 1 2 4; do
 	assert_summary INFO "$N_USERS" 0
 done
 
+SPY_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
+SPY_LOG=$T_TMP/spy.log
+begin "token, --jobs 3 through pkcs11-spy: one C_Initialize, one C_Login, a session per worker, one C_Finalize"
+RUN_ENV=("PKCS11SPY=$SOFTHSM_MODULE" "PKCS11SPY_OUTPUT=$SPY_LOG")
+qs_pinned --batch "$USERS" --jobs 3 "${DEFAULTS[@]}" "${TOKARGS[@]}" --pkcs11-module "$SPY_MODULE"
+RUN_ENV=()
+assert_rc 0
+assert_file_eq "$EXPU" "$OUT"
+spy_n() { grep -cE "^[0-9]+: $1\$" "$SPY_LOG"; }
+assert_eq 1 "$(spy_n C_Initialize)" "C_Initialize calls"
+assert_eq 1 "$(spy_n C_Login)" "C_Login calls"
+assert_eq 4 "$(spy_n C_OpenSession)" "C_OpenSession calls (the login session and one per worker)"
+assert_eq "$N_USERS" "$(spy_n C_Sign)" "C_Sign calls"
+assert_eq 1 "$(spy_n C_Finalize)" "C_Finalize calls"
+assert_eq C_Finalize "$(sed -nE 's/^[0-9]+: (C_[A-Za-z]+)$/\1/p' "$SPY_LOG" | tail -n 1)" "the last PKCS#11 call"
+
 begin "token, --alg RS512: equals single runs with --alg RS512; tokens verify (sha512)"
 expect_singles "$USERS" "$T_TMP/users.RS512" "${DEFAULTS[@]}" -- "${SINGLE[@]}" --alg RS512
 qs_pinned --batch "$USERS" --alg RS512 --jobs 2 "${DEFAULTS[@]}" "${TOKARGS[@]}"

@@ -31,11 +31,16 @@ assert_no_pin_printed() {
 
 # ---- PIN files ---------------------------------------------------------------------------
 
-begin "PIN file ending in \\n: signs, one C_Login"
+begin "PIN file ending in \\n: signs; one C_Initialize, one session, one C_Login, one C_Finalize"
 f=$(pinfile lf "$PIN\n")
 spy "$SPY_LOG" qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-module "$SPY_MODULE" --pkcs11-pin-file "$f"
 assert_ok_token && verify_jwt "$TOKEN" "$PUB"
 assert_spy_count "$SPY_LOG" C_Login 1
+assert_spy_count "$SPY_LOG" C_Initialize 1
+assert_spy_count "$SPY_LOG" C_OpenSession 1
+assert_spy_count "$SPY_LOG" C_Sign 1
+assert_spy_count "$SPY_LOG" C_Finalize 1
+assert_eq C_Finalize "$(spy_calls "$SPY_LOG" | tail -n 1)" "the last PKCS#11 call"
 
 begin "PIN file ending in \\r\\n: signs"
 f=$(pinfile crlf "$PIN\r\n")
