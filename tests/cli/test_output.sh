@@ -313,6 +313,25 @@ if [ -z "$VERSION" ]; then
 	fail "--version printed '$(head -1 "$OUT")', no version number"
 fi
 
+begin "qs-jwt --version: the OpenSSL, p11-kit and cJSON it runs with, and the same as --json"
+# OpenSSL: the library the openssl command reports (the one we are linked with);
+# cJSON and p11-kit: the installed packages' upstream versions.
+ossl=$(openssl version | sed -n 's/.*(Library: \(.*\))$/\1/p')
+[ -n "$ossl" ] || ossl=$(openssl version)
+cjson=$(dpkg-query -W -f='${Version}' libcjson1 2>/dev/null | sed 's/-.*//')
+p11kit=$(dpkg-query -W -f='${Version}' libp11-kit0 2>/dev/null | sed 's/-.*//')
+assert_eq "$ossl" "$(sed -n 2p "$OUT")" "the OpenSSL line of --version"
+assert_eq "p11-kit $p11kit (built with)" "$(sed -n 3p "$OUT")" "the p11-kit line of --version"
+assert_eq "cJSON $cjson" "$(sed -n 4p "$OUT")" "the cJSON line of --version"
+assert_eq 4 "$(wc -l <"$OUT")" "lines of --version"
+lines=$(cat "$OUT")
+run "$QSJWT_BIN" --version --json
+assert_rc 0
+assert_empty_stderr
+assert_eq "{\"qs-jwt\":\"$VERSION\",\"openssl\":\"$ossl\",\"p11-kit\":\"$p11kit\",\"cjson\":\"$cjson\"}" \
+	"$(cat "$OUT")" "--version --json"
+assert_contains "$OUT" "\"qs-jwt\":\"$(head -1 <<<"$lines" | sed 's/^qs-jwt //')\""
+
 begin "create-qseow --version: exit 0, the same version"
 qs --version
 assert_rc 0
