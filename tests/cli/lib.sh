@@ -118,6 +118,20 @@ run_stdin() {
 	RC=$?
 }
 
+# run_tty PROMPT INPUT CMD...: run CMD with a pseudo-terminal as its
+# controlling terminal and stdin (stdout to $OUT, stderr to $ERR, exit code to
+# $RC); INPUT (plus a newline) is typed once the terminal shows PROMPT;
+# everything the terminal showed goes to $TTY_LOG.
+TTY_LOG=$T_TMP/tty
+TTY_RUN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tty_run.py
+run_tty() {
+	local prompt=$1 input=$2
+	shift 2
+	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" \
+		python3 "$TTY_RUN" "$prompt" "$input" "$OUT" "$ERR" "$TTY_LOG" "$@"
+	RC=$?
+}
+
 # at DIR CMD...: run CMD (a function such as qs) with DIR as the working
 # directory.
 at() {

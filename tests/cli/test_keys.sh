@@ -155,6 +155,21 @@ for f in enc8 legacy; do
 	QSJWT_KEY_PASSPHRASE=$PASS qs "${CLAIMS[@]}" --cert-privatekey-file "$K/$f.pem" \
 		--cert-privatekey-passphrase-file "$K/pass-wrong"
 	assert_runtime_error "wrong passphrase"
+
+	begin "$f: terminal prompt: the passphrase typed (not echoed) signs the reference token"
+	run_tty "Passphrase for " "$PASS" env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" \
+		"$QSJWT_BIN" create-qseow "${VCLAIMS[@]}" --cert-privatekey-file "$K/$f.pem" --loglevel debug
+	assert_rc 0 && assert_file_eq "$WANT" "$OUT"
+	assert_eq 1 "$(grep -c "Passphrase for key file '$K/$f.pem': " "$TTY_LOG")" "prompts on the terminal"
+	assert_not_contains "$TTY_LOG" "$PASS"
+	assert_not_contains "$ERR" "$PASS"
+
+	begin "$f: terminal prompt: a wrong passphrase typed: exit 1, asked once, not echoed"
+	run_tty "Passphrase for " wrong-typed "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+		--cert-privatekey-file "$K/$f.pem"
+	assert_runtime_error "'$K/$f.pem'" "wrong passphrase"
+	assert_eq 1 "$(grep -c "Passphrase for " "$TTY_LOG")" "prompts on the terminal"
+	assert_not_contains "$TTY_LOG" wrong-typed
 done
 
 for mode in 640 604 644 660 606; do

@@ -590,41 +590,12 @@ hsm_slot_of() {
 # INPUT (plus a newline) is typed once the terminal shows 'PIN for token';
 # everything the terminal showed goes to $TTY_LOG.
 TTY_LOG=$T_TMP/tty
+TTY_RUN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tty_run.py
 run_tty() {
 	local input=$1
 	shift
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" env "${RUN_ENV[@]}" python3 - "$input" "$OUT" "$ERR" "$TTY_LOG" "$@" <<'EOF_PY'
-import os, pty, select, sys, time
-typed, out, err, log = sys.argv[1:5]
-cmd = sys.argv[5:]
-pid, fd = pty.fork()
-if pid == 0:
-    o = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    e = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(o, 1)
-    os.dup2(e, 2)
-    os.execvp(cmd[0], cmd)
-seen = b''
-sent = False
-deadline = time.time() + 50
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.1)
-    if r:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    if not sent and b'PIN for token' in seen:
-        time.sleep(0.2)  # let the prompt turn echo off first
-        os.write(fd, typed.encode() + b'\n')
-        sent = True
-_, status = os.waitpid(pid, 0)
-open(log, 'wb').write(seen)
-sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-EOF_PY
+	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" env "${RUN_ENV[@]}" \
+		python3 "$TTY_RUN" 'PIN for token' "$input" "$OUT" "$ERR" "$TTY_LOG" "$@"
 	RC=$?
 	RUN_ENV=()
 }
