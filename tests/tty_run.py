@@ -2,7 +2,8 @@
 standard input, and type a line once the terminal shows a prompt.
 
 Usage: tty_run.py PROMPT TYPED OUT ERR LOG CMD...
-The command's stdout goes to OUT, its stderr to ERR; TYPED plus a newline is
+The command's stdout goes to OUT, its stderr to ERR (ERR '-': the terminal
+too, so it shows in LOG); TYPED plus a newline is
 typed once the terminal has shown PROMPT (the empty PROMPT types nothing);
 everything the terminal showed goes to LOG. Exits with the command's exit
 code (128 + signal when it was killed). Gives up after 50 s.
@@ -18,9 +19,9 @@ cmd = sys.argv[6:]
 pid, fd = pty.fork()
 if pid == 0:
     o = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    e = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(o, 1)
-    os.dup2(e, 2)
+    if err != b'-':
+        os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), 2)
     os.execvp(cmd[0], cmd)
 seen = b''
 sent = not prompt

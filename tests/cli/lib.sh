@@ -132,6 +132,13 @@ run_tty() {
 	RC=$?
 }
 
+# run_tty_stderr CMD...: as run_tty with no prompt, standard error the
+# terminal as well; what the terminal showed goes to $ERR.
+run_tty_stderr() {
+	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" python3 "$TTY_RUN" '' '' "$OUT" - "$ERR" "$@"
+	RC=$?
+}
+
 # at DIR CMD...: run CMD (a function such as qs) with DIR as the working
 # directory.
 at() {

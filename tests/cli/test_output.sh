@@ -100,6 +100,27 @@ qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel debug
 assert_ok_token
 assert_not_contains "$ERR" "$(printf '\033')"
 
+begin "stderr a terminal: every level label coloured, the token alone on stdout"
+run_tty_stderr "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --expires 10 --loglevel debug
+assert_ok_token
+esc=$(printf '\033')
+for lvl in 'DEBUG' 'VERBOSE' 'INFO' 'WARN'; do
+	n=$(grep -c "^20[0-9-]*T[0-9:.]*Z ${esc}\[[0-9;]*m${lvl}${esc}\[0m: " "$ERR")
+	[ "$n" -ge 1 ] || fail "no coloured $lvl line on the terminal: $(head -c 300 "$ERR" | od -c | head -5)"
+done
+assert_eq 0 "$(tr -d '\r' <"$ERR" | grep -vc "^20[0-9-]*T[0-9:.]*Z ${esc}\[[0-9;]*m[A-Z]*${esc}\[0m: ")" "uncoloured lines on the terminal"
+
+begin "stderr a terminal, NO_COLOR=1: no colour codes"
+run_tty_stderr env NO_COLOR=1 "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel debug
+assert_ok_token
+assert_not_contains "$ERR" "$(printf '\033')"
+assert_contains "$ERR" " INFO: "
+
+begin "stderr a terminal, NO_COLOR set but empty: coloured (no-color.org)"
+run_tty_stderr env NO_COLOR= "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY"
+assert_ok_token
+assert_contains "$ERR" "$(printf '\033')["
+
 # ---- no stdout on failure ---------------------------------------------------------------------
 
 fail_runs=(
