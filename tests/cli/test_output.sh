@@ -95,6 +95,15 @@ qs_pinned "${VCLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel verbose
 assert_rc 0
 assert_eq 0 "$(grep -vc '^2030-01-01T00:00:0[0-9]\.[0-9][0-9][0-9]Z ' "$ERR")" "log lines without the pinned timestamp"
 
+begin "--loglevel debug: verbose names the key and the signing options, debug the header and payload"
+qs_pinned "${VCLAIMS[@]}" --cert-privatekey-file "$KEY" --alg RS384 --loglevel debug
+assert_rc 0
+assert_log VERBOSE "signing key: key file '$KEY' (RSA 2048 bits)"
+assert_log VERBOSE "signing with RS384, key file '$KEY'; iat 1893456000, exp 1893459600"
+assert_log DEBUG 'header: {"alg":"RS384","typ":"JWT"}'
+assert_log DEBUG 'payload: {"userId":"jdoe","userDirectory":"ACME","name":"John Doe","email":"john.doe@example.com","group":["Sales","Finance"],"iat":1893456000,"exp":1893459600,"aud":"qlik-aud"}'
+assert_token_stdout && verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem" RS384
+
 begin "no colour codes when stderr is not a terminal"
 qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel debug
 assert_ok_token
