@@ -466,9 +466,12 @@ assert_no_pem_body() {
 }
 
 # The signature of an ordinary run: a single-line token on stdout, exit 0.
+# assert_ok_token [PUBKEY [ALG]]: exit 0 and a JWT alone on stdout ($TOKEN);
+# with PUBKEY, its signature verifies with openssl.
 assert_ok_token() {
 	assert_rc 0 || return 1
-	assert_token_stdout
+	assert_token_stdout || return 1
+	[ $# -eq 0 ] || verify_jwt_openssl "$TOKEN" "$@"
 }
 
 # wait_for_file_text FILE TEXT SECONDS: poll until FILE holds TEXT.

@@ -162,12 +162,12 @@ exp_case "$(printf '0%.0s' $(seq 1 98))1s" 1
 
 begin "--expires without a unit: the warning says milliseconds"
 qs "${CLAIMS[@]}" --expires 3600 --cert-privatekey-file "$KEY"
-assert_ok_token
+assert_ok_token "$PUB"
 assert_log WARN "--expires" "'3600'" "milliseconds"
 
 begin "--expires negative: the warning says expired when issued"
 qs "${CLAIMS[@]}" --expires -1h --cert-privatekey-file "$KEY"
-assert_ok_token
+assert_ok_token "$PUB"
 assert_log WARN "--expires" "'-1h'"
 
 for bad in "" abc h 1x 1d2h " 1h" "1h " +1h 1e3 5. "1 hour " "1,5h" "1.5.2h" "--" "-" "1 h r" \

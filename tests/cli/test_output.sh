@@ -62,14 +62,14 @@ done
 
 begin "warnings pass --minimal-output, and --loglevel error hides them"
 qs "${CLAIMS[@]}" --expires 5000 --cert-privatekey-file "$KEY" --minimal-output
-assert_ok_token
+assert_ok_token "$VEC/publickey.pem"
 assert_log WARN "--expires" "'5000'"
 assert_no_log_level INFO
 qs "${CLAIMS[@]}" --expires 5000 --cert-privatekey-file "$KEY" --loglevel error
-assert_ok_token
+assert_ok_token "$VEC/publickey.pem"
 assert_empty_stderr
 qs "${CLAIMS[@]}" --expires 5000 --cert-privatekey-file "$KEY" --loglevel warning
-assert_ok_token
+assert_ok_token "$VEC/publickey.pem"
 assert_log WARN "--expires" "'5000'"
 assert_no_log_level INFO
 
@@ -106,12 +106,12 @@ assert_token_stdout && verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem" RS384
 
 begin "no colour codes when stderr is not a terminal"
 qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel debug
-assert_ok_token
+assert_ok_token "$VEC/publickey.pem"
 assert_not_contains "$ERR" "$(printf '\033')"
 
 begin "stderr a terminal: every level label coloured, the token alone on stdout"
 run_tty_stderr "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --expires 10 --loglevel debug
-assert_ok_token
+assert_ok_token "$VEC/publickey.pem"
 esc=$(printf '\033')
 for lvl in 'DEBUG' 'VERBOSE' 'INFO' 'WARN'; do
 	n=$(grep -c "^20[0-9-]*T[0-9:.]*Z ${esc}\[[0-9;]*m${lvl}${esc}\[0m: " "$ERR")
@@ -121,13 +121,13 @@ assert_eq 0 "$(tr -d '\r' <"$ERR" | grep -vc "^20[0-9-]*T[0-9:.]*Z ${esc}\[[0-9;
 
 begin "stderr a terminal, NO_COLOR=1: no colour codes"
 run_tty_stderr env NO_COLOR=1 "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel debug
-assert_ok_token
+assert_ok_token "$VEC/publickey.pem"
 assert_not_contains "$ERR" "$(printf '\033')"
 assert_contains "$ERR" " INFO: "
 
 begin "stderr a terminal, NO_COLOR set but empty: coloured (no-color.org)"
 run_tty_stderr env NO_COLOR= "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$KEY"
-assert_ok_token
+assert_ok_token "$VEC/publickey.pem"
 assert_contains "$ERR" "$(printf '\033')["
 
 # ---- no stdout on failure ---------------------------------------------------------------------
