@@ -215,6 +215,26 @@ qs "${CLAIMS[@]}" --pkcs11-uri 'pkcs11:token=qlik;object=lonely' --pkcs11-pin-fi
 assert_ok_token && verify_jwt "$TOKEN" "$T_TMP/lonely.pub"
 assert_log VERBOSE "public key for verification: the private key's modulus and exponent"
 
+begin "no public key object, a certificate with the same id: the public half comes from it"
+openssl req -x509 -new -key "$T_TMP/lonely.pem" -subj /CN=certonly -days 2 -outform DER \
+	-out "$T_TMP/certonly.der" 2>/dev/null
+hsm_import "$T_TMP/lonely.pem" certonly 05 --no-public
+ptool --write-object "$T_TMP/certonly.der" --type cert --label certonly --id 05 >/dev/null 2>&1
+qs "${CLAIMS[@]}" --pkcs11-uri 'pkcs11:token=qlik;object=certonly;type=private' --pkcs11-pin-file "$PINF" \
+	--loglevel verbose
+assert_ok_token && verify_jwt "$TOKEN" "$T_TMP/lonely.pub"
+assert_log VERBOSE "public key for verification: the certificate with the same id"
+
+begin "a certificate with the same id but for another key: the signature does not verify, no token"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T_TMP/other.pem" 2>/dev/null
+openssl req -x509 -new -key "$T_TMP/other.pem" -subj /CN=other -days 2 -outform DER \
+	-out "$T_TMP/other.der" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T_TMP/mismatch.pem" 2>/dev/null
+hsm_import "$T_TMP/mismatch.pem" mismatch 06 --no-public
+ptool --write-object "$T_TMP/other.der" --type cert --label mismatch --id 06 >/dev/null 2>&1
+qs "${CLAIMS[@]}" --pkcs11-uri 'pkcs11:token=qlik;object=mismatch;type=private' --pkcs11-pin-file "$PINF"
+assert_fails 1 "the signature made by key 'mismatch' on token 'qlik' does not verify with its public key; no token issued"
+
 # ---- several tokens ----------------------------------------------------------------------
 
 hsm_new multi alpha "$PIN"
