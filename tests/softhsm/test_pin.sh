@@ -359,4 +359,25 @@ assert_fails 5 "wrong PIN for token 'qlik'"
 assert_spy_count "$SPY_LOG" C_Login 1
 assert_spy_count "$SPY_LOG" C_Sign 0
 
+# ---- a protected authentication path (PIN pad) ---------------------------------------------
+# SoftHSM2 has no PIN pad; with CKF_PROTECTED_AUTHENTICATION_PATH set in its
+# token flags (hsm_set_flags) it reports one, and rejects the PIN-less
+# C_Login a PIN-pad reader would take: what is tested is that qs-jwt tells
+# the user to use the pad, logs in once with no PIN, and never reads,
+# prompts for or passes a PIN.
+CKF_PROTECTED_AUTHENTICATION_PATH=0x100
+hsm_new pad qlikpad "$PIN"
+hsm_keygen jwt 01
+hsm_set_flags $CKF_PROTECTED_AUTHENTICATION_PATH
+begin "PIN pad: the user is told to use it, one C_Login with no PIN, no PIN read or prompted"
+spy "$SPY_LOG" run_tty "$PIN" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+	--pkcs11-uri 'pkcs11:token=qlikpad;object=jwt' --pkcs11-module "$SPY_MODULE" --pkcs11-pin-file "$RIGHT_F"
+assert_log INFO "enter the PIN for token 'qlikpad' on the reader's PIN pad"
+assert_spy_count "$SPY_LOG" C_Login 1
+assert_eq "[in] pPin[ulPinLen] NULL [size : 0x0 (0)]" "$(grep -A4 '^[0-9]*: C_Login$' "$SPY_LOG" | grep -F 'pPin[ulPinLen]')" \
+	"the PIN given to C_Login (pkcs11-spy)"
+assert_not_contains "$TTY_LOG" "PIN for token"
+assert_nowhere "$PIN" "$SPY_LOG" "$ERR" "$TTY_LOG"
+assert_fails 5 "cannot log in to token 'qlikpad'"
+
 finish
