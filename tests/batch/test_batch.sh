@@ -464,6 +464,24 @@ assert_file_eq "$EXP20" "$OUT"
 # A pty turns "\n" into "\r\n": the progress line is the "\r" before the count.
 assert_contains "$ERR" $'\r'"$N_USERS issued, "
 
+begin "stderr a terminal, a file still being read: the progress line gives an ETA, the last one not"
+ETAIN=$T_TMP/eta.jsonl
+python3 - "$ETAIN" <<'EOF_PY'
+import json, sys
+with open(sys.argv[1], 'w') as f:
+    for i in range(1, 4001):
+        f.write(json.dumps({"userid": "u%d" % i, "userdir": "D", "username": "n" * 200,
+                            "useremail": "u%d@example.com" % i}) + "\n")
+EOF_PY
+run_tty_stderr "$QSJWT_BIN" create-qseow --batch "$ETAIN" --jobs 1 "${DEFAULTS[@]}" "${KEYARGS[@]}"
+assert_rc 0
+assert_eq 4000 "$(wc -l <"$OUT")" "lines on stdout"
+if ! grep -qaE $'\r''[0-9]+ issued, [0-9]+/s, ETA [0-9]+ s' "$ERR"; then
+	fail "no progress line with an ETA: $(tr '\r' '|' <"$ERR" | head -c 400)"
+fi
+assert_contains "$ERR" $'\r'"4000 issued, "
+assert_eq "" "$(tr '\r' '\n' <"$ERR" | grep -aE '^4000 issued, .*ETA')" "an ETA on the final progress line"
+
 begin "stderr not a terminal: the summary line only, no '\\r'"
 qs --batch "$ORDER" --jobs 2 "${DEFAULTS[@]}" "${KEYARGS[@]}"
 assert_rc 0
