@@ -11,7 +11,7 @@
 
 void cli_usage_error(const char *cmd, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], shown[512 * 4];
 	va_list ap;
 	int n;
 
@@ -19,13 +19,10 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* A value quoted in the message is the user's input: one line, no
-	 * control bytes (they could forge lines or drive the terminal), and
-	 * not 64 KiB of it. */
-	for (char *p = msg; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	}
-	fprintf(stderr, "qs-jwt %s: error: %s%s\nsee 'qs-jwt %s --help'\n", cmd, msg,
+	 * control bytes (they could forge lines or drive the terminal), no
+	 * bytes that are not UTF-8, and not 64 KiB of it. */
+	log_escape(msg, shown, sizeof(shown));
+	fprintf(stderr, "qs-jwt %s: error: %s%s\nsee 'qs-jwt %s --help'\n", cmd, shown,
 		n >= (int)sizeof(msg) ? "..." : "", cmd);
 }
 
@@ -51,6 +48,13 @@ static const char *show_arg(const char *a, size_t len, char *buf)
 		snprintf(buf, CLI_SHOWN_MAX + 40, "of %zu bytes (not shown: it may be a secret)",
 			 len);
 	return buf;
+}
+
+const char *cli_shown(const char *value)
+{
+	static char buf[CLI_SHOWN_MAX + 40];
+
+	return show_arg(value, strlen(value), buf);
 }
 
 static const cli_option *find_long(const cli_option *opts, size_t n, const char *name,
@@ -269,8 +273,8 @@ int cli_loglevel(const char *cmd, const char *value, qsjwt_log_level *out)
 	if (qsjwt_log_level_from_name(value, out) == QSJWT_OK)
 		return 0;
 	cli_usage_error(cmd, "--loglevel must be one of error, warn, warning, info, verbose, "
-			     "debug, not '%s'",
-			value);
+			     "debug, not %s",
+			cli_shown(value));
 	return -1;
 }
 
@@ -278,7 +282,7 @@ int cli_alg(const char *cmd, const char *value, qsjwt_alg *out)
 {
 	if (qsjwt_alg_from_name(value, out) == QSJWT_OK)
 		return 0;
-	cli_usage_error(cmd, "--alg must be RS256, RS384 or RS512, not '%s'", value);
+	cli_usage_error(cmd, "--alg must be RS256, RS384 or RS512, not %s", cli_shown(value));
 	return -1;
 }
 
@@ -309,13 +313,13 @@ int cli_expires(const char *cmd, const char *text, int64_t iat, int64_t *exp)
 
 	if (qsjwt_timespan_parse(text, &ms, &has_unit) != QSJWT_OK) {
 		cli_usage_error(cmd,
-				"--expires '%s' is not a timespan: a number with an optional unit "
+				"--expires %s is not a timespan: a number with an optional unit "
 				"(ms, s, m, h, d, w, y), e.g. 60m, 8h, 7d",
-				text);
+				cli_shown(text));
 		return -1;
 	}
 	if (qsjwt_exp_from_ms(iat, ms, exp) != QSJWT_OK) {
-		cli_usage_error(cmd, "--expires '%s' puts exp outside 1970 to 9999", text);
+		cli_usage_error(cmd, "--expires %s puts exp outside 1970 to 9999", cli_shown(text));
 		return -1;
 	}
 	if (!has_unit)

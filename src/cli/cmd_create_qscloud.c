@@ -129,8 +129,8 @@ static int handle(void *ud, int id, char *value)
 	case OPT_EXPIRES: s->expires = value; return 0;
 	case OPT_VERIFIED:
 		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
-			cli_usage_error(CMD, "--useremail-verified takes 'true' or 'false', not '%s'",
-					value);
+			cli_usage_error(CMD, "--useremail-verified takes 'true' or 'false', not %s",
+					cli_shown(value));
 			return -1;
 		}
 		s->verified = value[0] == 't';

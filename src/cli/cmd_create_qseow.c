@@ -139,8 +139,8 @@ static int handle(void *ud, int id, char *value)
 		for (const char *p = value; *p != '\0' && s->jobs <= MAX_JOBS; p++)
 			s->jobs = *p >= '0' && *p <= '9' ? s->jobs * 10 + (*p - '0') : MAX_JOBS + 1;
 		if (s->jobs < 1 || s->jobs > MAX_JOBS) {
-			cli_usage_error(CMD, "--jobs must be a whole number from 1 to %d, not '%s'",
-					MAX_JOBS, value);
+			cli_usage_error(CMD, "--jobs must be a whole number from 1 to %d, not %s",
+					MAX_JOBS, cli_shown(value));
 			return -1;
 		}
 		return 0;
@@ -220,8 +220,8 @@ static int run_batch(settings *s, int64_t now)
 
 	/* Check the defaults once, before a key is loaded. */
 	if (s->expires != NULL && qsjwt_timespan_parse(s->expires, &ms, NULL) != QSJWT_OK) {
-		cli_usage_error(CMD, "--expires '%s' is not a timespan (e.g. 60m, 8h, 7d)",
-				s->expires);
+		cli_usage_error(CMD, "--expires %s is not a timespan (e.g. 60m, 8h, 7d)",
+				cli_shown(s->expires));
 		return EXIT_USAGE;
 	}
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);

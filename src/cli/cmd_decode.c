@@ -108,8 +108,8 @@ static int handle(void *ud, int id, char *value)
 		s->skew = strtol(value, &end, 10);
 		if (value[0] < '0' || value[0] > '9' || *end != '\0' || s->skew > 31557600L) {
 			cli_usage_error(CMD, "--clock-skew must be a whole number of seconds from 0 "
-					     "to 31557600, not '%s'",
-					value);
+					     "to 31557600, not %s",
+					cli_shown(value));
 			return -1;
 		}
 		break;

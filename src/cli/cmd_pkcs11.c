@@ -68,8 +68,8 @@ static int handle(void *ud, int id, char *value)
 		if (qsjwt_log_level_from_name(value, &s->level) != QSJWT_OK) {
 			cli_usage_error(s->cmd,
 					"--loglevel must be one of error, warn, warning, info, "
-					"verbose, debug, not '%s'",
-					value);
+					"verbose, debug, not %s",
+					cli_shown(value));
 			return -1;
 		}
 		break;

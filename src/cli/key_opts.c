@@ -145,14 +145,14 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 		} else if (strcmp(value, "false") == 0) {
 			k->cert_create = 0;
 		} else {
-			cli_usage_error(cmd, "--cert-create takes 'true' or 'false', not '%s'", value);
+			cli_usage_error(cmd, "--cert-create takes 'true' or 'false', not %s", cli_shown(value));
 			return -1;
 		}
 		return 0;
 	case KEY_OPT_KEY_BITS:
 		if (parse_uint(value, 0, 100000, &v) != 0 || (v != 2048 && v != 3072 && v != 4096)) {
-			cli_usage_error(cmd, "--cert-create-key-bits must be 2048, 3072 or 4096, not '%s'",
-					value);
+			cli_usage_error(cmd, "--cert-create-key-bits must be 2048, 3072 or 4096, not %s",
+					cli_shown(value));
 			return -1;
 		}
 		k->key_bits = (unsigned)v;
@@ -161,8 +161,8 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 		if (parse_uint(value, 1, 36500, &v) != 0) {
 			cli_usage_error(cmd,
 					"--cert-create-expires-days must be a whole number of days "
-					"from 1 to 36500, not '%s'",
-					value);
+					"from 1 to 36500, not %s",
+					cli_shown(value));
 			return -1;
 		}
 		k->days = (int)v;

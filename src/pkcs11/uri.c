@@ -61,9 +61,12 @@ qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 	int r;
 
 	if (strncmp(text, "pkcs11:", 7) != 0) {
-		log_error("'%s' is not a PKCS#11 URI: it must start with 'pkcs11:' (RFC 7512), "
-			  "e.g. 'pkcs11:token=qlik;object=jwt-signing'",
-			  text);
+		/* Not echoed: what is not a URI may be a PIN or a key given in
+		 * the wrong place. */
+		log_error("the value given (%zu bytes, not shown) is not a PKCS#11 URI: it must "
+			  "start with 'pkcs11:' (RFC 7512), e.g. "
+			  "'pkcs11:token=qlik;object=jwt-signing'",
+			  strlen(text));
 		return QSJWT_ERR_INVALID;
 	}
 	body = text + 7;

@@ -9,6 +9,8 @@
 
 #include <openssl/err.h>
 
+#include "util/utf8.h"
+
 static qsjwt_log_level g_level = QSJWT_LOG_INFO;
 static int g_hide_info;
 static qsjwt_log_fn g_fn;
@@ -82,29 +84,37 @@ static void default_handler(qsjwt_log_level level, const char *msg)
 }
 
 /* Control bytes in a message would let a value (a claim, a file name) forge
- * log lines or drive the terminal (CWE-117): show them as \xHH. */
-static void escape_controls(const char *in, char *out, size_t size)
+ * log lines or drive the terminal (CWE-117), and bytes that are not UTF-8
+ * garble it: show both as \xHH. */
+void log_escape(const char *in, char *out, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, left = strlen(in), n;
 
-	for (; *in != '\0' && o + 5 < size; in++) {
-		unsigned char c = (unsigned char)*in;
-		if (c < 0x20 || c == 0x7f) {
+	while (left > 0 && o + 5 < size) {
+		n = utf8_seq_len(s, left);
+		if (n == 0 || s[0] < 0x20 || s[0] == 0x7f) {
 			out[o++] = '\\';
 			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
+			out[o++] = hex[s[0] >> 4];
+			out[o++] = hex[s[0] & 15];
+			n = 1;
+		} else if (o + n < size) {
+			memcpy(out + o, s, n);
+			o += n;
 		} else {
-			out[o++] = (char)c;
+			break;
 		}
+		s += n;
+		left -= n;
 	}
 	out[o] = '\0';
 }
 
 void log_msg(qsjwt_log_level level, const char *fmt, ...)
 {
-	char raw[2048], buf[2048 * 2];
+	char raw[2048], buf[2048 * 4];
 	va_list ap;
 
 	if (!log_enabled(level))
@@ -112,7 +122,7 @@ void log_msg(qsjwt_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	escape_controls(raw, buf, sizeof(buf));
+	log_escape(raw, buf, sizeof(buf));
 	if (g_fn != NULL)
 		g_fn(level, buf, g_ud);
 	else

@@ -12,6 +12,9 @@
 
 /* Never pass a secret (key, PIN, passphrase, token) to these. */
 void log_msg(qsjwt_log_level level, const char *fmt, ...) QSJWT_PRINTF(2, 3);
+/* `in` as it may be shown on a terminal: control bytes and bytes that are
+ * not UTF-8 become \xHH; cut to fit `size` (at least 1). */
+void log_escape(const char *in, char *out, size_t size);
 /* Whether a line at `level` would be shown (skip expensive formatting). */
 int log_enabled(qsjwt_log_level level);
 

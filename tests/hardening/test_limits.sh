@@ -168,6 +168,50 @@ without --keyid "${QSC_BASE[@]}"
 qsrun create-qscloud "${KEPT[@]}" "--keyid=$JUNK"
 assert_usage_error_of create-qscloud "--keyid " "UTF-8"
 
+# assert_stderr_text: stderr holds printable UTF-8 text only (a value that
+# reached a message was escaped, not echoed raw).
+assert_stderr_text() {
+	if ! python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+b.decode("utf-8")
+sys.exit(any(c < 0x20 and c not in (0x0a,) or c == 0x7f for c in b))' "$ERR" 2>/dev/null; then
+		fail "stderr holds raw control bytes or invalid UTF-8: $(od -c "$ERR" | head -4)"
+	fi
+}
+
+# Every option that takes a value, of every command, given the junk: an
+# ordinary failure (exit 1 to 5; none is valid alone), nothing on stdout,
+# and no raw junk on stderr.
+for cmd in "${COMMANDS[@]}"; do
+	while read -r opt metavar; do
+		for form in separate inline; do
+			begin "qs-jwt $cmd --$opt $metavar: binary junk ($form): a clean failure, the junk not echoed raw"
+			if [ $form = separate ]; then
+				# shellcheck disable=SC2086 # CMD is one or two words
+				qsrun $cmd "--$opt" "$JUNK"
+			else
+				# shellcheck disable=SC2086
+				qsrun $cmd "--$opt=$JUNK"
+			fi
+			assert_not_killed
+			case $RC in
+			1 | 2 | 3 | 4 | 5) assert_empty_stdout ;;
+			0) [ "$cmd $opt" = "pkcs11 list-tokens pkcs11-pin-file" ] ||
+				fail "exit 0 with only --$opt given" ;;
+			*) fail "exit code $RC (expected an ordinary failure, 1 to 5)" ;;
+			esac
+			assert_stderr_text
+			# A file name is shown (escaped: \xHH for each junk byte); any
+			# other value must not be.
+			case $metavar in
+			'<file>' | '<path>' | '<prefix>') ;;
+			*) assert_short_stderr ;;
+			esac
+		done
+	done < <(help_options "$cmd")
+done
+
 # ---- invalid UTF-8 and junk in every batch field ------------------------------------------------
 
 BATCH=$T_TMP/utf8.jsonl
