@@ -56,11 +56,11 @@ typedef int (*cli_handler)(void *ud, int id, char *value);
 int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char **argv,
 	      cli_handler fn, void *ud);
 
-/* "qs-jwt CMD: error: MESSAGE" and "see 'qs-jwt CMD --help'" on stderr. */
 /* A value the user gave, as a usage error may show it: 'VALUE' when it is
  * short plain text, else only its size (it may be a secret given in the
  * wrong place, or binary junk). One static buffer: one value per message. */
 const char *cli_shown(const char *value);
+/* "qs-jwt CMD: error: MESSAGE" and "see 'qs-jwt CMD --help'" on stderr. */
 void cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
