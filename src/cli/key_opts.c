@@ -145,7 +145,8 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 		} else if (strcmp(value, "false") == 0) {
 			k->cert_create = 0;
 		} else {
-			cli_usage_error(cmd, "--cert-create takes 'true' or 'false', not %s", cli_shown(value));
+			cli_usage_error(cmd, "--cert-create takes 'true' or 'false', not %s",
+					cli_shown(value));
 			return -1;
 		}
 		return 0;
