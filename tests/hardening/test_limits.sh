@@ -54,16 +54,34 @@ assert_short_stderr() {
 	fi
 }
 
+# run_opt CMD OPT FORM VALUE: qs-jwt CMD given only --OPT VALUE (FORM
+# separate) or --OPT=VALUE (FORM inline).
+run_opt() {
+	if [ "$3" = separate ]; then
+		# shellcheck disable=SC2086 # CMD is one or two words
+		qsrun $1 "--$2" "$4"
+	else
+		# shellcheck disable=SC2086
+		qsrun $1 "--$2=$4"
+	fi
+}
+
+# assert_alone_fails CMD OPT: the run given only --OPT was an ordinary
+# failure (1 to 5) with nothing on stdout (list-tokens takes and ignores
+# list-keys' --pkcs11-pin-file: it may succeed).
+assert_alone_fails() {
+	case $RC in
+	1 | 2 | 3 | 4 | 5) assert_empty_stdout ;;
+	0) [ "$1 $2" = "pkcs11 list-tokens pkcs11-pin-file" ] || fail "exit 0 with only --$2 given" ;;
+	*) fail "exit code $RC (expected an ordinary failure, 1 to 5)" ;;
+	esac
+}
+
 for cmd in "${COMMANDS[@]}"; do
 	while read -r opt metavar; do
-		# shellcheck disable=SC2086 # CMD is one or two words
 		for form in separate inline; do
 			begin "qs-jwt $cmd --$opt $metavar: one byte over 64 KiB ($form): refused naming the limit"
-			if [ $form = separate ]; then
-				qsrun $cmd "--$opt" "$OVER"
-			else
-				qsrun $cmd "--$opt=$OVER"
-			fi
+			run_opt "$cmd" "$opt" $form "$OVER"
 			assert_not_killed
 			if [ "$cmd $opt" = "decode jwt" ]; then
 				# --jwt checks its size itself: a malformed token.
@@ -77,20 +95,12 @@ for cmd in "${COMMANDS[@]}"; do
 		done
 
 		begin "qs-jwt $cmd --$opt $metavar: exactly 64 KiB is not refused for its length"
-		# shellcheck disable=SC2086 # CMD is one or two words
-		qsrun $cmd "--$opt" "$A64K"
+		run_opt "$cmd" "$opt" separate "$A64K"
 		assert_not_killed
 		assert_not_contains "$ERR" "64 KiB"
 		assert_not_contains "$ERR" "longer than"
 		assert_not_contains "$ERR" "larger than"
-		# (list-tokens takes and ignores list-keys' --pkcs11-pin-file: it
-		# may succeed)
-		case $RC in
-		0) [ "$cmd $opt" = "pkcs11 list-tokens pkcs11-pin-file" ] ||
-			fail "exit 0 with only --$opt given" ;;
-		1 | 2 | 3 | 4 | 5) assert_empty_stdout ;;
-		*) fail "exit code $RC (expected an ordinary failure, 1 to 5)" ;;
-		esac
+		assert_alone_fails "$cmd" "$opt"
 	done < <(help_options "$cmd")
 done
 
@@ -187,20 +197,9 @@ for cmd in "${COMMANDS[@]}"; do
 	while read -r opt metavar; do
 		for form in separate inline; do
 			begin "qs-jwt $cmd --$opt $metavar: binary junk ($form): a clean failure, the junk not echoed raw"
-			if [ $form = separate ]; then
-				# shellcheck disable=SC2086 # CMD is one or two words
-				qsrun $cmd "--$opt" "$JUNK"
-			else
-				# shellcheck disable=SC2086
-				qsrun $cmd "--$opt=$JUNK"
-			fi
+			run_opt "$cmd" "$opt" $form "$JUNK"
 			assert_not_killed
-			case $RC in
-			1 | 2 | 3 | 4 | 5) assert_empty_stdout ;;
-			0) [ "$cmd $opt" = "pkcs11 list-tokens pkcs11-pin-file" ] ||
-				fail "exit 0 with only --$opt given" ;;
-			*) fail "exit code $RC (expected an ordinary failure, 1 to 5)" ;;
-			esac
+			assert_alone_fails "$cmd" "$opt"
 			assert_stderr_text
 			# A file name is shown (escaped: \xHH for each junk byte); any
 			# other value must not be.
