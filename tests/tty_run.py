@@ -7,10 +7,13 @@ too, so it shows in LOG); TYPED plus a newline is
 typed once the terminal has shown PROMPT (the empty PROMPT types nothing);
 everything the terminal showed goes to LOG. Exits with the command's exit
 code (128 + signal when it was killed). Gives up after 50 s.
+Environment: TTY_RUN_BEFORE, a shell command run once the prompt has shown
+and before the line is typed (to change the world while the program waits).
 """
 import os
 import pty
 import select
+import subprocess
 import sys
 import time
 
@@ -38,6 +41,8 @@ while time.time() < deadline:
         seen += chunk
     if not sent and prompt in seen:
         time.sleep(0.2)  # let the prompt turn echo off first
+        if os.environ.get('TTY_RUN_BEFORE'):
+            subprocess.run(['sh', '-c', os.environ['TTY_RUN_BEFORE']], check=False)
         os.write(fd, typed + b'\n')
         sent = True
 _, status = os.waitpid(pid, 0)

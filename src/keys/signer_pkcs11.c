@@ -337,10 +337,7 @@ static qsjwt_err p11_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *d
 		rv = ps->tok->f->C_Sign(ps->session, (CK_BYTE *)in, in_len, sig, &out_len);
 	if (rv != CKR_OK) {
 		log_error("token '%s' failed to sign: %s", ps->tok->label, p11_rv_name(rv));
-		rc = rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
-				     rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED
-			     ? QSJWT_ERR_IO
-			     : QSJWT_ERR_CRYPTO;
+		rc = p11_rv_device_failure(rv) ? QSJWT_ERR_IO : QSJWT_ERR_CRYPTO;
 		goto out;
 	}
 	*sig_out = sig;

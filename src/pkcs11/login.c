@@ -139,6 +139,15 @@ qsjwt_err p11_login(p11_token *t, CK_SESSION_HANDLE h, const p11_login_opts *o,
 		rc = QSJWT_ERR_LOGIN;
 		break;
 	default:
+		if (p11_rv_device_failure(rv)) {
+			/* Not a PIN problem: the token or the connection to it
+			 * failed (exit 1, not 5). */
+			log_error("token '%s' failed during the login: %s (a token or connection "
+				  "failure, not a wrong PIN)",
+				  t->label, p11_rv_name(rv));
+			rc = QSJWT_ERR_IO;
+			break;
+		}
 		log_error("cannot log in to token '%s': %s", t->label, p11_rv_name(rv));
 		rc = QSJWT_ERR_LOGIN;
 		break;
@@ -166,7 +175,7 @@ qsjwt_err p11_context_login(p11_token *t, CK_SESSION_HANDLE h, const char *pin, 
 		log_error("the key on token '%s' needs the PIN for each signature, and that login "
 			  "failed: %s",
 			  t->label, p11_rv_name(rv));
-		return QSJWT_ERR_LOGIN;
+		return p11_rv_device_failure(rv) ? QSJWT_ERR_IO : QSJWT_ERR_LOGIN;
 	}
 	return QSJWT_OK;
 }

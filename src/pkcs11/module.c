@@ -19,6 +19,13 @@ struct p11_modules {
 	CK_FUNCTION_LIST *one[2];
 };
 
+int p11_rv_device_failure(CK_RV rv)
+{
+	return rv == CKR_DEVICE_ERROR || rv == CKR_DEVICE_MEMORY || rv == CKR_DEVICE_REMOVED ||
+	       rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SESSION_HANDLE_INVALID ||
+	       rv == CKR_SESSION_CLOSED || rv == CKR_GENERAL_ERROR || rv == CKR_FUNCTION_FAILED;
+}
+
 const char *p11_rv_name(CK_RV rv)
 {
 	static const struct {

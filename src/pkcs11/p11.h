@@ -68,6 +68,9 @@ qsjwt_err p11_token_refresh(p11_token *t);
 
 /* "CKR_PIN_INCORRECT" and the like. */
 const char *p11_rv_name(CK_RV rv);
+/* Whether rv says the token, its reader or its connection failed (removed,
+ * device error, session lost), as opposed to a refusal of what was asked. */
+int p11_rv_device_failure(CK_RV rv);
 
 /* ---- sessions and login (login.c) ---------------------------------------------- */
 

@@ -48,16 +48,23 @@ _stop_server() {
 	kill -9 "$pid" 2>/dev/null
 }
 at_exit _stop_server
-p11-kit server --provider "$SOFTHSM_MODULE" --name "$SOCK" -s -t 120 'pkcs11:token=qlik' \
-	>"$T_TMP/server.env" 2>"$T_TMP/server.err"
-SERVER_RC=$?
-SERVER_PID=$(sed -n 's/^P11_KIT_SERVER_PID=\([0-9]*\);.*$/\1/p' "$T_TMP/server.env")
-ADDRESS=$(sed -n 's/^P11_KIT_SERVER_ADDRESS=\([^;]*\);.*$/\1/p' "$T_TMP/server.env")
-if [ "$SERVER_RC" != 0 ] || [ -z "$SERVER_PID" ] || [ -z "$ADDRESS" ]; then
-	echo "p11-kit server did not start (exit $SERVER_RC): $(cat "$T_TMP/server.env" "$T_TMP/server.err")" >&2
-	exit 2
-fi
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+# start_server: p11-kit server exporting qlik on $SOCK; sets SERVER_PID and
+# ADDRESS.
+start_server() {
+	local rc
+	rm -f "$SOCK"
+	p11-kit server --provider "$SOFTHSM_MODULE" --name "$SOCK" -s -t 120 'pkcs11:token=qlik' \
+		>"$T_TMP/server.env" 2>"$T_TMP/server.err"
+	rc=$?
+	SERVER_PID=$(sed -n 's/^P11_KIT_SERVER_PID=\([0-9]*\);.*$/\1/p' "$T_TMP/server.env")
+	ADDRESS=$(sed -n 's/^P11_KIT_SERVER_ADDRESS=\([^;]*\);.*$/\1/p' "$T_TMP/server.env")
+	if [ "$rc" != 0 ] || [ -z "$SERVER_PID" ] || [ -z "$ADDRESS" ]; then
+		echo "p11-kit server did not start (exit $rc): $(cat "$T_TMP/server.env" "$T_TMP/server.err")" >&2
+		exit 2
+	fi
+	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+}
+start_server
 
 # On the client side no local SoftHSM2 store exists: whatever signs is remote.
 CLIENT_ENV=("P11_KIT_SERVER_ADDRESS=$ADDRESS" "SOFTHSM2_CONF=$T_TMP/none/softhsm2.conf")
@@ -161,5 +168,16 @@ assert_false kill -0 "$SERVER_PID" 2>/dev/null
 with_env "${CLIENT_ENV[@]}" -- qs "${CLAIMS[@]}" \
 	--pkcs11-uri "pkcs11:token=qlik;object=jwt-signing?module-path=$CLIENT_MODULE" --pkcs11-pin-file "$PINF"
 assert_fails 4 "the PKCS#11 URI matches no token" "no token is present in the PKCS#11 module(s) searched"
+
+begin "the server dies while qs-jwt waits at the PIN prompt: exit 1 (a token failure, not a PIN problem)"
+start_server
+CLIENT_ENV=("P11_KIT_SERVER_ADDRESS=$ADDRESS" "SOFTHSM2_CONF=$T_TMP/none/softhsm2.conf")
+# The server and the child serving the connection, killed once the prompt shows.
+with_env "${CLIENT_ENV[@]}" "TTY_RUN_BEFORE=pkill -9 -P $SERVER_PID; kill -9 $SERVER_PID; sleep 0.3" -- \
+	run_tty "$PIN" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+	--pkcs11-uri "pkcs11:token=qlik;object=jwt-signing?module-path=$CLIENT_MODULE"
+assert_fails 1 "token 'qlik' failed during the login: CKR_DEVICE_" "a token or connection failure, not a wrong PIN"
+assert_not_contains "$ERR" "wrong PIN for token"
+assert_eq 1 "$(grep -c "PIN for token 'qlik'" "$TTY_LOG")" "prompts on the terminal"
 
 finish
