@@ -100,11 +100,10 @@ void log_escape(const char *in, char *out, size_t size)
 			out[o++] = hex[s[0] >> 4];
 			out[o++] = hex[s[0] & 15];
 			n = 1;
-		} else if (o + n < size) {
+		} else {
+			/* n <= 4 and o + 5 < size: it fits with its NUL. */
 			memcpy(out + o, s, n);
 			o += n;
-		} else {
-			break;
 		}
 		s += n;
 		left -= n;

@@ -77,26 +77,7 @@ BIG_RSS=$RSS_KB
 echo "   (peak RSS: $SMALL lines ${SMALL_RSS} KiB, $LINES lines ${BIG_RSS} KiB; $(grep -o '[0-9.]* s, [0-9]* tokens/s' "$ERR"))"
 
 begin "$LINES lines: output line N is input line N, with its user and its claims"
-chk=$(python3 - "$BIG" "$OUT" <<'EOF'
-import base64, json, sys
-ins = open(sys.argv[1], encoding='utf-8')
-n = 0
-for n, raw in enumerate(open(sys.argv[2], encoding='utf-8'), 1):
-    i = json.loads(ins.readline())
-    o = json.loads(raw)
-    if list(o) != ['line', 'userid', 'userdir', 'token'] or o['line'] != n or \
-            o['userid'] != i['userid'] or o['userdir'] != i['userdir']:
-        print('output line %d is %s' % (n, raw[:150]))
-        sys.exit()
-    p = o['token'].split('.')[1]
-    pl = json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4)))
-    if pl['userId'] != i['userid'] or pl['name'] != i['username'] or \
-            pl.get('group') != i.get('groups') or pl['aud'] != i.get('audience', 'qlik-aud'):
-        print('output line %d has the payload %s' % (n, json.dumps(pl, ensure_ascii=False)[:200]))
-        sys.exit()
-print('ok %d' % n)
-EOF
-)
+chk=$(python3 "$HERE/check_out.py" "$BIG" "$OUT" qlik-aud 60m)
 assert_eq "ok $LINES" "$chk" "order, users and claims"
 
 begin "$LINES lines: a sample of 50 tokens (first and last included) verifies with openssl"

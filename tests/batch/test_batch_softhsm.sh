@@ -198,30 +198,7 @@ check_stopped() {
 		fail "expected between $min and $(($(wc -l <"$in") - 1)) lines written, got $K"
 	fi
 	assert_eq '\n' "$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')" "last byte of stdout"
-	chk=$(python3 - "$in" "$OUT" "$aud" <<-'EOF'
-	import base64, json, sys
-	ins = [json.loads(l) for l in open(sys.argv[1], encoding='utf-8')]
-	n = 0
-	for n, raw in enumerate(open(sys.argv[2], encoding='utf-8'), 1):
-	    o = json.loads(raw)
-	    i = ins[n - 1]
-	    if list(o) != ['line', 'userid', 'userdir', 'token'] or o['line'] != n or \
-	            o['userid'] != i['userid'] or o['userdir'] != i['userdir']:
-	        print('output line %d is %s' % (n, raw[:150]))
-	        sys.exit()
-	    p = o['token'].split('.')[1]
-	    pl = json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4)))
-	    want = {"userId": i['userid'], "userDirectory": i['userdir'], "name": i['username'],
-	            "email": i['useremail']}
-	    if 'groups' in i:
-	        want['group'] = i['groups']
-	    want.update(iat=pl.get('iat'), exp=pl.get('iat', 0) + 3600, aud=sys.argv[3])
-	    if pl != want or list(pl) != list(want):
-	        print('output line %d has the payload %s' % (n, json.dumps(pl)[:200]))
-	        sys.exit()
-	print('ok %d' % n)
-	EOF
-	)
+	chk=$(python3 "$HERE/check_out.py" "$in" "$OUT" "$aud" 1h)
 	assert_eq "ok $K" "$chk" "line numbers, users and payloads of the written lines"
 	assert_eq "{\"userid\": \"u$RESUME\"}" "$(tail -n +"${RESUME:-1}" "$in" | head -1 | python3 -c 'import json,sys; print(json.dumps({"userid": json.loads(sys.stdin.readline())["userid"]}))')" \
 		"first line of 'tail -n +$RESUME'"
