@@ -68,11 +68,16 @@ done
 SPY_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
 SPY_LOG=$T_TMP/spy.log
 begin "token, --jobs 3 through pkcs11-spy: one C_Initialize, one C_Login, a session per worker, one C_Finalize"
+# Not under faketime: with it, ASan's exit-time leak check (which must match
+# pkcs11-spy's own leak against tests/lsan.supp) aborts in libfaketime's
+# futex wrappers. The byte-for-byte output is the other cases' job.
 RUN_ENV=("PKCS11SPY=$SOFTHSM_MODULE" "PKCS11SPY_OUTPUT=$SPY_LOG")
-qs_pinned --batch "$USERS" --jobs 3 "${DEFAULTS[@]}" "${TOKARGS[@]}" --pkcs11-module "$SPY_MODULE"
+qs --batch "$USERS" --jobs 3 "${DEFAULTS[@]}" "${TOKARGS[@]}" --pkcs11-module "$SPY_MODULE"
 RUN_ENV=()
 assert_rc 0
-assert_file_eq "$EXPU" "$OUT"
+assert_eq "$N_USERS" "$(wc -l <"$OUT")" "output lines"
+verify_out_tokens "$OUT" "$PUBK" RS256
+assert_eq "$N_USERS" "$VERIFIED" "tokens verified"
 spy_n() { grep -cE "^[0-9]+: $1\$" "$SPY_LOG"; }
 assert_eq 1 "$(spy_n C_Initialize)" "C_Initialize calls"
 assert_eq 1 "$(spy_n C_Login)" "C_Login calls"
