@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "jose/json.h"
+#include "platform/platform.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -619,7 +620,7 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 	memset(&b, 0, sizeof(b));
 	b.o = o;
 	if (strcmp(o->input, "-") != 0) {
-		fd = open(o->input, O_RDONLY | O_CLOEXEC);
+		fd = plat_open_plain(o->input);
 		if (fd < 0) {
 			log_error("cannot read batch file '%s': %s", o->input, strerror(errno));
 			return EXIT_RUNTIME;
@@ -631,7 +632,7 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		b.total_bytes = st.st_size;
-	b.progress = isatty(STDERR_FILENO);
+	b.progress = plat_isatty(STDERR_FILENO);
 	b.window = jobs * 64 < 256 ? 256 : jobs * 64;
 	b.ring = calloc(b.window, sizeof(*b.ring));
 	w = calloc(jobs, sizeof(*w));

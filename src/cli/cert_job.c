@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "platform/platform.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -23,7 +24,6 @@ struct cert_job {
 	qsjwt_signer *signer;
 	qsjwt_cert *cert;
 	int committed;
-	struct sigaction old_int, old_term;
 };
 
 static volatile sig_atomic_t g_signal;
@@ -63,7 +63,6 @@ static qsjwt_err write_files(cert_job *job)
 int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job_out,
 		   qsjwt_signer **signer)
 {
-	struct sigaction sa;
 	cert_job *job = calloc(1, sizeof(*job));
 	qsjwt_err rc = QSJWT_OK;
 	int i;
@@ -74,11 +73,7 @@ int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job_out,
 	job->n_files = o->token != NULL ? F_PRIV : F_COUNT;
 	job->force = o->force;
 	g_signal = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &job->old_int);
-	sigaction(SIGTERM, &sa, &job->old_term);
+	plat_stop_signals_catch(on_signal);
 
 	for (i = 0; i < job->n_files && rc == QSJWT_OK; i++) {
 		size_t n = strlen(o->prefix) + strlen(file_names[i]) + 1;
@@ -150,8 +145,7 @@ void cert_job_free(cert_job *job)
 	qsjwt_cert_free(job->cert);
 	for (int i = 0; i < F_COUNT; i++)
 		free(job->path[i]);
-	sigaction(SIGINT, &job->old_int, NULL);
-	sigaction(SIGTERM, &job->old_term, NULL);
+	plat_stop_signals_restore();
 	sig = g_signal;
 	if (sig != 0) {
 		/* Die of the signal, as the caller expects, now that nothing is
@@ -159,8 +153,7 @@ void cert_job_free(cert_job *job)
 		log_error(job->committed ? "interrupted after the files were written"
 					 : "interrupted; nothing was written or kept");
 		free(job);
-		signal(sig, SIG_DFL);
-		raise(sig);
+		plat_die_of_signal(sig);
 		return;
 	}
 	free(job);

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/key_opts.h"
+#include "platform/platform.h"
 #include "util/log.h"
 
 #define CMD "create-qseow"
@@ -224,7 +225,7 @@ static int run_batch(settings *s, int64_t now)
 				cli_shown(s->expires));
 		return EXIT_USAGE;
 	}
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpus = plat_cpu_count();
 	bo.input = s->batch;
 	bo.expires = s->expires;
 	bo.audience = s->audience;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cert_job.h"
+#include "platform/platform.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/secret.h"
@@ -120,7 +121,8 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 			}
 			memcpy(k->param, value, k->param_len + 1);
 			/* Shorten the window in which other users can read the key
-			 * from /proc/PID/cmdline. */
+			 * from /proc/PID/cmdline (or the Windows command line). */
+			plat_wipe_arg_copies(value);
 			qsjwt_secret_wipe(value, k->param_len);
 		}
 		return 0;

@@ -1,18 +1,14 @@
 /* qs-jwt: look the command word up and run it. */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "platform/platform.h"
 #include "util/log.h"
 
 static const struct {
@@ -83,42 +79,21 @@ static int version(int argc, char **argv)
 	return cli_write_stdout_line(line);
 }
 
-/*
- * Started with stdin, stdout or stderr closed, the next file we open would
- * take that number, and the token would be written into it (a private key
- * file being created, say). Fill the gaps with /dev/null. Returns whether
- * stdout was open.
- */
-static int sanitize_std_fds(void)
-{
-	int stdout_open = 1;
-
-	for (int fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		if (fd == STDOUT_FILENO)
-			stdout_open = 0;
-		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
-			abort(); /* cannot even get /dev/null: nothing safe to do */
-	}
-	return stdout_open;
-}
-
 int main(int argc, char **argv)
 {
-	struct rlimit no_core = { 0, 0 };
-
-	if (!sanitize_std_fds()) {
+	/* Started with stdin, stdout or stderr closed, the next file we open
+	 * would take that number, and the token would be written into it (a
+	 * private key file being created, say). */
+	if (!plat_sanitize_std_fds()) {
 		/* Every command writes its result there: fail before any work
 		 * (no key made, no file written, no token lost). */
 		log_error("cannot write to standard output: it is closed; nothing was done");
 		return EXIT_RUNTIME;
 	}
 
-	/* Keys and passphrases live in this process: never in a core dump. */
-	(void)setrlimit(RLIMIT_CORE, &no_core);
-	/* A closed stdout is an error we report, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
+	/* No core dumps (keys and passphrases live here), no death by SIGPIPE,
+	 * binary stdout. */
+	plat_process_init();
 
 	if (argc < 2) {
 		usage(stderr);

@@ -8,6 +8,7 @@
 
 #include "cli/prompt.h"
 #include "keys/pin.h"
+#include "platform/platform.h"
 #include "util/log.h"
 
 /* First source found wins: file, environment, terminal. Returns the length,
@@ -16,7 +17,7 @@
 static int from_sources(const secret_source *src, const char *env_name, const char *what,
 			const char *prompt, char *buf, size_t size, qsjwt_err *err)
 {
-	const char *env = getenv(env_name);
+	const char *env = plat_getenv(env_name);
 	char *secret = NULL;
 	size_t len = 0;
 	int n;
@@ -31,7 +32,7 @@ static int from_sources(const secret_source *src, const char *env_name, const ch
 	} else if (env != NULL && env[0] != '\0') {
 		len = strlen(env);
 		log_verbose("%s from %s", what, env_name);
-	} else if (isatty(STDIN_FILENO)) {
+	} else if (plat_isatty(STDIN_FILENO)) {
 		n = prompt_secret(prompt, buf, size);
 		if (n < 0) {
 			log_error("no %s: %s", what,

@@ -1,15 +1,17 @@
 #include "keys/pin.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "platform/platform.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/secret.h"
+
+#define PATH_FIX_MAX 4200
 
 qsjwt_err secret_file_read(const char *path, const char *what, char **out, size_t *len_out)
 {
@@ -17,15 +19,15 @@ qsjwt_err secret_file_read(const char *path, const char *what, char **out, size_
 	unsigned char *buf = NULL;
 	size_t len = 0, cap = 0;
 	struct stat st;
+	char why[160], fix[PATH_FIX_MAX];
 	int fd;
 
 	fd = file_open_read(path, what);
 	if (fd < 0)
 		return QSJWT_ERR_IO;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH))) {
-		log_error("%s '%s' is readable by other users (mode %04o); make it private "
-			  "first: chmod 600 '%s'",
-			  what, path, (unsigned)(st.st_mode & 07777), path);
+	if (plat_file_readable_by_others(fd, path, why, sizeof(why), fix, sizeof(fix)) == 1) {
+		log_error("%s '%s' is readable by other users (%s); make it private first: %s",
+			  what, path, why, fix);
 		rc = QSJWT_ERR_INVALID;
 		goto out;
 	}

@@ -1,13 +1,13 @@
 #include "util/file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "platform/platform.h"
 #include "util/log.h"
 #include "util/secret.h"
 
@@ -81,16 +81,10 @@ out:
 
 int file_open_read(const char *path, const char *what)
 {
-	/* O_NONBLOCK only for the open: a FIFO without a writer must not hang. */
-	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), flags;
+	int fd = plat_open_read(path);
 
-	if (fd < 0) {
+	if (fd < 0)
 		log_error("cannot read %s '%s': %s", what, path, strerror(errno));
-		return -1;
-	}
-	flags = fcntl(fd, F_GETFL);
-	if (flags != -1)
-		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	return fd;
 }
 
@@ -155,24 +149,26 @@ qsjwt_err file_set_check(const char *path, int overwrite)
 {
 	qsjwt_err rc = QSJWT_ERR_IO;
 	char *dir = dir_of(path);
-	struct stat st;
+	int kind;
 
 	if (dir == NULL)
 		return QSJWT_ERR_NOMEM;
-	if (stat(dir, &st) != 0) {
+	kind = plat_path_is_dir(dir, 1);
+	if (kind < 0) {
 		log_error("cannot write '%s': directory '%s': %s", path, dir, strerror(errno));
 		goto out;
 	}
-	if (!S_ISDIR(st.st_mode)) {
+	if (kind == 0) {
 		log_error("cannot write '%s': '%s' is not a directory", path, dir);
 		goto out;
 	}
-	if (access(dir, W_OK | X_OK) != 0) {
+	if (plat_dir_writable(dir) != 0) {
 		log_error("cannot write '%s': directory '%s': %s", path, dir, strerror(errno));
 		goto out;
 	}
-	if (lstat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
+	kind = plat_path_is_dir(path, 0);
+	if (kind >= 0) {
+		if (kind == 1) {
 			log_error("cannot write '%s': it is a directory", path);
 			goto out;
 		}
@@ -196,7 +192,6 @@ qsjwt_err file_set_add(file_set *f, const char *path, unsigned mode, size_t *idx
 {
 	struct file_entry *e;
 	size_t n = strlen(path);
-	mode_t mask;
 
 	if (f->n == FILE_SET_MAX)
 		return QSJWT_ERR_INVALID;
@@ -211,8 +206,8 @@ qsjwt_err file_set_add(file_set *f, const char *path, unsigned mode, size_t *idx
 	}
 	memcpy(e->tmp, path, n);
 	memcpy(e->tmp + n, ".tmp-XXXXXX", sizeof(".tmp-XXXXXX"));
-	/* mkstemp: O_CREAT | O_EXCL, mode 0600. */
-	e->fd = mkstemp(e->tmp);
+	/* Never an existing file, owner-only until the mode is set. */
+	e->fd = plat_create_private(e->tmp, mode);
 	if (e->fd < 0) {
 		log_error("cannot create '%s': %s", path, strerror(errno));
 		free(e->final);
@@ -220,12 +215,6 @@ qsjwt_err file_set_add(file_set *f, const char *path, unsigned mode, size_t *idx
 		return QSJWT_ERR_IO;
 	}
 	f->n++;
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(e->fd, (mode_t)mode & ~mask) != 0) {
-		log_error("cannot set the mode of '%s': %s", path, strerror(errno));
-		return QSJWT_ERR_IO;
-	}
 	*idx_out = f->n - 1;
 	return QSJWT_OK;
 }
@@ -252,21 +241,6 @@ qsjwt_err file_set_write(file_set *f, size_t idx, const void *data, size_t len)
 	return QSJWT_OK;
 }
 
-static void sync_dir_of(const char *path)
-{
-	char *dir = dir_of(path);
-	int fd;
-
-	if (dir == NULL)
-		return;
-	fd = open(dir, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
 qsjwt_err file_set_commit(file_set *f, int overwrite)
 {
 	qsjwt_err rc = QSJWT_ERR_IO;
@@ -274,7 +248,7 @@ qsjwt_err file_set_commit(file_set *f, int overwrite)
 
 	for (i = 0; i < f->n; i++) {
 		struct file_entry *e = &f->e[i];
-		if (fsync(e->fd) != 0 || close(e->fd) != 0) {
+		if (plat_fsync(e->fd) != 0 || close(e->fd) != 0) {
 			e->fd = -1;
 			log_error("cannot write '%s': %s", e->final, strerror(errno));
 			goto out;
@@ -283,9 +257,9 @@ qsjwt_err file_set_commit(file_set *f, int overwrite)
 	}
 	for (i = 0; i < f->n; i++) {
 		struct file_entry *e = &f->e[i];
-		/* link() fails with EEXIST instead of replacing: a file that
-		 * appeared since the check is never overwritten. */
-		int r = overwrite ? rename(e->tmp, e->final) : link(e->tmp, e->final);
+		/* Without overwrite, a file that appeared since the check is
+		 * never replaced (EEXIST). */
+		int r = plat_place(e->tmp, e->final, overwrite);
 		if (r != 0 && errno == EEXIST) {
 			log_error("'%s' appeared while it was being made; not overwriting it",
 				  e->final);
@@ -297,11 +271,9 @@ qsjwt_err file_set_commit(file_set *f, int overwrite)
 			goto out;
 		}
 		e->placed = 1;
-		if (!overwrite)
-			(void)unlink(e->tmp);
 	}
 	if (f->n > 0)
-		sync_dir_of(f->e[0].final);
+		plat_sync_dir_of(f->e[0].final);
 	rc = QSJWT_OK;
 out:
 	if (rc != QSJWT_OK) {
@@ -310,7 +282,7 @@ out:
 		 * leaving a mismatched set. */
 		for (i = 0; i < f->n; i++) {
 			if (f->e[i].placed) {
-				(void)unlink(f->e[i].final);
+				(void)plat_unlink(f->e[i].final);
 				f->e[i].placed = 0;
 			}
 		}
@@ -326,8 +298,8 @@ void file_set_free(file_set *f)
 		struct file_entry *e = &f->e[i];
 		if (e->fd >= 0)
 			close(e->fd);
-		/* Already gone after a commit (link + unlink, or rename). */
-		(void)unlink(e->tmp);
+		/* Already gone after a commit. */
+		(void)plat_unlink(e->tmp);
 		free(e->final);
 		free(e->tmp);
 	}

@@ -9,6 +9,7 @@
 
 #include <openssl/err.h>
 
+#include "platform/platform.h"
 #include "util/utf8.h"
 
 static qsjwt_log_level g_level = QSJWT_LOG_INFO;
@@ -69,7 +70,7 @@ static void default_handler(qsjwt_log_level level, const char *msg)
 	struct tm tm;
 	char stamp[64] = "";
 	const char *nc = getenv("NO_COLOR");
-	int colour = isatty(STDERR_FILENO) && (nc == NULL || nc[0] == '\0');
+	int colour = plat_isatty(STDERR_FILENO) && (nc == NULL || nc[0] == '\0');
 
 	/* ISO 8601 UTC with milliseconds, like the original's log lines. */
 	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && gmtime_r(&ts.tv_sec, &tm) != NULL)

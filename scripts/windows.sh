@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# qs-jwt for Windows x86-64, cross-built on Debian 12 from Debian's own source
+# packages and tested under wine64.
+#
+# Usage: scripts/windows.sh build   build the zip, print its absolute path last
+#        scripts/windows.sh test    build when needed, run tests/windows/run.sh
+#
+# Everything goes under build-win/: the source packages are fetched with a
+# private apt configuration (build-win/apt/, deb-src lines of its own), never
+# touching the machine's; each cross-built dependency lives in a prefix
+# build-win/deps/NAME-<hash>, the hash taken over its source version and its
+# recipe (see dep_key), so an unchanged recipe reuses it and a changed one
+# rebuilds it.
+set -euo pipefail
+shopt -s inherit_errexit
+cd "$(dirname "$0")/.."
+top=$PWD
+bw=$top/build-win
+host=x86_64-w64-mingw32
+jobs=$(nproc)
+[ "$jobs" -gt 2 ] || jobs=2
+
+say() { printf '== %s\n' "$*" >&2; }
+die() {
+	printf 'windows.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+# ---- tools ---------------------------------------------------------------------
+# The cross toolchain, wine and the build tools, from the machine's own apt.
+install_tools() {
+	local want=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine meson ninja-build
+		zip cmake pkg-config dpkg-dev xz-utils perl make faketime openssl python3)
+	local missing=() p
+	for p in "${want[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "installing ${missing[*]}"
+		[ "$(id -u)" = 0 ] || die "run as root to install: ${missing[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+}
+
+# ---- source packages -------------------------------------------------------------
+# bookworm for OpenSSL 3.0.x and cJSON 1.7.15; trixie or sid for p11-kit 0.25/0.26,
+# because the mirror lacks bookworm's p11-kit_0.24.1.orig.tar.xz (404); SoftHSM2
+# 2.6.1 from whichever release has it whole.
+aptdir=$bw/apt
+apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	-o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache"
+	-o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+
+apt_setup() {
+	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$bw/src"
+	cat >"$aptdir/sources.list" <<-'EOF'
+		deb-src http://deb.debian.org/debian bookworm main
+		deb-src http://deb.debian.org/debian bookworm-updates main
+		deb-src http://deb.debian.org/debian-security bookworm-security main
+		deb-src http://deb.debian.org/debian trixie main
+		deb-src http://deb.debian.org/debian sid main
+	EOF
+	# A day-old index is fresh enough; the versions it gives key the cache.
+	if [ -z "$(find "$aptdir/lists" -maxdepth 1 -name '*Sources*' -mmin -1440 2>/dev/null)" ]; then
+		say "apt-get update (private lists in $aptdir)"
+		apt-get "${apt_opts[@]}" update -qq >/dev/null
+	fi
+}
+
+# The versions of source package $1 matching the regex $2, highest first.
+src_versions() {
+	apt-cache "${apt_opts[@]}" showsrc "$1" | sed -n 's/^Version: //p' | grep -E "$2" |
+		sort -u | while read -r v; do
+		# rank with dpkg's ordering: count the versions it is greater than
+		n=0
+		for w in $(apt-cache "${apt_opts[@]}" showsrc "$1" | sed -n 's/^Version: //p' |
+			grep -E "$2" | sort -u); do
+			if dpkg --compare-versions "$v" gt "$w"; then n=$((n + 1)); fi
+		done
+		printf '%d %s\n' "$n" "$v"
+	done | sort -rn | cut -d' ' -f2
+}
+
+# Fetches the highest version of source package $1 matching regex $2 that the
+# mirror has whole (some .dsc and .orig files are missing there: 404), unpacks
+# it into build-win/src/$1-VERSION with dpkg-source (Debian's patches applied),
+# and sets src_dir and src_ver.
+fetch_src() {
+	local pkg=$1 dl=$bw/src/dl v
+	mkdir -p "$dl"
+	for v in $(src_versions "$pkg" "$2"); do
+		src_ver=$v
+		src_dir=$bw/src/$pkg-$v
+		[ -f "$src_dir/.unpacked" ] && return 0
+		if (cd "$dl" && apt-get "${apt_opts[@]}" source --download-only -qq "$pkg=$v" \
+			>/dev/null 2>&1); then
+			rm -rf "$src_dir"
+			dpkg-source --no-check -x "$dl/${pkg}_${v#*:}.dsc" "$src_dir" >/dev/null
+			touch "$src_dir/.unpacked"
+			return 0
+		fi
+		say "$pkg $v: not (wholly) on the mirror, trying an older version"
+	done
+	die "no version of source package $pkg matching $2 could be fetched"
+}
+
+# ---- the dependency prefixes ------------------------------------------------------
+# Each dependency is installed into its own prefix build-win/deps/NAME-KEY, KEY
+# hashing its source version, its recipe (the shell functions that build it),
+# the toolchain file, its patches and the keys of what it links: unchanged, it is
+# reused; changed, rebuilt.
+dep_key() { # name version build-function extra...
+	local name=$1 ver=$2 fn=$3
+	shift 3
+	{
+		printf '%s\n' "$name" "$ver" "$@"
+		declare -f "$fn" cmake_dep meson_cross apply_patches
+		cat cmake/mingw-w64-x86_64.cmake
+		cat $(find scripts/windows/patches -name "$name-*.patch" | LC_ALL=C sort) /dev/null
+	} | sha256sum | cut -c1-12
+}
+
+# Applies our patches for package $1 (scripts/windows/patches/$1-*.patch) to $2.
+apply_patches() {
+	local p
+	for p in "$top"/scripts/windows/patches/"$1"-*.patch; do
+		[ -f "$p" ] || continue
+		patch -d "$2" -p1 -s -N <"$p" || die "patch $p does not apply"
+	done
+}
+
+meson_cross() {
+	cat >"$1" <<-EOF
+		[binaries]
+		c = '$host-gcc-posix'
+		cpp = '$host-g++-posix'
+		ar = '$host-gcc-ar-posix'
+		strip = '$host-strip'
+		windres = '$host-windres'
+		pkg-config = 'pkg-config'
+		[properties]
+		needs_exe_wrapper = true
+		[host_machine]
+		system = 'windows'
+		cpu_family = 'x86_64'
+		cpu = 'x86_64'
+		endian = 'little'
+	EOF
+}
+
+# Runs a CMake project's configure, build and install: name src build args...
+cmake_dep() {
+	local name=$1 src=$2 b=$3
+	shift 3
+	(cmake -S "$src" -B "$b" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
+		-DCMAKE_FIND_ROOT_PATH="$find_root" -DCMAKE_INSTALL_PREFIX="$out" \
+		-DCMAKE_BUILD_TYPE=Release "$@" >"$log" 2>&1 &&
+		cmake --build "$b" -j "$jobs" >>"$log" 2>&1 &&
+		cmake --install "$b" >>"$log" 2>&1) || die "$name failed: see $log"
+}
+
+# Each build_X function gets the unpacked source $1, a scratch folder $work,
+# the prefix to install into $out and a log file $log.
+build_openssl() {
+	cp -a "$1" "$work/src"
+	(cd "$work/src" && ./Configure mingw64 no-shared no-tests \
+		--cross-compile-prefix=$host- --prefix="$out" --libdir=lib \
+		CC=gcc-posix AR=gcc-ar-posix RANLIB=gcc-ranlib-posix >"$log" 2>&1 &&
+		make -j"$jobs" build_sw >>"$log" 2>&1 &&
+		make install_sw >>"$log" 2>&1) || die "OpenSSL failed: see $log"
+}
+
+build_cjson() {
+	# Static, and its symbols never dllexported from qs-jwt (CJSON_HIDE_SYMBOLS).
+	cmake_dep cjson "$1" "$work/b" -DBUILD_SHARED_LIBS=OFF -DENABLE_CJSON_TEST=OFF \
+		-DENABLE_CJSON_UTILS=OFF -DENABLE_CUSTOM_COMPILER_FLAGS=OFF \
+		-DCMAKE_C_FLAGS=-DCJSON_HIDE_SYMBOLS
+}
+
+build_p11kit() {
+	cp -a "$1" "$work/src"
+	apply_patches p11-kit "$work/src"
+	meson_cross "$work/cross.ini"
+	(meson setup "$work/b" "$work/src" --cross-file "$work/cross.ini" --prefix "$out" \
+		--libdir lib --buildtype release -Dlibffi=disabled -Dtrust_module=disabled \
+		-Dsystemd=disabled -Dnls=false -Dbash_completion=disabled -Dzsh_completion=disabled \
+		-Dgtk_doc=false -Dman=false -Dtest=false >"$log" 2>&1 &&
+		ninja -C "$work/b" -j "$jobs" >>"$log" 2>&1 &&
+		ninja -C "$work/b" install >>"$log" 2>&1) || die "p11-kit failed: see $log"
+}
+
+build_softhsm2() {
+	cp -a "$1" "$work/src"
+	apply_patches softhsm2 "$work/src"
+	cmake_dep softhsm2 "$work/src" "$work/b" -DWITH_CRYPTO_BACKEND=openssl -DBUILD_TESTS=OFF \
+		-DWITH_MIGRATE=OFF -DWITH_OBJECTSTORE_BACKEND_DB=OFF -DENABLE_GOST=OFF \
+		-DENABLE_EDDSA=ON -DHAVE_PTHREAD_H=OFF -DOPENSSL_USE_STATIC_LIBS=ON \
+		-DOPENSSL_ROOT_DIR="$p_openssl" \
+		-DCMAKE_SHARED_LINKER_FLAGS="-static -lws2_32 -lcrypt32 -lgdi32 -ladvapi32 -luser32" \
+		-DCMAKE_EXE_LINKER_FLAGS="-static -lws2_32 -lcrypt32 -lgdi32 -ladvapi32 -luser32"
+}
+
+# Builds (or reuses) dependency $1 from source $2 version $3 with function $4;
+# the remaining arguments go into its key. Sets dep_out.
+build_dep() {
+	local name=$1 src=$2 ver=$3 fn=$4
+	shift 4
+	local key
+	key=$(dep_key "$name" "$ver" "$fn" "$@")
+	dep_out=$bw/deps/$name-$key
+	if [ -f "$dep_out/.done" ]; then
+		say "$name $ver: reusing $dep_out"
+		return
+	fi
+	say "$name $ver: building into $dep_out"
+	local t0=$SECONDS
+	out=$dep_out work=$bw/deps/work-$name log=$bw/deps/$name.log
+	rm -rf "$out" "$work" && mkdir -p "$out" "$work"
+	"$fn" "$src"
+	rm -rf "$work"
+	touch "$out/.done"
+	say "$name: $((SECONDS - t0)) s"
+}
+
+build_deps() {
+	apt_setup
+	local s_openssl s_cjson s_p11kit s_softhsm v_openssl v_cjson v_p11kit v_softhsm
+	fetch_src openssl '^3\.0\.' && s_openssl=$src_dir v_openssl=$src_ver
+	fetch_src cjson '^1\.7\.15' && s_cjson=$src_dir v_cjson=$src_ver
+	fetch_src p11-kit '^0\.2[56]\.' && s_p11kit=$src_dir v_p11kit=$src_ver
+	fetch_src softhsm2 '^2\.6\.1-' && s_softhsm=$src_dir v_softhsm=$src_ver
+	find_root=
+	build_dep openssl "$s_openssl" "$v_openssl" build_openssl
+	p_openssl=$dep_out
+	build_dep cjson "$s_cjson" "$v_cjson" build_cjson
+	p_cjson=$dep_out
+	build_dep p11-kit "$s_p11kit" "$v_p11kit" build_p11kit
+	p_p11kit=$dep_out
+	find_root=$p_openssl
+	build_dep softhsm2 "$s_softhsm" "$v_softhsm" build_softhsm2 "$p_openssl"
+	p_softhsm=$dep_out
+	prefixes="$p_openssl;$p_cjson;$p_p11kit"
+	pkg_path=$p_openssl/lib/pkgconfig:$p_cjson/lib/pkgconfig:$p_p11kit/lib/pkgconfig
+}
+
+# ---- qs-jwt ---------------------------------------------------------------------------
+build_qsjwt() {
+	local b=$bw/qs-jwt
+	say "building qs-jwt.exe"
+	PKG_CONFIG_LIBDIR=$pkg_path cmake -S . -B "$b" -G Ninja \
+		-DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
+		-DCMAKE_FIND_ROOT_PATH="$prefixes" -DCMAKE_BUILD_TYPE=Release \
+		-DQSJWT_WERROR=ON -DQSJWT_TESTS=OFF >/dev/null
+	cmake --build "$b" -j "$jobs" >/dev/null
+	version=$(sed -n 's/^project(qsjwt VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+	local name=qs-jwt-$version-windows-x86_64 stage=$bw/stage
+	rm -rf "$stage" && mkdir -p "$stage/$name"
+	cp "$b/qs-jwt.exe" "$stage/$name/"
+	$host-strip "$stage/$name/qs-jwt.exe"
+	# Beside the program, every DLL it loads that Windows does not ship.
+	local dll
+	for dll in $(dlls_needed "$b/qs-jwt.exe"); do
+		cp "$(find_dll "$dll")" "$stage/$name/"
+		$host-strip "$stage/$name/$dll"
+	done
+	cp README.md LICENSE "$stage/$name/"
+	(cd "$stage/$name" && sha256sum -- * >SHA256SUMS)
+	zip_path=$bw/$name.zip
+	rm -f "$zip_path"
+	(cd "$stage" && zip -qrX "$zip_path" "$name")
+}
+
+# The DLLs, not part of Windows, that $1 needs (recursively).
+find_dll() {
+	local d
+	for d in "$p_p11kit/bin" "$bw/qs-jwt" /usr/lib/gcc/$host/*-posix /usr/$host/lib; do
+		if [ -f "$d/$1" ]; then
+			printf '%s\n' "$d/$1"
+			return
+		fi
+	done
+}
+dlls_needed() {
+	local todo=("$1") seen=" " f d
+	while [ ${#todo[@]} -gt 0 ]; do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		for d in $($host-objdump -p "$f" | sed -n 's/^\tDLL Name: //p'); do
+			case $seen in *" $d "*) continue ;; esac
+			seen="$seen$d "
+			local path
+			path=$(find_dll "$d")
+			[ -n "$path" ] || continue
+			printf '%s\n' "$d"
+			todo+=("$path")
+		done
+	done
+}
+
+case ${1:-} in
+build)
+	install_tools
+	build_deps
+	build_qsjwt
+	printf '%s\n' "$zip_path"
+	;;
+test)
+	install_tools
+	build_deps
+	build_qsjwt
+	QSJWT_WIN_ZIP=$zip_path QSJWT_WIN_SOFTHSM=$p_softhsm QSJWT_WIN_BUILD=$bw \
+		exec tests/windows/run.sh
+	;;
+*)
+	echo "usage: scripts/windows.sh build|test" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,96 @@
+/*
+ * What differs between POSIX and Windows, behind one set of calls: posix.c
+ * and win32.c implement it (CMake compiles one). Paths and strings are UTF-8
+ * on both; the rest of the code has no platform conditionals. See
+ * docs/windows.md for the Windows behaviour of each call.
+ */
+#ifndef QSJWT_PLATFORM_H
+#define QSJWT_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Once at start: no core dumps (RLIMIT_CORE; Windows: SetErrorMode, no
+ * crash dialog), a closed pipe is an error not a signal, binary stdin and
+ * stdout (Windows: a token never gets a CR). */
+void plat_process_init(void);
+
+/* Standard descriptors closed at start are opened on the null device, so no
+ * file we open takes their number. Returns whether stdout was open. */
+int plat_sanitize_std_fds(void);
+
+/* Whether descriptor fd is an interactive terminal (Windows: a console;
+ * _isatty is also true for NUL). */
+int plat_isatty(int fd);
+
+/* A variable of the environment, in UTF-8; NULL when unset. */
+const char *plat_getenv(const char *name);
+
+/* The number of online CPUs, or 0 when unknown. */
+long plat_cpu_count(void);
+
+/* Opens a file for reading without blocking on a FIFO that has no writer;
+ * -1 with errno set on failure. */
+int plat_open_read(const char *path);
+
+/* Opens a file for reading (the batch input); -1 with errno. */
+int plat_open_plain(const char *path);
+
+/* Kind of what path names: 1 directory, 0 something else, -1 errno (ENOENT
+ * when missing). follow: through a final symbolic link. */
+int plat_path_is_dir(const char *path, int follow);
+
+/* Whether the directory can be written to (files created in it); -1 errno. */
+int plat_dir_writable(const char *dir);
+
+/*
+ * Creates a new file from a template ending in "XXXXXX" (replaced in place),
+ * never an existing one, readable and writable by its owner only (Windows: a
+ * protected DACL granting the owner, SYSTEM and Administrators only); then
+ * mode (masked by the umask) is applied where the platform has modes.
+ * Returns the descriptor, -1 with errno.
+ */
+int plat_create_private(char *tmpl, unsigned mode);
+
+/* Flushes a file's data to the disk; -1 errno. */
+int plat_fsync(int fd);
+
+/* After new names were placed in the directory of path: make them durable. */
+void plat_sync_dir_of(const char *path);
+
+/*
+ * Gives the file tmp the name final. Without overwrite, an existing final is
+ * never replaced (-1, errno EEXIST), even one that appeared since it was
+ * checked; with it, final is replaced in one step. tmp is gone afterwards.
+ */
+int plat_place(const char *tmp, const char *final, int overwrite);
+
+/* Removes a file; -1 errno. */
+int plat_unlink(const char *path);
+
+/*
+ * Whether the open regular file fd (named path) can be read by other users
+ * than its owner (and, on Windows, SYSTEM and Administrators): 1 yes, 0 no,
+ * -1 unknown. When 1, why gets a short reason for the message ("mode 0644",
+ * "its DACL lets Everyone read it") and fix the command that makes it private.
+ */
+int plat_file_readable_by_others(int fd, const char *path, char *why, size_t why_size,
+				 char *fix, size_t fix_size);
+
+/*
+ * Ctrl-C and termination requests: while caught, they call handler with the
+ * signal number instead of ending the process (Windows: SIGINT through the
+ * CRT, Ctrl-Break and console close with SetConsoleCtrlHandler, as SIGTERM).
+ * plat_stop_signals_restore() puts the previous handling back;
+ * plat_die_of_signal() ends the process as that signal would.
+ */
+void plat_stop_signals_catch(void (*handler)(int));
+void plat_stop_signals_restore(void);
+void plat_die_of_signal(int sig);
+
+/* Before a secret given as an argument is wiped in argv: wipe the other
+ * copies the system keeps (Windows: GetCommandLineW() and the CRT's wide
+ * argv; POSIX: argv is the only one). */
+void plat_wipe_arg_copies(const char *value);
+
+#endif
