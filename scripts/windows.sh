@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 top=$PWD
 bw=$top/build-win
 host=x86_64-w64-mingw32
+wine=/usr/lib/wine/wine64
 jobs=$(nproc)
 [ "$jobs" -gt 2 ] || jobs=2
 
@@ -194,12 +195,16 @@ build_p11kit() {
 build_softhsm2() {
 	cp -a "$1" "$work/src"
 	apply_patches softhsm2 "$work/src"
-	cmake_dep softhsm2 "$work/src" "$work/b" -DWITH_CRYPTO_BACKEND=openssl -DBUILD_TESTS=OFF \
-		-DWITH_MIGRATE=OFF -DWITH_OBJECTSTORE_BACKEND_DB=OFF -DENABLE_GOST=OFF \
-		-DENABLE_EDDSA=ON -DHAVE_PTHREAD_H=OFF -DOPENSSL_USE_STATIC_LIBS=ON \
-		-DOPENSSL_ROOT_DIR="$p_openssl" \
-		-DCMAKE_SHARED_LINKER_FLAGS="-static -lws2_32 -lcrypt32 -lgdi32 -ladvapi32 -luser32" \
-		-DCMAKE_EXE_LINKER_FLAGS="-static -lws2_32 -lcrypt32 -lgdi32 -ladvapi32 -luser32"
+	# Its configure checks run test programs (try_run): under wine. The
+	# patch adds the MSVC build's compat sources (src/lib/win32) and the
+	# static libcrypto's system libraries.
+	WINEPREFIX=$bw/wine-build WINEDEBUG=-all \
+		cmake_dep softhsm2 "$work/src" "$work/b" -DWITH_CRYPTO_BACKEND=openssl \
+		-DCMAKE_CROSSCOMPILING_EMULATOR="$wine" -DBUILD_TESTS=OFF -DWITH_MIGRATE=OFF \
+		-DWITH_OBJECTSTORE_BACKEND_DB=OFF -DENABLE_GOST=OFF -DENABLE_EDDSA=ON \
+		-DHAVE_PTHREAD_H=OFF -DOPENSSL_USE_STATIC_LIBS=ON -DOPENSSL_ROOT_DIR="$p_openssl" \
+		-DCMAKE_SHARED_LINKER_FLAGS=-static -DCMAKE_EXE_LINKER_FLAGS=-static
+	WINEPREFIX=$bw/wine-build wineserver -k 2>/dev/null || true
 }
 
 # Builds (or reuses) dependency $1 from source $2 version $3 with function $4;
@@ -253,7 +258,7 @@ build_qsjwt() {
 		-DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
 		-DCMAKE_FIND_ROOT_PATH="$prefixes" -DCMAKE_BUILD_TYPE=Release \
 		-DQSJWT_WERROR=ON -DQSJWT_TESTS=OFF >/dev/null
-	cmake --build "$b" -j "$jobs" >/dev/null
+	cmake --build "$b" -j "$jobs" >"$bw/qs-jwt.log" 2>&1 || die "qs-jwt failed: see $bw/qs-jwt.log"
 	version=$(sed -n 's/^project(qsjwt VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 	local name=qs-jwt-$version-windows-x86_64 stage=$bw/stage
 	rm -rf "$stage" && mkdir -p "$stage/$name"
