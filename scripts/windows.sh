@@ -159,18 +159,19 @@ cmake_dep() {
 		-DCMAKE_FIND_ROOT_PATH="$find_root" -DCMAKE_INSTALL_PREFIX="$out" \
 		-DCMAKE_BUILD_TYPE=Release "$@" >"$log" 2>&1 &&
 		cmake --build "$b" -j "$jobs" >>"$log" 2>&1 &&
-		cmake --install "$b" >>"$log" 2>&1) || die "$name failed: see $log"
+		DESTDIR=$dest cmake --install "$b" >>"$log" 2>&1) || die "$name failed: see $log"
 }
 
 # Each build_X function gets the unpacked source $1, a scratch folder $work,
-# the prefix to install into $out and a log file $log.
+# the prefix to install into $out, a staging folder $dest to install into
+# (DESTDIR) and a log file $log.
 build_openssl() {
 	cp -a "$1" "$work/src"
 	(cd "$work/src" && ./Configure mingw64 no-shared no-tests \
 		--cross-compile-prefix=$host- --prefix="$out" --libdir=lib \
 		CC=gcc-posix AR=gcc-ar-posix RANLIB=gcc-ranlib-posix >"$log" 2>&1 &&
 		make -j"$jobs" build_sw >>"$log" 2>&1 &&
-		make install_sw >>"$log" 2>&1) || die "OpenSSL failed: see $log"
+		make DESTDIR="$dest" install_sw >>"$log" 2>&1) || die "OpenSSL failed: see $log"
 }
 
 build_cjson() {
@@ -189,18 +190,23 @@ build_p11kit() {
 		-Dsystemd=disabled -Dnls=false -Dbash_completion=disabled -Dzsh_completion=disabled \
 		-Dgtk_doc=false -Dman=false -Dtest=false >"$log" 2>&1 &&
 		ninja -C "$work/b" -j "$jobs" >>"$log" 2>&1 &&
-		ninja -C "$work/b" install >>"$log" 2>&1) || die "p11-kit failed: see $log"
+		DESTDIR=$dest ninja -C "$work/b" install >>"$log" 2>&1) || die "p11-kit failed: see $log"
 }
 
 build_softhsm2() {
 	cp -a "$1" "$work/src"
 	apply_patches softhsm2 "$work/src"
+	# Nothing outside the prefix: without ENABLE_P11_KIT=OFF and a
+	# SYSCONFDIR of its own, its install writes the machine's
+	# /usr/share/p11-kit/modules/softhsm2.module and /etc/softhsm2.conf.
 	# Its configure checks run test programs (try_run): under wine. The
 	# patch adds the MSVC build's compat sources (src/lib/win32) and the
 	# static libcrypto's system libraries.
 	WINEPREFIX=$bw/wine-build WINEDEBUG=-all \
 		cmake_dep softhsm2 "$work/src" "$work/b" -DWITH_CRYPTO_BACKEND=openssl \
 		-DCMAKE_CROSSCOMPILING_EMULATOR="$wine" -DBUILD_TESTS=OFF -DWITH_MIGRATE=OFF \
+		-DENABLE_P11_KIT=OFF -DCMAKE_INSTALL_SYSCONFDIR="$out/etc" \
+		-DCMAKE_INSTALL_LOCALSTATEDIR="$out/var" \
 		-DWITH_OBJECTSTORE_BACKEND_DB=OFF -DENABLE_GOST=OFF -DENABLE_EDDSA=ON \
 		-DHAVE_PTHREAD_H=OFF -DOPENSSL_USE_STATIC_LIBS=ON -DOPENSSL_ROOT_DIR="$p_openssl" \
 		-DCMAKE_SHARED_LINKER_FLAGS=-static -DCMAKE_EXE_LINKER_FLAGS=-static
@@ -221,9 +227,17 @@ build_dep() {
 	fi
 	say "$name $ver: building into $dep_out"
 	local t0=$SECONDS
-	out=$dep_out work=$bw/deps/work-$name log=$bw/deps/$name.log
-	rm -rf "$out" "$work" && mkdir -p "$out" "$work"
+	out=$dep_out work=$bw/deps/work-$name log=$bw/deps/$name.log dest=$bw/deps/work-$name/dest
+	rm -rf "$out" "$work" && mkdir -p "$work"
 	"$fn" "$src"
+	# Installed through DESTDIR, so that a file a recipe would put outside
+	# its prefix (/etc, /usr/share/p11-kit/modules, /var) is caught here
+	# instead of landing on the machine.
+	local stray
+	stray=$(cd "$dest" && find . -mindepth 1 \( -type f -o -type l \) | grep -v "^\.$out/" || true)
+	[ -z "$stray" ] || die "$name would install outside its prefix: $(echo "$stray" | head -5)"
+	mkdir -p "$(dirname "$out")"
+	mv "$dest$out" "$out"
 	rm -rf "$work"
 	touch "$out/.done"
 	say "$name: $((SECONDS - t0)) s"

@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <p11-kit/p11-kit.h>
 
 #include "pkcs11/p11.h"
+#include "platform/platform.h"
 #include "util/log.h"
 
 struct p11_modules {
@@ -94,14 +94,18 @@ const char *p11_rv_name(CK_RV rv)
 
 static qsjwt_err load_path(p11_modules *m, const char *path)
 {
-	struct stat st;
+	char *native;
 	CK_RV rv;
 
-	if (stat(path, &st) != 0) {
+	if (plat_path_is_dir(path, 1) < 0) {
 		log_error("cannot load PKCS#11 module '%s': %s", path, strerror(errno));
 		return QSJWT_ERR_NOT_FOUND;
 	}
-	m->single = p11_kit_module_load(path, 0);
+	native = plat_path_native(path);
+	if (native == NULL)
+		return QSJWT_ERR_NOMEM;
+	m->single = p11_kit_module_load(native, 0);
+	free(native);
 	if (m->single == NULL) {
 		const char *why = p11_kit_message();
 		log_error("cannot load PKCS#11 module '%s': %s", path,

@@ -40,6 +40,10 @@ int plat_open_plain(const char *path);
  * when missing). follow: through a final symbolic link. */
 int plat_path_is_dir(const char *path, int follow);
 
+/* A copy of path (caller frees) in the form the system's loaders expect
+ * (Windows: backslashes, which p11-kit needs to see "C:\\..." as absolute). */
+char *plat_path_native(const char *path);
+
 /* Whether the directory can be written to (files created in it); -1 errno. */
 int plat_dir_writable(const char *dir);
 

@@ -80,6 +80,11 @@ int plat_path_is_dir(const char *path, int follow)
 	return S_ISDIR(st.st_mode) ? 1 : 0;
 }
 
+char *plat_path_native(const char *path)
+{
+	return strdup(path);
+}
+
 int plat_dir_writable(const char *dir)
 {
 	return access(dir, W_OK | X_OK);

@@ -192,6 +192,16 @@ int plat_path_is_dir(const char *path, int follow)
 	return (a & FILE_ATTRIBUTE_DIRECTORY) != 0;
 }
 
+char *plat_path_native(const char *path)
+{
+	char *p = strdup(path);
+
+	for (char *c = p; c != NULL && *c != '\0'; c++)
+		if (*c == '/')
+			*c = '\\';
+	return p;
+}
+
 int plat_dir_writable(const char *dir)
 {
 	/* Windows decides with the DACL at create time; CREATE_NEW reports it. */
