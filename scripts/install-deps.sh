@@ -12,6 +12,9 @@ packages=(
 	softhsm2 opensc gnutls-bin
 	clang libclang-rt-14-dev valgrind hyperfine
 	python3 man-db groff-base bsdextrautils procps e2fsprogs file strace
+	# the Windows build and its suite under wine (scripts/windows.sh)
+	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine meson ninja-build zip unzip
+	xz-utils
 )
 
 missing=()

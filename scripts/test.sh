@@ -2,7 +2,7 @@
 # Install what is missing, build with warnings as errors, and run every test:
 # once on a normal build, once under AddressSanitizer + UBSan; the CLI and
 # SoftHSM2 suites once more under valgrind; then a short run of every fuzz
-# target.
+# target; last, the Windows build and its suite under wine (scripts/windows.sh).
 # Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +35,7 @@ cmake --build build-vg -j "$jobs"
 
 echo "== fuzzing: every parser of outside input for 10 s (scripts/fuzz.sh for long runs)"
 FUZZ_SECONDS=10 scripts/fuzz.sh
+
+echo "== Windows: qs-jwt.exe cross-built with mingw-w64, its suite under wine64"
+scripts/windows.sh test
 echo "== all tests passed"

@@ -31,7 +31,7 @@ die() {
 # The cross toolchain, wine and the build tools, from the machine's own apt.
 install_tools() {
 	local want=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine meson ninja-build
-		zip cmake pkg-config dpkg-dev xz-utils perl make faketime openssl python3)
+		zip unzip cmake pkg-config dpkg-dev xz-utils perl make faketime openssl python3)
 	local missing=() p
 	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
