@@ -181,6 +181,8 @@ build_cjson() {
 		-DCMAKE_C_FLAGS=-DCJSON_HIDE_SYMBOLS
 }
 
+# The module registry on Windows: C:\ProgramData\p11-kit\modules\*.module
+# (the compiled-in default would be this build's own prefix).
 build_p11kit() {
 	cp -a "$1" "$work/src"
 	apply_patches p11-kit "$work/src"
@@ -188,7 +190,9 @@ build_p11kit() {
 	(meson setup "$work/b" "$work/src" --cross-file "$work/cross.ini" --prefix "$out" \
 		--libdir lib --buildtype release -Dlibffi=disabled -Dtrust_module=disabled \
 		-Dsystemd=disabled -Dnls=false -Dbash_completion=disabled -Dzsh_completion=disabled \
-		-Dgtk_doc=false -Dman=false -Dtest=false >"$log" 2>&1 &&
+		-Dgtk_doc=false -Dman=false -Dtest=false \
+		-Dsystem_config=C:/ProgramData/p11-kit -Dmodule_config=C:/ProgramData/p11-kit/modules \
+		-Dmodule_path='C:/Program Files/p11-kit/pkcs11' >"$log" 2>&1 &&
 		ninja -C "$work/b" -j "$jobs" >>"$log" 2>&1 &&
 		DESTDIR=$dest ninja -C "$work/b" install >>"$log" 2>&1) || die "p11-kit failed: see $log"
 }

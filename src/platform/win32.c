@@ -36,18 +36,19 @@ static wchar_t *wide(const char *s)
 	return w;
 }
 
-/* UTF-16 to UTF-8 (caller frees), NULL on failure. */
+/* UTF-16 to UTF-8 (caller frees), NULL on failure: an unpaired surrogate
+ * is refused rather than turned into U+FFFD. */
 char *plat_win_utf8(const wchar_t *w);
 char *plat_win_utf8(const wchar_t *w)
 {
-	int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+	int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL, 0, NULL, NULL);
 	char *s;
 
 	if (n <= 0)
 		return NULL;
 	s = malloc((size_t)n);
 	if (s != NULL)
-		WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+		WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, s, n, NULL, NULL);
 	return s;
 }
 

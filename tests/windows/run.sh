@@ -493,6 +493,18 @@ for i in 1 2; do
 	verify "$tok" hout/publickey.pem
 done
 end
+begin "p11-kit registry: a module in C:\\ProgramData\\p11-kit\\modules, no --pkcs11-module"
+reg="$WINEPREFIX/drive_c/ProgramData/p11-kit/modules"
+mkdir -p "$reg"
+printf 'module: %s\n' "$(printf '%s' "$MOD" | tr / '\\')" >"$reg/softhsm2-test.module"
+qs pkcs11 list-tokens
+want_rc 0
+grep -q 'token=qlik' "$T/out" || fail "no token=qlik in: $(cat "$T/out")"
+qs "${QSEOW[@]}" --pkcs11-uri "$URI" --pkcs11-pin-file "$HSM/pin"
+want_rc 0
+verify "$(token)" hout/publickey.pem
+rm -f "$reg/softhsm2-test.module"
+end
 begin "SoftHSM2 DLL: a module path that does not exist: exit 4, empty stdout"
 qs "${QSEOW[@]}" --pkcs11-uri "$URI" --pkcs11-module 'Z:/nope/none.dll' --pkcs11-pin-file "$HSM/pin"
 want_rc 4
