@@ -8,7 +8,7 @@
 
 #include <qsjwt/qsjwt.h>
 
-/* Exit codes (DESIGN.md decision 8). */
+/* Exit codes (docs/design.md decision 8). */
 enum {
 	EXIT_OK = 0,
 	EXIT_RUNTIME = 1,

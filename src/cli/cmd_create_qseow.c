@@ -1,5 +1,5 @@
 /* qs-jwt create-qseow: a JWT for Qlik Sense Enterprise on Windows, byte for
- * byte as the original Node.js tool made it (REFERENCE.md). */
+ * byte as the original Node.js tool made it (docs/compatibility.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

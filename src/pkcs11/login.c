@@ -1,4 +1,4 @@
-/* Sessions and the user login, with the PIN rules of DESIGN.md decision 5:
+/* Sessions and the user login, with the PIN rules of docs/design.md decision 5:
  * a locked or final-try PIN is not tried; a PIN is tried exactly once. */
 #include <string.h>
 

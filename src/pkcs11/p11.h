@@ -1,7 +1,7 @@
 /*
  * The PKCS#11 layer: modules found and initialised through p11-kit, URIs
  * parsed and matched with p11-kit (RFC 7512), and direct Cryptoki calls for
- * everything on the token (DESIGN.md decisions 1, 4, 6).
+ * everything on the token (docs/design.md decisions 1, 4, 6).
  */
 #ifndef QSJWT_P11_H
 #define QSJWT_P11_H

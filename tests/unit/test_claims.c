@@ -1,4 +1,4 @@
-/* The QSEoW payload, byte for byte (REFERENCE.md section 1). */
+/* The QSEoW payload, byte for byte (docs/compatibility.md, "The token"). */
 #include <stdlib.h>
 
 #include "unit.h"

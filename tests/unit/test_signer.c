@@ -571,7 +571,7 @@ static void test_jwt_shape(void **state)
 	}
 }
 
-/* Tokens made by the original (REFERENCE.md section 1), byte for byte. */
+/* Tokens made by the original (docs/compatibility.md, "The token"), byte for byte. */
 static void test_jwt_reference_vectors(void **state)
 {
 	static const char *const g_ascii[] = { "Sales", "Finance" };

@@ -1,5 +1,5 @@
 /* --expires: the `ms` package grammar and jsonwebtoken's exp arithmetic
- * (REFERENCE.md section 2). */
+ * (docs/compatibility.md, "--expires"). */
 #include <math.h>
 #include <stdlib.h>
 
