@@ -81,8 +81,10 @@ die() {
 
 build() {
 	log "installing what is missing, building (release)"
-	# build.sh runs install-deps.sh, then builds build-release/ and prints the
-	# binary: the qs-jwt users install is the one measured.
+	# The benchmark's tools (hyperfine, cmocka for the tests-on build below);
+	# build.sh then builds build-release/ and prints the binary: the qs-jwt
+	# users install is the one measured.
+	scripts/install-deps.sh
 	QSJWT=$(scripts/build.sh)
 	# The raw signing loop lives among the tests (it is no part of qs-jwt);
 	# a separate build dir so the release build stays tests-free.

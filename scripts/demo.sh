@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# build.sh installs only what the demo needs (scripts/install-deps.sh --demo).
 qsjwt=$(scripts/build.sh)
 # shellcheck source=softhsm.sh
 . scripts/softhsm.sh

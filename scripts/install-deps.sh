@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages qs-jwt needs to build, test and demo, when
-# they are missing (libclang-rt-14-dev is only recommended by clang, but
-# libFuzzer lives there; the tests call python3, man, col, chattr, ps, file, strace).
-# Usage: scripts/install-deps.sh
+# Install the Debian 12 packages qs-jwt needs, when they are missing.
+# Usage: scripts/install-deps.sh [--demo]
+#   --demo  only what building the release binary and scripts/demo.sh need
+#           (compiler, CMake, scdoc, the three libraries, p11-kit, SoftHSM2);
+#   default the demo set and what the tests, fuzzing, packaging and the
+#           benchmark need (cmocka, faketime, OpenSC's and GnuTLS's PKCS#11
+#           tools, clang with libFuzzer -- libclang-rt-14-dev is only
+#           recommended by clang --, valgrind, hyperfine, and the tools the
+#           tests call: python3, man, col, chattr, ps, file, strace, zsh).
+# A dpkg lock held by another apt (an unattended upgrade) is waited for, up
+# to 120 s, instead of failing at once.
 set -euo pipefail
 
-packages=(
-	build-essential cmake pkg-config
+demo=(
+	build-essential cmake pkg-config scdoc
 	libssl-dev openssl libcjson-dev libp11-kit-dev p11-kit
-	libcmocka-dev faketime scdoc dpkg-dev bash-completion zsh
-	softhsm2 opensc gnutls-bin
+	softhsm2
+)
+tests=(
+	libcmocka-dev faketime dpkg-dev bash-completion zsh
+	opensc gnutls-bin
 	clang libclang-rt-14-dev valgrind hyperfine
 	python3 man-db groff-base bsdextrautils procps e2fsprogs file strace
 )
+
+case ${1:-} in
+--demo) packages=("${demo[@]}") ;;
+'') packages=("${demo[@]}" "${tests[@]}") ;;
+*)
+	echo "usage: scripts/install-deps.sh [--demo]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,5 +43,6 @@ echo "installing: ${missing[*]}" >&2
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt=("${sudo[@]}" apt-get -o DPkg::Lock::Timeout=120)
+"${apt[@]}" update -qq
+"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
