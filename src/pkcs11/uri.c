@@ -51,6 +51,27 @@ static qsjwt_err check_names(const char *part, size_t len, char sep, const char 
 	return QSJWT_OK;
 }
 
+/* RFC 7512 section 2.3 lists the values of "type"; p11-kit 0.24 silently
+ * drops any other, which would turn "type=nonsense" into "any type". */
+static qsjwt_err check_type(const char *part, size_t len)
+{
+	static const char *const types[] = { "public", "private", "cert", "secret-key", "data" };
+	const char *p = part, *end = part + len;
+
+	while (p < end) {
+		const char *next = memchr(p, ';', (size_t)(end - p));
+		size_t item = next != NULL ? (size_t)(next - p) : (size_t)(end - p);
+		if (item >= 5 && strncmp(p, "type=", 5) == 0 &&
+		    !known(p + 5, item - 5, types, sizeof(types) / sizeof(types[0]))) {
+			log_error("the PKCS#11 URI's type is not one of public, private, cert, "
+				  "secret-key, data (RFC 7512)");
+			return QSJWT_ERR_INVALID;
+		}
+		p += item + 1;
+	}
+	return QSJWT_OK;
+}
+
 qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 			P11KitUri **out)
 {
@@ -73,6 +94,8 @@ qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 	q = strchr(body, '?');
 	rc = check_names(body, q != NULL ? (size_t)(q - body) : strlen(body), ';', path_attrs,
 			 sizeof(path_attrs) / sizeof(path_attrs[0]), "path");
+	if (rc == QSJWT_OK)
+		rc = check_type(body, q != NULL ? (size_t)(q - body) : strlen(body));
 	if (rc == QSJWT_OK && q != NULL)
 		rc = check_names(q + 1, strlen(q + 1), '&', query_attrs,
 				 sizeof(query_attrs) / sizeof(query_attrs[0]), "query");

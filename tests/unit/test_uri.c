@@ -149,6 +149,12 @@ static const struct bad bads[] = {
 	  "no type)",
 	  NULL },
 	{ "pkcs11:token=qlik;type=public", P11_URI_KEY, "signing needs 'type=private'", NULL },
+	{ "pkcs11:token=qlik;type=nonsense", P11_URI_KEY,
+	  "the PKCS#11 URI's type is not one of public, private, cert, secret-key, data (RFC "
+	  "7512)",
+	  NULL },
+	{ "pkcs11:token=qlik;type=", P11_URI_TOKEN_FILTER, "the PKCS#11 URI's type is not one of",
+	  NULL },
 	{ "pkcs11:token=qlik;object=k?pin-value=2468", P11_URI_KEY,
 	  "the PKCS#11 URI holds the PIN (pin-value), which puts it on the command line",
 	  "2468" },
