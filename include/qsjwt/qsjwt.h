@@ -383,9 +383,24 @@ typedef struct {
 	const char *issuer;         /* iss */
 } qsjwt_qscloud_claims;
 
-/* Payload keys in order jti, sub, subType ("user"), name, email, group,
- * email_verified (a JSON boolean), iat, nbf, exp, aud
- * ("qlik.api/login/jwt-session"), iss. */
+/* Longest lifetime (exp - nbf, seconds) Qlik Cloud accepts. */
+#define QSJWT_QSCLOUD_MAX_LIFETIME 3600
+
+/*
+ * The rules Qlik Cloud applies to the claims we issue, beyond their types:
+ * exp at most QSJWT_QSCLOUD_MAX_LIFETIME seconds after nbf (nbf = iat). On a
+ * broken rule: QSJWT_ERR_INVALID and `why` (why_size bytes, may be NULL)
+ * names it ("Qlik Cloud rejects a token whose exp is more than 3600 s after
+ * nbf (this one: 7200 s)"); nothing is logged, so a caller can report it as
+ * its own usage error. qsjwt_qscloud_payload() applies the same rules.
+ */
+qsjwt_err qsjwt_qscloud_check(const qsjwt_qscloud_claims *c, char *why, size_t why_size);
+
+/* Payload keys in order jti, sub, subType ("user"), name, email, groups
+ * (an array of strings, the name Qlik Cloud reads), email_verified (a JSON
+ * boolean), iat, nbf, exp, aud ("qlik.api/login/jwt-session"), iss.
+ * QSJWT_ERR_INVALID (logged) for a string that is not UTF-8 or a claim set
+ * qsjwt_qscloud_check() refuses. */
 qsjwt_err qsjwt_qscloud_payload(const qsjwt_qscloud_claims *c, char **json_out,
 				size_t *len_out);
 /* n random bytes, base64url (for jti and a random sub); caller frees. */

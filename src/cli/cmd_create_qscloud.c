@@ -1,6 +1,7 @@
 /* qs-jwt create-qscloud: a JWT for a Qlik Cloud JWT identity provider, as the
  * original made it, without its defects (a string email_verified, a random
- * subject on every token). */
+ * subject on every token, groups as "group", any lifetime; see
+ * docs/compatibility.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,11 @@ static const cli_option claim_opts[] = {
 	{ OPT_VERIFIED, "useremail-verified", 0, CLI_VALUE, 0, "<true|false>",
 	  "whether the email is verified (claim email_verified, a JSON boolean)" },
 	{ OPT_GROUPS, "groups", 0, CLI_VARIADIC, 1, "<groups...>",
-	  "groups the user belongs to (claim group, always an array): takes the\n"
+	  "groups the user belongs to (claim groups, always an array): takes the\n"
 	  "arguments up to the next option; repeating --groups appends" },
 	{ OPT_EXPIRES, "expires", 0, CLI_VALUE, 1, "<expires>",
-	  "lifetime of the JWT: a number and a unit, e.g. 30s, 60m, 8h; no unit means\n"
-	  "milliseconds, as in the original; required" },
+	  "lifetime of the JWT: a number and a unit, e.g. 30s, 5m, 60m; at most 3600 s\n"
+	  "(Qlik Cloud's limit); no unit means milliseconds, as in the original; required" },
 	{ OPT_ALG, "alg", 0, CLI_VALUE, 0, "<alg>",
 	  "signature algorithm: RS256 (default), RS384 or RS512" },
 };
@@ -182,6 +183,7 @@ int cmd_create_qscloud(int argc, char **argv)
 	qsjwt_signer *signer = NULL;
 	char *payload = NULL, *token = NULL, *jti = NULL, *rand_sub = NULL;
 	size_t payload_len = 0;
+	char why[160];
 	int code = EXIT_USAGE;
 	int64_t iat, exp;
 	qsjwt_err rc;
@@ -203,6 +205,14 @@ int cmd_create_qscloud(int argc, char **argv)
 	iat = cli_now();
 	if (cli_expires(CMD, s.expires, iat, &exp) != 0)
 		goto out;
+	memset(&c, 0, sizeof(c));
+	c.iat = iat;
+	c.exp = exp;
+	/* Qlik Cloud's rules before any key is opened or made. */
+	if (qsjwt_qscloud_check(&c, why, sizeof(why)) != QSJWT_OK) {
+		cli_usage_error(CMD, "--expires %s: %s", cli_shown(s.expires), why);
+		goto out;
+	}
 	code = EXIT_RUNTIME;
 	if (qsjwt_random_b64url(JTI_BYTES, &jti) != QSJWT_OK)
 		goto out;
@@ -222,8 +232,6 @@ int cmd_create_qscloud(int argc, char **argv)
 	c.email_verified = s.verified;
 	c.groups = (const char *const *)s.groups;
 	c.n_groups = s.n_groups;
-	c.iat = iat;
-	c.exp = exp;
 	c.issuer = s.issuer;
 	rc = qsjwt_qscloud_payload(&c, &payload, &payload_len);
 	if (rc == QSJWT_OK) {

@@ -55,7 +55,7 @@ assert_rc 0
 assert_token_stdout
 assert_eq '{"alg":"RS256","typ":"JWT","kid":"my-key"}' "$(jwt_header "$TOKEN")" "header"
 take_jti
-assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\",\"email\":\"jdoe@example.com\",\"group\":[\"Sales\",\"Finance\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
+assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\",\"email\":\"jdoe@example.com\",\"groups\":[\"Sales\",\"Finance\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
 	"$(jwt_payload "$TOKEN")" "payload"
 assert_log INFO "JWT for subject 'jdoe' signed RS256 (kid 'my-key')"
 assert_no_log_level WARN
@@ -66,10 +66,10 @@ begin "every claim: member order and JSON types"
 TOKEN=$FULL_TOKEN
 payload_file
 if json_flatten "$Q/payload"; then
-	assert_field '.{}' 'jti,sub,subType,name,email,group,email_verified,iat,nbf,exp,aud,iss'
+	assert_field '.{}' 'jti,sub,subType,name,email,groups,email_verified,iat,nbf,exp,aud,iss'
 	assert_field .jti "\"$JTI\""
 	assert_field .subType '"user"'
-	assert_field .group '["Sales","Finance"]'
+	assert_field .groups '["Sales","Finance"]'
 	assert_field .email_verified true
 	assert_field .iat 1893456000
 	assert_field .nbf 1893456000
@@ -81,7 +81,8 @@ fi
 import json, sys
 p = json.loads(open(sys.argv[1]).read())
 assert type(p["email_verified"]) is bool, "email_verified is not a boolean"
-assert type(p["group"]) is list, "group is not an array"
+assert type(p["groups"]) is list, "groups is not an array"
+assert "group" not in p, "a group claim (ignored by Qlik Cloud) is there"
 for k in ("iat", "nbf", "exp"):
     assert type(p[k]) is int, k + " is not an integer"
 for k in ("jti", "sub", "subType", "name", "email", "aud", "iss"):
@@ -183,7 +184,7 @@ qsc_pinned "${REQ[@]}" --sub s --groups Sales --cert-privatekey-file "$PRIV"
 assert_rc 0
 assert_token_stdout
 take_jti
-assert_eq "{\"jti\":\"$JTI\",\"sub\":\"s\",\"subType\":\"user\",\"group\":[\"Sales\"],\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
+assert_eq "{\"jti\":\"$JTI\",\"sub\":\"s\",\"subType\":\"user\",\"groups\":[\"Sales\"],\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
 	"$(jwt_payload "$TOKEN")" "payload"
 
 begin "--groups takes the words up to the next option; repeating it appends"
@@ -191,7 +192,7 @@ qsc_pinned --groups A B --issuer my-issuer --groups C --keyid my-key --sub s --e
 	--cert-privatekey-file "$PRIV"
 assert_rc 0
 assert_token_stdout
-assert_contains <(jwt_payload "$TOKEN") '"subType":"user","group":["A","B","C"],"iat":1893456000,'
+assert_contains <(jwt_payload "$TOKEN") '"subType":"user","groups":["A","B","C"],"iat":1893456000,'
 assert_eq '{"alg":"RS256","typ":"JWT","kid":"my-key"}' "$(jwt_header "$TOKEN")" "header"
 
 begin "UTF-8 kept in kid, issuer, name, email, groups; quotes and backslashes escaped"
@@ -202,7 +203,7 @@ assert_rc 0
 assert_token_stdout
 assert_eq '{"alg":"RS256","typ":"JWT","kid":"clé-🔑"}' "$(jwt_header "$TOKEN")" "header"
 take_jti
-assert_eq "{\"jti\":\"$JTI\",\"sub\":\"göran\",\"subType\":\"user\",\"name\":\"Göran \\\"G\\\" \\\\Sandér\",\"email\":\"göran@exämple.se\",\"group\":[\"Ünïcødé 😀\",\"日本語\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"iss-ü\"}" \
+assert_eq "{\"jti\":\"$JTI\",\"sub\":\"göran\",\"subType\":\"user\",\"name\":\"Göran \\\"G\\\" \\\\Sandér\",\"email\":\"göran@exämple.se\",\"groups\":[\"Ünïcødé 😀\",\"日本語\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"iss-ü\"}" \
 	"$(jwt_payload "$TOKEN")" "payload"
 assert_verified RS256 "$PUB"
 payload_file
@@ -228,13 +229,27 @@ assert_rc 0
 assert_token_stdout
 assert_eq '{"alg":"RS256","typ":"JWT","kid":"my-key"}' "$(jwt_header "$TOKEN")" "header"
 
-begin "--expires 30s, 8h, 7d: exp = iat + the span"
-for pair in 30s:1893456030 8h:1893484800 7d:1894060800; do
+begin "--expires 30s, 3600s, 60m, 1h, 3600999ms: exp = iat + the span, up to Qlik Cloud's 3600 s"
+for pair in 30s:1893456030 3600s:1893459600 60m:1893459600 1h:1893459600 3600999ms:1893459600 \
+	'1 hour:1893459600' 59.5m:1893459570; do
 	qsc_pinned --issuer i --keyid k --sub s --expires "${pair%%:*}" --cert-privatekey-file "$PRIV"
 	assert_rc 0
 	assert_token_stdout
 	assert_contains <(jwt_payload "$TOKEN") "\"iat\":1893456000,\"nbf\":1893456000,\"exp\":${pair#*:},"
 done
+
+begin "--expires over 3600 s: refused (exit 2) naming Qlik Cloud's rule, nothing on stdout"
+for pair in 3601s:3601 2h:7200 61m:3660 3601000ms:3601 8h:28800 7d:604800 1y:31557600; do
+	qsc_pinned --issuer i --keyid k --sub s --expires "${pair%%:*}" --cert-privatekey-file "$PRIV"
+	assert_usage_error "--expires '${pair%%:*}': Qlik Cloud rejects a token whose exp is more than 3600 s after nbf (this one: ${pair#*:} s)" create-qscloud
+done
+
+begin "--expires 2h with --cert-create: refused before any key or file is made"
+mkdir -p "$Q/refused"
+(cd "$Q/refused" && qsc_pinned --issuer i --keyid k --sub s --expires 2h --cert-create --cert-create-expires-days 30 \
+	--cert-create-key-bits 2048)
+assert_usage_error "Qlik Cloud rejects a token whose exp is more than 3600 s after nbf" create-qscloud
+assert_eq "" "$(ls -A "$Q/refused")" "files in the directory"
 
 begin "--expires without a unit is milliseconds, with a warning"
 qsc_pinned --issuer i --keyid k --sub s --expires 5000 --cert-privatekey-file "$PRIV"
@@ -317,7 +332,7 @@ run_at_stdin "$PINNED" "$PRIV" "$QSJWT_BIN" create-qscloud "${FULL[@]}" --cert-p
 assert_rc 0
 assert_token_stdout
 take_jti
-assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\",\"email\":\"jdoe@example.com\",\"group\":[\"Sales\",\"Finance\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
+assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\",\"email\":\"jdoe@example.com\",\"groups\":[\"Sales\",\"Finance\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
 	"$(jwt_payload "$TOKEN")" "payload"
 assert_verified RS256 "$PUB"
 
@@ -356,7 +371,7 @@ assert_rc 0
 assert_token_stdout
 assert_eq '{"alg":"RS256","typ":"JWT","kid":"my-key"}' "$(jwt_header "$TOKEN")" "header"
 take_jti
-assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\",\"email\":\"jdoe@example.com\",\"group\":[\"Sales\",\"Finance\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
+assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\",\"email\":\"jdoe@example.com\",\"groups\":[\"Sales\",\"Finance\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
 	"$(jwt_payload "$TOKEN")" "payload"
 [ -e "$HSM/qsc_privatekey.pem" ] && fail "a private key file was written for a token key"
 assert_verified RS256 "$HSM/qsc_publickey.pem"
@@ -385,7 +400,7 @@ qsc_pinned "${FULL[@]}" --pkcs11-uri 'pkcs11:token=Q;object=gen' --pkcs11-pin-fi
 assert_rc 0
 assert_token_stdout
 take_jti
-assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\",\"email\":\"jdoe@example.com\",\"group\":[\"Sales\",\"Finance\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
+assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\",\"email\":\"jdoe@example.com\",\"groups\":[\"Sales\",\"Finance\"],\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,\"aud\":\"$AUD\",\"iss\":\"my-issuer\"}" \
 	"$(jwt_payload "$TOKEN")" "payload"
 assert_verified RS256 "$HSM/gen.pem"
 
