@@ -335,7 +335,8 @@ void qsjwt_jwt_free(qsjwt_jwt *t);
 typedef enum { QSJWT_CHECK_PASS = 0, QSJWT_CHECK_FAIL, QSJWT_CHECK_ABSENT } qsjwt_check_result;
 
 typedef struct {
-	const char *name;          /* "signature", "exp", "nbf", "iat", "aud" */
+	const char *name;          /* "signature", "exp", "nbf", "iat", "aud", "iss",
+				    * "kid", and a profile's "qscloud.*", "qseow.*" */
 	qsjwt_check_result result;
 	char detail[200];          /* why, in words */
 } qsjwt_check;
@@ -346,7 +347,7 @@ typedef struct {
 	const char *audience;      /* expected aud; NULL: not checked */
 } qsjwt_verify_opts;
 
-#define QSJWT_MAX_CHECKS 5
+#define QSJWT_MAX_CHECKS 24
 
 typedef struct {
 	int valid;                 /* every check passed */
@@ -367,6 +368,34 @@ typedef struct {
  */
 qsjwt_err qsjwt_jwt_verify(const qsjwt_jwt *t, const qsjwt_pubkey *key,
 			   const qsjwt_verify_opts *o, qsjwt_verify_result *r);
+
+/* ---- Qlik profiles: what each product accepts ---------------------------- */
+
+typedef enum { QSJWT_PROFILE_NONE = 0, QSJWT_PROFILE_QSEOW, QSJWT_PROFILE_QSCLOUD } qsjwt_profile;
+
+/* "qseow", "qscloud" (exact case). */
+qsjwt_err qsjwt_profile_from_name(const char *name, qsjwt_profile *out);
+
+typedef struct {
+	qsjwt_profile profile;
+	const char *userid_claim;  /* QSEoW: the claim the virtual proxy maps to the
+				    * user ID; NULL: "userId" */
+	const char *userdir_claim; /* QSEoW: the user directory claim; NULL:
+				    * "userDirectory" */
+	const char *issuer;        /* expected iss; NULL: not compared */
+	const char *keyid;         /* expected header kid; NULL: not compared */
+} qsjwt_profile_opts;
+
+/*
+ * Append to r (a result of qsjwt_jwt_verify) the checks of the profile, each
+ * named "qscloud.<rule>" or "qseow.<rule>", and, with QSJWT_PROFILE_NONE,
+ * "iss" and "kid" for an expected issuer and key ID. A failed check clears
+ * r->valid. The rules and their sources are in docs/compatibility.md.
+ * Returns QSJWT_OK when the checks could be run, QSJWT_ERR_INVALID for a bad
+ * profile.
+ */
+qsjwt_err qsjwt_profile_check(const qsjwt_jwt *t, const qsjwt_profile_opts *o,
+			      qsjwt_verify_result *r);
 
 /* ---- Qlik Cloud ---------------------------------------------------------- */
 
