@@ -291,6 +291,9 @@ typedef struct {
 	char *cert_subject;   /* with has_cert */
 	char *cert_not_after; /* "YYYY-MM-DDTHH:MM:SSZ" */
 	char *uri;
+	unsigned char *modulus, *exponent; /* CKA_MODULUS, CKA_PUBLIC_EXPONENT;
+					    * NULL when the token hides them */
+	size_t modulus_len, exponent_len;
 } qsjwt_key_desc;
 
 /* Every RSA private key on the one token the URI matches (login by the PIN
@@ -434,6 +437,30 @@ qsjwt_err qsjwt_qscloud_payload(const qsjwt_qscloud_claims *c, char **json_out,
 				size_t *len_out);
 /* n random bytes, base64url (for jti and a random sub); caller frees. */
 qsjwt_err qsjwt_random_b64url(size_t n, char **out);
+
+/* ---- JWK --------------------------------------------------------------------- */
+
+/*
+ * An RSA public key (modulus n, exponent e: unsigned big-endian, leading
+ * zeros ignored) as a JWK (RFC 7517, RFC 7518 section 6.3.1):
+ * {"e":"AQAB","kty":"RSA","n":"..."}, and its RFC 7638 thumbprint, the
+ * base64url SHA-256 of exactly those bytes. Either out-parameter may be NULL;
+ * the strings are the caller's (free()).
+ */
+qsjwt_err qsjwt_jwk_rsa(const unsigned char *n, size_t n_len, const unsigned char *e,
+			size_t e_len, char **jwk_out, char **thumbprint_out);
+/* The same for a signer's public key (any key source). */
+qsjwt_err qsjwt_signer_jwk(const qsjwt_signer *s, char **jwk_out, char **thumbprint_out);
+
+/*
+ * The request body that creates a Qlik Cloud JWT identity provider for one
+ * key (POST /api/v1/identity-providers; `qlik identity-provider create
+ * jwtauth --file`): {"provider":"external","protocol":"jwtAuth",
+ * "description":..,"options":{"issuer":ISSUER,"staticKeys":[{"kid":KID,
+ * "pem":PEM}]}}, indented, with a final newline. Caller frees.
+ */
+qsjwt_err qsjwt_qscloud_idp_json(const char *issuer, const char *kid, const char *pem,
+				 char **json_out);
 
 /* As qsjwt_jwt_sign, with "kid" in the header when kid is not NULL:
  * {"alg":ALG,"typ":"JWT","kid":KID}. */
