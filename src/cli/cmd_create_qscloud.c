@@ -21,6 +21,7 @@
 enum {
 	OPT_ISSUER = 1,
 	OPT_KEYID,
+	OPT_KEYID_FROM_KEY,
 	OPT_SUB,
 	OPT_USERNAME,
 	OPT_USEREMAIL,
@@ -38,7 +39,10 @@ static const cli_option claim_opts[] = {
 	{ OPT_ISSUER, "issuer", 0, CLI_VALUE, 1, "<issuer>",
 	  "issuer (claim iss), as configured in the Qlik Cloud JWT IdP; required" },
 	{ OPT_KEYID, "keyid", 0, CLI_VALUE, 1, "<keyid>",
-	  "key ID (header kid), as configured in the Qlik Cloud JWT IdP; required" },
+	  "key ID (header kid), as configured in the Qlik Cloud JWT IdP; this or\n"
+	  "--keyid-from-key is required" },
+	{ OPT_KEYID_FROM_KEY, "keyid-from-key", 0, CLI_FLAG, 0, NULL,
+	  "the key ID is the signing key's RFC 7638 JWK thumbprint (for a new IdP)" },
 	{ OPT_SUB, "sub", 0, CLI_VALUE, 1, "<sub>",
 	  "subject (claim sub): a stable ID of the user. Without it a random one is\n"
 	  "made, as the original did, and Qlik Cloud sees a new user on every token" },
@@ -75,6 +79,7 @@ static const cli_option common_opts[] = {
 typedef struct {
 	const char *issuer, *keyid, *sub, *username, *useremail, *expires;
 	int verified; /* -1: not given */
+	int keyid_from_key;
 	const char **groups;
 	size_t n_groups;
 	qsjwt_alg alg;
@@ -124,6 +129,7 @@ static int handle(void *ud, int id, char *value)
 	switch (id) {
 	case OPT_ISSUER: s->issuer = value; return 0;
 	case OPT_KEYID: s->keyid = value; return 0;
+	case OPT_KEYID_FROM_KEY: s->keyid_from_key = 1; return 0;
 	case OPT_SUB: s->sub = value; return 0;
 	case OPT_USERNAME: s->username = value; return 0;
 	case OPT_USEREMAIL: s->useremail = value; return 0;
@@ -156,13 +162,18 @@ static int handle(void *ud, int id, char *value)
 
 static int validate(settings *s)
 {
-	const char *missing = s->issuer == NULL    ? "--issuer <issuer>"
-			      : s->keyid == NULL   ? "--keyid <keyid>"
-			      : s->expires == NULL ? "--expires <expires>"
-						   : NULL;
+	const char *missing = s->issuer == NULL				 ? "--issuer <issuer>"
+			      : s->keyid == NULL && !s->keyid_from_key ? "--keyid <keyid>"
+			      : s->expires == NULL			 ? "--expires <expires>"
+									 : NULL;
 
 	if (missing != NULL) {
-		cli_usage_error(CMD, "required option '%s' not specified", missing);
+		cli_usage_error(CMD, "required option '%s' not specified%s", missing,
+				strcmp(missing, "--keyid <keyid>") == 0 ? " (or give --keyid-from-key)" : "");
+		return -1;
+	}
+	if (s->keyid != NULL && s->keyid_from_key) {
+		cli_usage_error(CMD, "give --keyid or --keyid-from-key, not both");
 		return -1;
 	}
 	if (s->useremail != NULL && s->verified < 0) {
@@ -181,7 +192,7 @@ int cmd_create_qscloud(int argc, char **argv)
 	settings s;
 	qsjwt_qscloud_claims c;
 	qsjwt_signer *signer = NULL;
-	char *payload = NULL, *token = NULL, *jti = NULL, *rand_sub = NULL;
+	char *payload = NULL, *token = NULL, *jti = NULL, *rand_sub = NULL, *thumb = NULL;
 	size_t payload_len = 0;
 	char why[160];
 	int code = EXIT_USAGE;
@@ -222,9 +233,18 @@ int cmd_create_qscloud(int argc, char **argv)
 		log_warn("no --sub given: the subject is random, as in the original, so Qlik Cloud "
 			 "sees a new user on every token; give --sub with a stable user ID");
 	}
+	s.key.idp_issuer = s.issuer;
+	s.key.idp_kid = s.keyid;
 	code = key_opts_signer(&s.key, iat, &signer);
 	if (code != EXIT_OK)
 		goto out;
+	if (s.keyid_from_key) {
+		code = EXIT_RUNTIME;
+		if (qsjwt_signer_jwk(signer, NULL, &thumb) != QSJWT_OK)
+			goto out;
+		s.keyid = thumb;
+		log_info("kid: '%s', the RFC 7638 thumbprint of the key", thumb);
+	}
 	c.jti = jti;
 	c.sub = s.sub != NULL ? s.sub : rand_sub;
 	c.name = s.username;
@@ -255,6 +275,7 @@ out:
 	free(payload);
 	free(jti);
 	free(rand_sub);
+	free(thumb);
 	key_opts_release(&s.key);
 	free(s.groups);
 	return code;
