@@ -17,8 +17,8 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 
-qsjwt_err qsjwt_jwk_rsa(const unsigned char *n, size_t n_len, const unsigned char *e,
-			size_t e_len, char **jwk_out, char **thumbprint_out)
+qsjwt_err qsjwt_jwk_rsa(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
+			char **jwk_out, char **thumbprint_out)
 {
 	unsigned char digest[32];
 	strbuf canon, jwk, thumb;

@@ -246,7 +246,7 @@ static void check_signature(const qsjwt_jwt *t, const qsjwt_pubkey *key, qsjwt_v
 		/* RFC 7515 section 4.1.11: extensions we do not know make the
 		 * JWS invalid. */
 		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
-			  "the header has 'crit' extensions, which qs-jwt does not understand");
+			      "the header has 'crit' extensions, which qs-jwt does not understand");
 		return;
 	}
 	/* The key's type decides which algorithms are acceptable; the header
@@ -257,27 +257,27 @@ static void check_signature(const qsjwt_jwt *t, const qsjwt_pubkey *key, qsjwt_v
 	}
 	if (i == sizeof(algs) / sizeof(algs[0])) {
 		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
-			  "alg '%.40s' does not fit the key (%s); it takes %s",
-			  alg->valuestring, qsjwt_pubkey_describe(key),
-			  kind == PUBKEY_RSA       ? "RS256, RS384 or RS512"
-			  : kind == PUBKEY_EC_P256 ? "ES256"
-			  : kind == PUBKEY_EC_P384 ? "ES384"
-						   : "ES512");
+			      "alg '%.40s' does not fit the key (%s); it takes %s",
+			      alg->valuestring, qsjwt_pubkey_describe(key),
+			      kind == PUBKEY_RSA       ? "RS256, RS384 or RS512"
+			      : kind == PUBKEY_EC_P256 ? "ES256"
+			      : kind == PUBKEY_EC_P384 ? "ES384"
+						       : "ES512");
 		return;
 	}
 	if (kind == PUBKEY_RSA && EVP_PKEY_get_bits(pkey) < 2048) {
 		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
-			  "the RSA key has %d bits; RS algorithms need 2048 or more "
-			  "(RFC 7518 section 3.3)",
-			  EVP_PKEY_get_bits(pkey));
+			      "the RSA key has %d bits; RS algorithms need 2048 or more "
+			      "(RFC 7518 section 3.3)",
+			      EVP_PKEY_get_bits(pkey));
 		return;
 	}
 	md = algs[i].alg[2] == '2' ? EVP_sha256() : algs[i].alg[2] == '3' ? EVP_sha384() : EVP_sha512();
 	if (algs[i].ec_half != 0) {
 		if (!ecdsa_der(t->sig, t->sig_len, algs[i].ec_half, &der, &der_len)) {
 			jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
-				  "the %s signature has %zu bytes; it must have %zu", algs[i].alg,
-				  t->sig_len, 2 * algs[i].ec_half);
+				      "the %s signature has %zu bytes; it must have %zu",
+				      algs[i].alg, t->sig_len, 2 * algs[i].ec_half);
 			return;
 		}
 		sig = der;
@@ -292,12 +292,13 @@ static void check_signature(const qsjwt_jwt *t, const qsjwt_pubkey *key, qsjwt_v
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_free(der);
 	if (ok)
-		jwt_add_check(r, "signature", QSJWT_CHECK_PASS, "%s signature verified with the key (%s)",
-			  algs[i].alg, qsjwt_pubkey_describe(key));
+		jwt_add_check(r, "signature", QSJWT_CHECK_PASS,
+			      "%s signature verified with the key (%s)", algs[i].alg,
+			      qsjwt_pubkey_describe(key));
 	else
 		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
-			  "the %s signature does not verify with the key (%s)", algs[i].alg,
-			  qsjwt_pubkey_describe(key));
+			      "the %s signature does not verify with the key (%s)", algs[i].alg,
+			      qsjwt_pubkey_describe(key));
 }
 
 static void iso(double t, char *buf, size_t size)
@@ -341,15 +342,15 @@ static void check_time(const qsjwt_jwt *t, const char *name, const qsjwt_verify_
 	if (strcmp(name, "exp") == 0) {
 		bad = now >= x + skew;
 		jwt_add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
-			  bad ? "expired at %s" : "expires at %s", when);
+			      bad ? "expired at %s" : "expires at %s", when);
 	} else if (strcmp(name, "nbf") == 0) {
 		bad = x > now + skew;
 		jwt_add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
-			  bad ? "not valid before %s" : "valid since %s", when);
+			      bad ? "not valid before %s" : "valid since %s", when);
 	} else {
 		bad = x > now + skew;
 		jwt_add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
-			  bad ? "issued in the future, at %s" : "issued at %s", when);
+			      bad ? "issued in the future, at %s" : "issued at %s", when);
 	}
 }
 
@@ -365,20 +366,21 @@ static void check_audience(const qsjwt_jwt *t, const char *want, qsjwt_verify_re
 		if (strcmp(aud->valuestring, want) == 0)
 			jwt_add_check(r, "aud", QSJWT_CHECK_PASS, "audience '%.80s'", want);
 		else
-			jwt_add_check(r, "aud", QSJWT_CHECK_FAIL, "audience '%.60s', expected '%.60s'",
-				  aud->valuestring, want);
+			jwt_add_check(r, "aud", QSJWT_CHECK_FAIL,
+				      "audience '%.60s', expected '%.60s'", aud->valuestring, want);
 		return;
 	}
 	if (cJSON_IsArray(aud)) {
 		cJSON_ArrayForEach(a, aud)
 		{
 			if (cJSON_IsString(a) && strcmp(a->valuestring, want) == 0) {
-				jwt_add_check(r, "aud", QSJWT_CHECK_PASS, "audience list holds '%.80s'",
-					  want);
+				jwt_add_check(r, "aud", QSJWT_CHECK_PASS,
+					      "audience list holds '%.80s'", want);
 				return;
 			}
 		}
-		jwt_add_check(r, "aud", QSJWT_CHECK_FAIL, "audience list does not hold '%.80s'", want);
+		jwt_add_check(r, "aud", QSJWT_CHECK_FAIL, "audience list does not hold '%.80s'",
+			      want);
 		return;
 	}
 	jwt_add_check(r, "aud", QSJWT_CHECK_FAIL, "'aud' is neither a string nor an array");

@@ -41,8 +41,8 @@ static void check_alg(const qsjwt_jwt *t, const char *name, const char *const *a
 	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(t->hdr, "alg");
 
 	if (!cJSON_IsString(alg)) {
-		jwt_add_check(r, name, QSJWT_CHECK_FAIL, "the header has no 'alg' string; accepted: %s",
-			      list);
+		jwt_add_check(r, name, QSJWT_CHECK_FAIL,
+			      "the header has no 'alg' string; accepted: %s", list);
 		return;
 	}
 	for (size_t i = 0; algs[i] != NULL; i++) {
@@ -72,8 +72,8 @@ static void check_string(const cJSON *obj, const char *where, const char *key, c
 	else if (v->valuestring[0] == '\0')
 		jwt_add_check(r, name, QSJWT_CHECK_FAIL, "'%.60s' is empty", key);
 	else if (want != NULL && strcmp(v->valuestring, want) != 0)
-		jwt_add_check(r, name, QSJWT_CHECK_FAIL, "'%.40s' is '%.60s', expected '%.60s'", key,
-			      v->valuestring, want);
+		jwt_add_check(r, name, QSJWT_CHECK_FAIL, "'%.40s' is '%.60s', expected '%.60s'",
+			      key, v->valuestring, want);
 	else
 		jwt_add_check(r, name, QSJWT_CHECK_PASS, "'%.40s' is '%.80s'", key, v->valuestring);
 }
@@ -85,7 +85,8 @@ static const cJSON *check_number(const qsjwt_jwt *t, const char *key, const char
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(t->pl, key);
 
 	if (v == NULL) {
-		jwt_add_check(r, name, QSJWT_CHECK_FAIL, "no '%s' claim; Qlik Cloud requires it", key);
+		jwt_add_check(r, name, QSJWT_CHECK_FAIL, "no '%s' claim; Qlik Cloud requires it",
+			      key);
 		return NULL;
 	}
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
@@ -116,8 +117,8 @@ static void check_groups(const qsjwt_jwt *t, const char *key, const char *name,
 	cJSON_ArrayForEach(g, v)
 	{
 		if (!cJSON_IsString(g)) {
-			jwt_add_check(r, name, QSJWT_CHECK_FAIL,
-				      "'%s' item %d is %s, not a string", key, n, json_type(g));
+			jwt_add_check(r, name, QSJWT_CHECK_FAIL, "'%s' item %d is %s, not a string",
+				      key, n, json_type(g));
 			return;
 		}
 		n++;
@@ -143,8 +144,7 @@ static void check_optional_string(const qsjwt_jwt *t, const char *key, const cha
 		jwt_add_check(r, name, QSJWT_CHECK_PASS, "'%s' is a string", key);
 }
 
-static void check_qscloud(const qsjwt_jwt *t, const qsjwt_profile_opts *o,
-			  qsjwt_verify_result *r)
+static void check_qscloud(const qsjwt_jwt *t, const qsjwt_profile_opts *o, qsjwt_verify_result *r)
 {
 	/* Qlik's reference: any algorithm but HS; RS and ES are what the
 	 * identity provider's PEM key can verify. */
