@@ -110,6 +110,9 @@ static void help(void)
 	       "The token alone is printed on standard output; logs go to standard error.\n\n"
 	       "Options:\n");
 	cli_print_options(stdout, all_opts, n_all);
+	printf("\nWith --cert-create, PREFIXqscloud-idp.json is written too: the request that\n"
+	       "creates the Qlik Cloud JWT identity provider for the new key\n"
+	       "('qlik identity-provider create jwtauth --file PREFIXqscloud-idp.json').\n");
 	printf("\nEnvironment:\n"
 	       "  QSJWT_KEY_PASSPHRASE  passphrase of an encrypted private key\n"
 	       "  QSJWT_PKCS11_PIN      user PIN of the token\n"

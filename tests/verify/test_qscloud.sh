@@ -459,6 +459,13 @@ assert_log ERROR "'qscloud-idp.json'"
 assert_eq "qscloud-idp.json" "$(cd "$Q/idpexists" && echo *)" "files in the directory"
 assert_eq old "$(cat "$Q/idpexists/qscloud-idp.json")" "content of qscloud-idp.json"
 
+begin "--cert-create --force: an existing qscloud-idp.json is replaced with the new key's"
+in_dir "$Q/idpexists" qsc_pinned "${FULL[@]}" --cert-create --cert-create-key-bits 2048 \
+	--cert-create-expires-days 30 --force
+assert_rc 0
+assert_token_stdout
+check_idp "$Q/idpexists/qscloud-idp.json" my-issuer my-key "$Q/idpexists/publickey.cer"
+
 begin "--cert-create: an existing publickey.pem is refused, and no qscloud-idp.json written"
 mkdir -p "$Q/pubexists"
 printf 'old\n' >"$Q/pubexists/publickey.pem"
