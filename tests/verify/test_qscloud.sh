@@ -533,4 +533,17 @@ assert_eq "{\"jti\":\"$JTI\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"Jo
 	"$(jwt_payload "$TOKEN")" "payload"
 assert_verified RS256 "$HSM/gen.pem"
 
+begin "SoftHSM2: --keyid-from-key on a token key: its thumbprint, the same as list-keys --json shows"
+qsc_pinned --issuer my-issuer --keyid-from-key --sub jdoe --expires 60m \
+	--pkcs11-uri 'pkcs11:token=Q;object=gen' --pkcs11-pin-file "$HSM/pin"
+assert_rc 0
+assert_token_stdout
+KID=$(thumbprint_of "$HSM/gen.pem")
+assert_eq "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"$KID\"}" "$(jwt_header "$TOKEN")" "header"
+assert_verified RS256 "$HSM/gen.pem"
+run "$QSJWT_BIN" pkcs11 list-keys --pkcs11-uri 'pkcs11:token=Q' --pkcs11-pin-file "$HSM/pin" --json
+assert_rc 0
+assert_eq "$KID" "$("$PY" -c 'import json, sys; print([k for k in json.load(open(sys.argv[1])) if k["label"] == "gen"][0]["jwk_thumbprint"])' "$OUT")" \
+	"list-keys jwk_thumbprint of gen"
+
 finish
