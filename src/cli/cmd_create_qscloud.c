@@ -165,14 +165,15 @@ static int handle(void *ud, int id, char *value)
 
 static int validate(settings *s)
 {
-	const char *missing = s->issuer == NULL				 ? "--issuer <issuer>"
-			      : s->keyid == NULL && !s->keyid_from_key ? "--keyid <keyid>"
-			      : s->expires == NULL			 ? "--expires <expires>"
-									 : NULL;
+	int no_keyid = s->keyid == NULL && !s->keyid_from_key;
+	const char *missing = s->issuer == NULL    ? "--issuer <issuer>"
+			      : no_keyid           ? "--keyid <keyid>"
+			      : s->expires == NULL ? "--expires <expires>"
+						   : NULL;
 
 	if (missing != NULL) {
 		cli_usage_error(CMD, "required option '%s' not specified%s", missing,
-				strcmp(missing, "--keyid <keyid>") == 0 ? " (or give --keyid-from-key)" : "");
+				s->issuer != NULL && no_keyid ? " (or give --keyid-from-key)" : "");
 		return -1;
 	}
 	if (s->keyid != NULL && s->keyid_from_key) {
