@@ -166,6 +166,7 @@ static int validate(settings *s)
 	int keys = (s->pub_file != NULL) + (s->pub != NULL) + (s->p11.uri != NULL);
 	int stdin_users = (s->jwt_file != NULL && strcmp(s->jwt_file, "-") == 0) +
 			  (s->pub != NULL && strcmp(s->pub, "-") == 0);
+	const char *needs_key;
 
 	if ((s->jwt != NULL) == (s->jwt_file != NULL)) {
 		cli_usage_error(CMD, "give exactly one of --jwt and --jwt-file");
@@ -187,17 +188,18 @@ static int validate(settings *s)
 				s->prof.userid_claim != NULL ? "--userid-claim" : "--userdir-claim");
 		return -1;
 	}
-	if (keys == 0 && (s->audience != NULL || s->skew != 0 || s->prof.profile != 0 ||
-			  s->prof.issuer != NULL || s->prof.keyid != NULL)) {
-		/* Checked claims without a checked signature would read as a
-		 * verdict on a token anybody could have written. */
+	/* Checked claims without a checked signature would read as a verdict
+	 * on a token anybody could have written. */
+	needs_key = s->audience != NULL	     ? "--expected-audience"
+		    : s->skew != 0	     ? "--clock-skew"
+		    : s->prof.profile != 0   ? "--profile"
+		    : s->prof.issuer != NULL ? "--expected-issuer"
+		    : s->prof.keyid != NULL  ? "--expected-keyid"
+					     : NULL;
+	if (keys == 0 && needs_key != NULL) {
 		cli_usage_error(CMD, "%s needs a key to verify with (--cert-publickey-file, "
 				     "--cert-publickey or --pkcs11-uri)",
-				s->audience != NULL	     ? "--expected-audience"
-				: s->skew != 0		     ? "--clock-skew"
-				: s->prof.profile != 0	     ? "--profile"
-				: s->prof.issuer != NULL     ? "--expected-issuer"
-							     : "--expected-keyid");
+				needs_key);
 		return -1;
 	}
 	if (s->p11.uri == NULL &&
