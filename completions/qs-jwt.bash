@@ -17,13 +17,14 @@ _qs_jwt_opts_create_qseow="--userdir --userid --username --useremail --groups
 	--expires --audience --alg --batch --jobs $_qs_jwt_key_opts
 	--loglevel --minimal-output --help --version"
 
-_qs_jwt_opts_create_qscloud="--issuer --keyid --sub --subject --username --useremail
+_qs_jwt_opts_create_qscloud="--issuer --keyid --keyid-from-key --sub --subject --username --useremail
 	--useremail-verified --groups --expires --alg $_qs_jwt_key_opts
 	--loglevel --minimal-output --help --version"
 
 _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
 	--pkcs11-uri --pkcs11-module --pkcs11-pin-file --allow-pin-in-uri
-	--pkcs11-pin-final-try --clock-skew --expected-audience --minimal-output --json
+	--pkcs11-pin-final-try --clock-skew --expected-audience --profile --userid-claim
+	--userdir-claim --expected-issuer --expected-keyid --minimal-output --json
 	--loglevel --help --version'
 
 _qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
@@ -37,7 +38,8 @@ _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file
 # Options that take a value we cannot guess: complete nothing after them.
 _qs_jwt_value_opts=' --userdir --userid --username --useremail --groups --expires --audience
 	--jobs --cert-privatekey --pkcs11-uri --cert-create-expires-days --issuer --keyid
-	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience '
+	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience
+	--userid-claim --userdir-claim --expected-issuer --expected-keyid '
 
 # Whether word $2 is one of the words of $1.
 _qs_jwt_in()
@@ -76,6 +78,7 @@ _qs_jwt_complete()
 	--alg) _qs_jwt_words 'RS256 RS384 RS512' "$cur"; return ;;
 	--cert-create-key-bits) _qs_jwt_words '2048 3072 4096' "$cur"; return ;;
 	--useremail-verified) _qs_jwt_words 'true false' "$cur"; return ;;
+	--profile) _qs_jwt_words 'qseow qscloud' "$cur"; return ;;
 	--cert-create)
 		# The value is optional: the next word may be an option instead.
 		if [[ $cur != -* ]]; then

@@ -291,6 +291,9 @@ typedef struct {
 	char *cert_subject;   /* with has_cert */
 	char *cert_not_after; /* "YYYY-MM-DDTHH:MM:SSZ" */
 	char *uri;
+	unsigned char *modulus, *exponent; /* CKA_MODULUS, CKA_PUBLIC_EXPONENT;
+					    * NULL when the token hides them */
+	size_t modulus_len, exponent_len;
 } qsjwt_key_desc;
 
 /* Every RSA private key on the one token the URI matches (login by the PIN
@@ -335,7 +338,8 @@ void qsjwt_jwt_free(qsjwt_jwt *t);
 typedef enum { QSJWT_CHECK_PASS = 0, QSJWT_CHECK_FAIL, QSJWT_CHECK_ABSENT } qsjwt_check_result;
 
 typedef struct {
-	const char *name;          /* "signature", "exp", "nbf", "iat", "aud" */
+	const char *name;          /* "signature", "exp", "nbf", "iat", "aud", "iss",
+				    * "kid", and a profile's "qscloud.*", "qseow.*" */
 	qsjwt_check_result result;
 	char detail[200];          /* why, in words */
 } qsjwt_check;
@@ -346,7 +350,7 @@ typedef struct {
 	const char *audience;      /* expected aud; NULL: not checked */
 } qsjwt_verify_opts;
 
-#define QSJWT_MAX_CHECKS 5
+#define QSJWT_MAX_CHECKS 24
 
 typedef struct {
 	int valid;                 /* every check passed */
@@ -368,6 +372,34 @@ typedef struct {
 qsjwt_err qsjwt_jwt_verify(const qsjwt_jwt *t, const qsjwt_pubkey *key,
 			   const qsjwt_verify_opts *o, qsjwt_verify_result *r);
 
+/* ---- Qlik profiles: what each product accepts ---------------------------- */
+
+typedef enum { QSJWT_PROFILE_NONE = 0, QSJWT_PROFILE_QSEOW, QSJWT_PROFILE_QSCLOUD } qsjwt_profile;
+
+/* "qseow", "qscloud" (exact case). */
+qsjwt_err qsjwt_profile_from_name(const char *name, qsjwt_profile *out);
+
+typedef struct {
+	qsjwt_profile profile;
+	const char *userid_claim;  /* QSEoW: the claim the virtual proxy maps to the
+				    * user ID; NULL: "userId" */
+	const char *userdir_claim; /* QSEoW: the user directory claim; NULL:
+				    * "userDirectory" */
+	const char *issuer;        /* expected iss; NULL: not compared */
+	const char *keyid;         /* expected header kid; NULL: not compared */
+} qsjwt_profile_opts;
+
+/*
+ * Append to r (a result of qsjwt_jwt_verify) the checks of the profile, each
+ * named "qscloud.<rule>" or "qseow.<rule>", and, with QSJWT_PROFILE_NONE,
+ * "iss" and "kid" for an expected issuer and key ID. A failed check clears
+ * r->valid. The rules and their sources are in docs/compatibility.md.
+ * Returns QSJWT_OK when the checks could be run, QSJWT_ERR_INVALID for a bad
+ * profile.
+ */
+qsjwt_err qsjwt_profile_check(const qsjwt_jwt *t, const qsjwt_profile_opts *o,
+			      qsjwt_verify_result *r);
+
 /* ---- Qlik Cloud ---------------------------------------------------------- */
 
 typedef struct {
@@ -383,13 +415,52 @@ typedef struct {
 	const char *issuer;         /* iss */
 } qsjwt_qscloud_claims;
 
-/* Payload keys in order jti, sub, subType ("user"), name, email, group,
- * email_verified (a JSON boolean), iat, nbf, exp, aud
- * ("qlik.api/login/jwt-session"), iss. */
+/* Longest lifetime (exp - nbf, seconds) Qlik Cloud accepts. */
+#define QSJWT_QSCLOUD_MAX_LIFETIME 3600
+
+/*
+ * The rules Qlik Cloud applies to the claims we issue, beyond their types:
+ * exp at most QSJWT_QSCLOUD_MAX_LIFETIME seconds after nbf (nbf = iat). On a
+ * broken rule: QSJWT_ERR_INVALID and `why` (why_size bytes, may be NULL)
+ * names it ("Qlik Cloud rejects a token whose exp is more than 3600 s after
+ * nbf (this one: 7200 s)"); nothing is logged, so a caller can report it as
+ * its own usage error. qsjwt_qscloud_payload() applies the same rules.
+ */
+qsjwt_err qsjwt_qscloud_check(const qsjwt_qscloud_claims *c, char *why, size_t why_size);
+
+/* Payload keys in order jti, sub, subType ("user"), name, email, groups
+ * (an array of strings, the name Qlik Cloud reads), email_verified (a JSON
+ * boolean), iat, nbf, exp, aud ("qlik.api/login/jwt-session"), iss.
+ * QSJWT_ERR_INVALID (logged) for a string that is not UTF-8 or a claim set
+ * qsjwt_qscloud_check() refuses. */
 qsjwt_err qsjwt_qscloud_payload(const qsjwt_qscloud_claims *c, char **json_out,
 				size_t *len_out);
 /* n random bytes, base64url (for jti and a random sub); caller frees. */
 qsjwt_err qsjwt_random_b64url(size_t n, char **out);
+
+/* ---- JWK --------------------------------------------------------------------- */
+
+/*
+ * An RSA public key (modulus n, exponent e: unsigned big-endian, leading
+ * zeros ignored) as a JWK (RFC 7517, RFC 7518 section 6.3.1):
+ * {"e":"AQAB","kty":"RSA","n":"..."}, and its RFC 7638 thumbprint, the
+ * base64url SHA-256 of exactly those bytes. Either out-parameter may be NULL;
+ * the strings are the caller's (free()).
+ */
+qsjwt_err qsjwt_jwk_rsa(const unsigned char *n, size_t n_len, const unsigned char *e,
+			size_t e_len, char **jwk_out, char **thumbprint_out);
+/* The same for a signer's public key (any key source). */
+qsjwt_err qsjwt_signer_jwk(const qsjwt_signer *s, char **jwk_out, char **thumbprint_out);
+
+/*
+ * The request body that creates a Qlik Cloud JWT identity provider for one
+ * key (POST /api/v1/identity-providers; `qlik identity-provider create
+ * jwtauth --file`): {"provider":"external","protocol":"jwtAuth",
+ * "description":..,"options":{"issuer":ISSUER,"staticKeys":[{"kid":KID,
+ * "pem":PEM}]}}, indented, with a final newline. Caller frees.
+ */
+qsjwt_err qsjwt_qscloud_idp_json(const char *issuer, const char *kid, const char *pem,
+				 char **json_out);
 
 /* As qsjwt_jwt_sign, with "kid" in the header when kid is not NULL:
  * {"alg":ALG,"typ":"JWT","kid":KID}. */

@@ -13,11 +13,15 @@ enum { F_PUB, F_CERT, F_PRIV, F_COUNT };
 static const char *const file_names[F_COUNT] = { "publickey.pem", "publickey.cer",
 						 "privatekey.pem" };
 static const unsigned file_modes[F_COUNT] = { 0644, 0644, 0600 };
+#define IDP_FILE "qscloud-idp.json"
 
 struct cert_job {
 	char *path[F_COUNT];
 	size_t idx[F_COUNT];
 	int n_files; /* 2 for a token key: its private half stays there */
+	char *idp_path; /* with cert_job_opts.idp_issuer */
+	size_t idp_idx;
+	const char *idp_issuer, *idp_kid;
 	int force;
 	file_set *files;
 	qsjwt_signer *signer;
@@ -41,6 +45,26 @@ static qsjwt_err make_key(cert_job *job, const cert_job_opts *o)
 	return qsjwt_signer_generate(o->bits ? o->bits : 4096, &g_signal, &job->signer);
 }
 
+/* The Qlik Cloud identity provider for the new key: its certificate under
+ * the kid the token will carry. */
+static qsjwt_err write_idp(cert_job *job)
+{
+	char *thumb = NULL, *json = NULL;
+	qsjwt_err rc = QSJWT_OK;
+
+	if (job->idp_kid == NULL)
+		rc = qsjwt_signer_jwk(job->signer, NULL, &thumb);
+	if (rc == QSJWT_OK)
+		rc = qsjwt_qscloud_idp_json(job->idp_issuer,
+					    job->idp_kid != NULL ? job->idp_kid : thumb,
+					    job->cert->pem, &json);
+	if (rc == QSJWT_OK)
+		rc = file_set_write(job->files, job->idp_idx, json, strlen(json));
+	free(thumb);
+	free(json);
+	return rc;
+}
+
 static qsjwt_err write_files(cert_job *job)
 {
 	char *pem[F_COUNT] = { NULL };
@@ -54,6 +78,8 @@ static qsjwt_err write_files(cert_job *job)
 		rc = qsjwt_signer_private_pem(job->signer, &pem[F_PRIV]);
 	for (i = 0; i < job->n_files && rc == QSJWT_OK; i++)
 		rc = file_set_write(job->files, job->idx[i], pem[i], strlen(pem[i]));
+	if (rc == QSJWT_OK && job->idp_path != NULL)
+		rc = write_idp(job);
 	free(pem[F_PUB]);
 	free(pem[F_CERT]);
 	qsjwt_secret_free(pem[F_PRIV]);
@@ -88,13 +114,27 @@ int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job_out,
 		else
 			snprintf(job->path[i], n, "%s%s", o->prefix, file_names[i]);
 	}
+	if (rc == QSJWT_OK && o->idp_issuer != NULL) {
+		size_t n = strlen(o->prefix) + sizeof(IDP_FILE);
+		job->idp_issuer = o->idp_issuer;
+		job->idp_kid = o->idp_kid;
+		job->idp_path = malloc(n);
+		if (job->idp_path == NULL)
+			rc = QSJWT_ERR_NOMEM;
+		else
+			snprintf(job->idp_path, n, "%s%s", o->prefix, IDP_FILE);
+	}
 	/* Every check before anything is generated or written. */
 	for (i = 0; i < job->n_files && rc == QSJWT_OK; i++)
 		rc = file_set_check(job->path[i], o->force);
+	if (rc == QSJWT_OK && job->idp_path != NULL)
+		rc = file_set_check(job->idp_path, o->force);
 	if (rc == QSJWT_OK)
 		rc = file_set_new(&job->files);
 	for (i = 0; i < job->n_files && rc == QSJWT_OK; i++)
 		rc = file_set_add(job->files, job->path[i], file_modes[i], &job->idx[i]);
+	if (rc == QSJWT_OK && job->idp_path != NULL)
+		rc = file_set_add(job->files, job->idp_path, 0644, &job->idp_idx);
 	if (rc == QSJWT_OK)
 		rc = make_key(job, o);
 	if (rc == QSJWT_OK)
@@ -131,7 +171,14 @@ int cert_job_commit(cert_job *job)
 			 job->path[F_PUB], job->path[F_CERT]);
 	log_info("certificate CN=qs-jwt valid from %s to %s, SHA-256 fingerprint %s",
 		 job->cert->not_before, job->cert->not_after, job->cert->fingerprint);
-	log_info("give '%s' to the QSEoW virtual proxy (JWT certificate)", job->path[F_CERT]);
+	if (job->idp_path != NULL)
+		log_info("wrote '%s'; create the Qlik Cloud JWT identity provider with 'qlik "
+			 "identity-provider create jwtauth --file %s' (or POST it to "
+			 "/api/v1/identity-providers)",
+			 job->idp_path, job->idp_path);
+	else
+		log_info("give '%s' to the QSEoW virtual proxy (JWT certificate)",
+			 job->path[F_CERT]);
 	uri = qsjwt_signer_uri(job->signer);
 	if (uri != NULL)
 		log_info("the new key, for --pkcs11-uri next time: %s", uri);
@@ -150,6 +197,7 @@ void cert_job_free(cert_job *job)
 	qsjwt_cert_free(job->cert);
 	for (int i = 0; i < F_COUNT; i++)
 		free(job->path[i]);
+	free(job->idp_path);
 	sigaction(SIGINT, &job->old_int, NULL);
 	sigaction(SIGTERM, &job->old_term, NULL);
 	sig = g_signal;

@@ -18,6 +18,10 @@ typedef struct {
 	int days;
 	int force;
 	const qsjwt_pkcs11_opts *token; /* NULL: key in memory, with a private key file */
+	const char *idp_issuer;         /* not NULL: also PREFIXqscloud-idp.json, the
+					 * request that creates the Qlik Cloud JWT
+					 * identity provider for the new key */
+	const char *idp_kid;            /* its kid; NULL: the key's RFC 7638 thumbprint */
 } cert_job_opts;
 
 /*

@@ -1,6 +1,7 @@
 /* qs-jwt create-qscloud: a JWT for a Qlik Cloud JWT identity provider, as the
  * original made it, without its defects (a string email_verified, a random
- * subject on every token). */
+ * subject on every token, groups as "group", any lifetime; see
+ * docs/compatibility.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 enum {
 	OPT_ISSUER = 1,
 	OPT_KEYID,
+	OPT_KEYID_FROM_KEY,
 	OPT_SUB,
 	OPT_USERNAME,
 	OPT_USEREMAIL,
@@ -37,7 +39,10 @@ static const cli_option claim_opts[] = {
 	{ OPT_ISSUER, "issuer", 0, CLI_VALUE, 1, "<issuer>",
 	  "issuer (claim iss), as configured in the Qlik Cloud JWT IdP; required" },
 	{ OPT_KEYID, "keyid", 0, CLI_VALUE, 1, "<keyid>",
-	  "key ID (header kid), as configured in the Qlik Cloud JWT IdP; required" },
+	  "key ID (header kid), as configured in the Qlik Cloud JWT IdP; this or\n"
+	  "--keyid-from-key is required" },
+	{ OPT_KEYID_FROM_KEY, "keyid-from-key", 0, CLI_FLAG, 0, NULL,
+	  "the key ID is the signing key's RFC 7638 JWK thumbprint (for a new IdP)" },
 	{ OPT_SUB, "sub", 0, CLI_VALUE, 1, "<sub>",
 	  "subject (claim sub): a stable ID of the user. Without it a random one is\n"
 	  "made, as the original did, and Qlik Cloud sees a new user on every token" },
@@ -48,11 +53,11 @@ static const cli_option claim_opts[] = {
 	{ OPT_VERIFIED, "useremail-verified", 0, CLI_VALUE, 0, "<true|false>",
 	  "whether the email is verified (claim email_verified, a JSON boolean)" },
 	{ OPT_GROUPS, "groups", 0, CLI_VARIADIC, 1, "<groups...>",
-	  "groups the user belongs to (claim group, always an array): takes the\n"
+	  "groups the user belongs to (claim groups, always an array): takes the\n"
 	  "arguments up to the next option; repeating --groups appends" },
 	{ OPT_EXPIRES, "expires", 0, CLI_VALUE, 1, "<expires>",
-	  "lifetime of the JWT: a number and a unit, e.g. 30s, 60m, 8h; no unit means\n"
-	  "milliseconds, as in the original; required" },
+	  "lifetime of the JWT: a number and a unit, e.g. 30s, 5m, 60m; at most 3600 s\n"
+	  "(Qlik Cloud's limit); no unit means milliseconds, as in the original; required" },
 	{ OPT_ALG, "alg", 0, CLI_VALUE, 0, "<alg>",
 	  "signature algorithm: RS256 (default), RS384 or RS512" },
 };
@@ -74,6 +79,7 @@ static const cli_option common_opts[] = {
 typedef struct {
 	const char *issuer, *keyid, *sub, *username, *useremail, *expires;
 	int verified; /* -1: not given */
+	int keyid_from_key;
 	const char **groups;
 	size_t n_groups;
 	qsjwt_alg alg;
@@ -104,6 +110,9 @@ static void help(void)
 	       "The token alone is printed on standard output; logs go to standard error.\n\n"
 	       "Options:\n");
 	cli_print_options(stdout, all_opts, n_all);
+	printf("\nWith --cert-create, PREFIXqscloud-idp.json is written too: the request that\n"
+	       "creates the Qlik Cloud JWT identity provider for the new key\n"
+	       "('qlik identity-provider create jwtauth --file PREFIXqscloud-idp.json').\n");
 	printf("\nEnvironment:\n"
 	       "  QSJWT_KEY_PASSPHRASE  passphrase of an encrypted private key\n"
 	       "  QSJWT_PKCS11_PIN      user PIN of the token\n"
@@ -123,6 +132,7 @@ static int handle(void *ud, int id, char *value)
 	switch (id) {
 	case OPT_ISSUER: s->issuer = value; return 0;
 	case OPT_KEYID: s->keyid = value; return 0;
+	case OPT_KEYID_FROM_KEY: s->keyid_from_key = 1; return 0;
 	case OPT_SUB: s->sub = value; return 0;
 	case OPT_USERNAME: s->username = value; return 0;
 	case OPT_USEREMAIL: s->useremail = value; return 0;
@@ -155,13 +165,19 @@ static int handle(void *ud, int id, char *value)
 
 static int validate(settings *s)
 {
+	int no_keyid = s->keyid == NULL && !s->keyid_from_key;
 	const char *missing = s->issuer == NULL    ? "--issuer <issuer>"
-			      : s->keyid == NULL   ? "--keyid <keyid>"
+			      : no_keyid           ? "--keyid <keyid>"
 			      : s->expires == NULL ? "--expires <expires>"
 						   : NULL;
 
 	if (missing != NULL) {
-		cli_usage_error(CMD, "required option '%s' not specified", missing);
+		cli_usage_error(CMD, "required option '%s' not specified%s", missing,
+				s->issuer != NULL && no_keyid ? " (or give --keyid-from-key)" : "");
+		return -1;
+	}
+	if (s->keyid != NULL && s->keyid_from_key) {
+		cli_usage_error(CMD, "give --keyid or --keyid-from-key, not both");
 		return -1;
 	}
 	if (s->useremail != NULL && s->verified < 0) {
@@ -180,8 +196,9 @@ int cmd_create_qscloud(int argc, char **argv)
 	settings s;
 	qsjwt_qscloud_claims c;
 	qsjwt_signer *signer = NULL;
-	char *payload = NULL, *token = NULL, *jti = NULL, *rand_sub = NULL;
+	char *payload = NULL, *token = NULL, *jti = NULL, *rand_sub = NULL, *thumb = NULL;
 	size_t payload_len = 0;
+	char why[160];
 	int code = EXIT_USAGE;
 	int64_t iat, exp;
 	qsjwt_err rc;
@@ -203,6 +220,14 @@ int cmd_create_qscloud(int argc, char **argv)
 	iat = cli_now();
 	if (cli_expires(CMD, s.expires, iat, &exp) != 0)
 		goto out;
+	memset(&c, 0, sizeof(c));
+	c.iat = iat;
+	c.exp = exp;
+	/* Qlik Cloud's rules before any key is opened or made. */
+	if (qsjwt_qscloud_check(&c, why, sizeof(why)) != QSJWT_OK) {
+		cli_usage_error(CMD, "--expires %s: %s", cli_shown(s.expires), why);
+		goto out;
+	}
 	code = EXIT_RUNTIME;
 	if (qsjwt_random_b64url(JTI_BYTES, &jti) != QSJWT_OK)
 		goto out;
@@ -212,9 +237,18 @@ int cmd_create_qscloud(int argc, char **argv)
 		log_warn("no --sub given: the subject is random, as in the original, so Qlik Cloud "
 			 "sees a new user on every token; give --sub with a stable user ID");
 	}
+	s.key.idp_issuer = s.issuer;
+	s.key.idp_kid = s.keyid;
 	code = key_opts_signer(&s.key, iat, &signer);
 	if (code != EXIT_OK)
 		goto out;
+	if (s.keyid_from_key) {
+		code = EXIT_RUNTIME;
+		if (qsjwt_signer_jwk(signer, NULL, &thumb) != QSJWT_OK)
+			goto out;
+		s.keyid = thumb;
+		log_info("kid: '%s', the RFC 7638 thumbprint of the key", thumb);
+	}
 	c.jti = jti;
 	c.sub = s.sub != NULL ? s.sub : rand_sub;
 	c.name = s.username;
@@ -222,8 +256,6 @@ int cmd_create_qscloud(int argc, char **argv)
 	c.email_verified = s.verified;
 	c.groups = (const char *const *)s.groups;
 	c.n_groups = s.n_groups;
-	c.iat = iat;
-	c.exp = exp;
 	c.issuer = s.issuer;
 	rc = qsjwt_qscloud_payload(&c, &payload, &payload_len);
 	if (rc == QSJWT_OK) {
@@ -247,6 +279,7 @@ out:
 	free(payload);
 	free(jti);
 	free(rand_sub);
+	free(thumb);
 	key_opts_release(&s.key);
 	free(s.groups);
 	return code;

@@ -156,6 +156,29 @@ static int list_tokens(settings *s)
 	return code;
 }
 
+/* "jwk" (RFC 7517) and "jwk_thumbprint" (RFC 7638: a kid for the Qlik
+ * Cloud identity provider), null when the token hides the public half. */
+static void add_jwk(cJSON *o, const qsjwt_key_desc *k)
+{
+	char *jwk = NULL, *thumb = NULL;
+	cJSON *j = NULL;
+
+	if (k->modulus != NULL && k->exponent != NULL &&
+	    qsjwt_jwk_rsa(k->modulus, k->modulus_len, k->exponent, k->exponent_len, &jwk,
+			  &thumb) == QSJWT_OK)
+		j = cJSON_Parse(jwk);
+	if (j != NULL && thumb != NULL) {
+		cJSON_AddItemToObject(o, "jwk", j);
+		cJSON_AddStringToObject(o, "jwk_thumbprint", thumb);
+	} else {
+		cJSON_Delete(j);
+		cJSON_AddNullToObject(o, "jwk");
+		cJSON_AddNullToObject(o, "jwk_thumbprint");
+	}
+	free(jwk);
+	free(thumb);
+}
+
 static int list_keys(settings *s)
 {
 	qsjwt_key_desc *d = NULL;
@@ -192,6 +215,7 @@ static int list_keys(settings *s)
 				cJSON_AddNullToObject(o, "certificate");
 			}
 			cJSON_AddStringToObject(o, "uri", d[i].uri);
+			add_jwk(o, &d[i]);
 		}
 		code = print_json(arr);
 	} else {

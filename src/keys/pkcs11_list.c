@@ -123,6 +123,8 @@ void qsjwt_key_descs_free(qsjwt_key_desc *d, size_t n)
 		free(d[i].cert_subject);
 		free(d[i].cert_not_after);
 		free(d[i].uri);
+		free(d[i].modulus);
+		free(d[i].exponent);
 	}
 	free(d);
 }
@@ -203,6 +205,16 @@ qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **ou
 					 &mod_len) == QSJWT_OK)
 				bits = mod_len * 8;
 		}
+		/* The public half of an RSA private key object (PKCS#11 section
+		 * 2.1.3: never sensitive), for the key's JWK. */
+		if (mod == NULL)
+			(void)p11_get_attr(ps.tok, ps.session, found[i], CKA_MODULUS, &mod,
+					   &mod_len);
+		(void)p11_get_attr(ps.tok, ps.session, found[i], CKA_PUBLIC_EXPONENT, &k->exponent,
+				   &k->exponent_len);
+		k->modulus = mod;
+		k->modulus_len = mod_len;
+		mod = NULL;
 		k->label = label != NULL ? (char *)label : strdup("");
 		label = NULL;
 		k->id_hex = p11_hex(id, id_len);

@@ -100,7 +100,17 @@ begin "list-keys shows the new key with its certificate"
 qsp11 list-keys --pkcs11-uri 'pkcs11:token=qlik' --pkcs11-pin-file "$PINF" --json
 if assert_rc 0; then
 	assert_eq '[{"always_authenticate": false, "bits": 2048, "certificate": {"not_after": "2030-01-31T00:00:00Z", "subject": "CN=qs-jwt"}, "extractable": false, "id": "01", "label": "jwt-signing", "sensitive": true, "uri": "'"$TOKEN_URI"';id=%01;object=jwt-signing;type=private"}]' \
-		"$(json_get "$OUT" d)" "list-keys --json"
+		"$(json_get "$OUT" '[{k: v for k, v in x.items() if k not in ("jwk", "jwk_thumbprint")} for x in d]')" "list-keys --json"
+	# jwk and jwk_thumbprint: those of the key's public half, as openssl reads it.
+	pem=$(hsm_pubkey 01)
+	mod=$(openssl rsa -pubin -in "$pem" -noout -modulus | sed 's/^Modulus=//')
+	assert_eq "$(python3 -c '
+import base64, hashlib, json, sys
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+n = b64(bytes.fromhex(sys.argv[1]))
+canon = "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"%s\"}" % n
+print(json.dumps({"e": "AQAB", "kty": "RSA", "n": n}, sort_keys=True), b64(hashlib.sha256(canon.encode()).digest()))' "$mod")" \
+		"$(json_get "$OUT" 'json.dumps(d[0]["jwk"], sort_keys=True) + " " + d[0]["jwk_thumbprint"]')" "jwk and jwk_thumbprint"
 fi
 
 # ---- a random id, RS512 ------------------------------------------------------------------
