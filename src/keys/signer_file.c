@@ -176,6 +176,19 @@ static int pem_pass_cb(char *buf, int size, int rwflag, void *u)
 	return p->len;
 }
 
+/* The first `needle` in [p, end), or NULL: the PEM is not NUL-terminated
+ * (only `len` bytes of it are the caller's). */
+static const char *find_in(const char *p, const char *end, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; p < end && (size_t)(end - p) >= n; p++) {
+		if (memcmp(p, needle, n) == 0)
+			return p;
+	}
+	return NULL;
+}
+
 /* Describe the PEM blocks found, for a message on why there was no key. */
 static void describe_blocks(const char *pem, size_t len, char *buf, size_t size)
 {
@@ -184,14 +197,14 @@ static void describe_blocks(const char *pem, size_t len, char *buf, size_t size)
 
 	buf[0] = '\0';
 	while (p < end) {
-		const char *b = strstr(p, "-----BEGIN ");
+		const char *b = find_in(p, end, "-----BEGIN ");
 		const char *e;
 		size_t n;
-		if (b == NULL || b >= end)
+		if (b == NULL)
 			break;
 		b += strlen("-----BEGIN ");
-		e = strstr(b, "-----");
-		if (e == NULL || e >= end || e - b > 40)
+		e = find_in(b, end, "-----");
+		if (e == NULL || e - b > 40)
 			break;
 		n = (size_t)(e - b);
 		if (used + n + 4 < size) {
@@ -215,11 +228,16 @@ qsjwt_err qsjwt_signer_from_pem(const char *pem, size_t len, const char *what,
 	pc.fn = pass;
 	pc.ud = pass_ud;
 	pc.what = what;
-	if (len > INT32_MAX)
+	if (len > INT32_MAX) {
+		log_error("%s is larger than %ld bytes; refusing to read it", what,
+			  (long)INT32_MAX);
 		return QSJWT_ERR_INVALID;
+	}
 	bio = BIO_new_mem_buf(pem, (int)len);
-	if (bio == NULL)
+	if (bio == NULL) {
+		log_error("cannot read %s: out of memory", what);
 		return QSJWT_ERR_NOMEM;
+	}
 	ERR_clear_error();
 	/* Skips text and other PEM blocks (a certificate) before the key. */
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, pem_pass_cb, &pc);

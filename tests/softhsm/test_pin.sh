@@ -175,6 +175,15 @@ qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-value=$PIN" --allow-pin-in-uri --lo
 assert_ok_token && verify_jwt "$TOKEN" "$PUB"
 assert_nowhere "$PIN" "$OUT" "$ERR"
 
+begin "pin-value of 256 bytes or more: exit 2 with a message, no login tried"
+LONG_PIN=$(printf 'A%.0s' $(seq 256))
+spy "$SPY_LOG" qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-value=$LONG_PIN" --allow-pin-in-uri \
+	--pkcs11-module "$SPY_MODULE"
+assert_fails 2 "the PIN in the PKCS#11 URI (pin-value) is longer than 255 bytes"
+assert_eq 1 "$(grep -ci 'error' "$ERR")" "error lines"
+assert_not_contains "$ERR" "$LONG_PIN"
+[ -e "$SPY_LOG" ] && assert_spy_count "$SPY_LOG" C_Login 0
+
 begin "pin-value wins over --pkcs11-pin-file and the environment"
 with_env "QSJWT_PKCS11_PIN=$WRONG" -- qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-value=$PIN" \
 	--allow-pin-in-uri --pkcs11-pin-file "$WRONG_F"
