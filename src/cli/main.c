@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/stop.h"
 #include "util/log.h"
 
 static const struct {
@@ -132,8 +133,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--version") == 0)
 		return version(argc - 2, argv + 2);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 2, argv + 2);
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			int code = commands[i].run(argc - 2, argv + 2);
+			/* A signal noted during the run (a --batch stopped by it):
+			 * everything is undone or flushed; end by it, 128+N. */
+			stop_reraise();
+			return code;
+		}
 	}
 	fprintf(stderr, "qs-jwt: error: unknown command '%s'\nsee 'qs-jwt --help'\n", argv[1]);
 	return EXIT_USAGE;

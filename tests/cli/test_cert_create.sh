@@ -391,6 +391,13 @@ interrupt INT 130 --cert-create-key-bits 4096
 begin "SIGTERM during key generation (default size): dies by SIGTERM (143), no files, no temporaries"
 interrupt TERM 143
 
+# Whatever signal ends the run (SIGHUP: a dropped SSH session; SIGQUIT:
+# Ctrl-\): 128+N, no files, no temporaries.
+for sig in INT:130 TERM:143 HUP:129 QUIT:131; do
+	begin "SIG${sig%:*} during key generation: exit ${sig#*:}, no files, no temporaries"
+	interrupt "${sig%:*}" "${sig#*:}" --cert-create-key-bits 4096
+done
+
 begin "SIGINT with --force and existing files: old files untouched"
 D=$(newdir)
 landed=0

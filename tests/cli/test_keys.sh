@@ -170,6 +170,13 @@ for f in enc8 legacy; do
 	assert_runtime_error "'$K/$f.pem'" "wrong passphrase"
 	assert_eq 1 "$(grep -c "Passphrase for " "$TTY_LOG")" "prompts on the terminal"
 	assert_not_contains "$TTY_LOG" wrong-typed
+
+	begin "$f: Ctrl-C at the passphrase prompt: exit 130 (not a key error), nothing printed"
+	run_tty "Passphrase for " $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+		--cert-privatekey-file "$K/$f.pem"
+	assert_rc 130
+	assert_empty_stdout
+	assert_not_contains "$ERR" "wrong passphrase"
 done
 
 for mode in 640 604 644 660 606; do

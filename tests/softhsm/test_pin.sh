@@ -162,6 +162,15 @@ assert_spy_count "$SPY_LOG" C_Login 1
 assert_eq 1 "$(grep -c "PIN for token 'qlik'" "$TTY_LOG")" "number of prompts"
 assert_nowhere "$WRONG" "$TTY_LOG" "$ERR"
 
+begin "Ctrl-C at the PIN prompt: exit 130 (not 5), no login tried, the terminal echoes again"
+spy "$SPY_LOG" run_tty $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" \
+	--pkcs11-module "$SPY_MODULE"
+assert_rc 130
+assert_empty_stdout
+assert_contains "$TTY_LOG" "PIN for token 'qlik': "
+assert_not_contains "$ERR" "login failed"
+[ -e "$SPY_LOG" ] && assert_spy_count "$SPY_LOG" C_Login 0
+
 # ---- pin-value -----------------------------------------------------------------------------
 
 begin "pin-value in the URI: exit 2 unless --allow-pin-in-uri, no login tried"
