@@ -22,8 +22,41 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 	 * control bytes (they could forge lines or drive the terminal), no
 	 * bytes that are not UTF-8, and not 64 KiB of it. */
 	log_escape(msg, shown, sizeof(shown));
-	fprintf(stderr, "qs-jwt %s: error: %s%s\nsee 'qs-jwt %s --help'\n", cmd, shown,
-		n >= (int)sizeof(msg) ? "..." : "", cmd);
+	if (cmd == NULL)
+		fprintf(stderr, "qs-jwt: error: %s%s\nsee 'qs-jwt --help'\n", shown,
+			n >= (int)sizeof(msg) ? "..." : "");
+	else
+		fprintf(stderr, "qs-jwt %s: error: %s%s\nsee 'qs-jwt %s --help'\n", cmd, shown,
+			n >= (int)sizeof(msg) ? "..." : "", cmd);
+}
+
+typedef struct {
+	char msg[1024];
+} first_error;
+
+static void capture_error(qsjwt_log_level level, const char *msg, void *ud)
+{
+	first_error *e = ud;
+
+	if (level == QSJWT_LOG_ERROR && e->msg[0] == '\0')
+		snprintf(e->msg, sizeof(e->msg), "%s", msg);
+}
+
+int cli_check_uri(const char *cmd, const char *uri, int allow_pin_in_uri, int for_key)
+{
+	first_error e;
+	qsjwt_err rc;
+
+	/* The library reports why through the log; a usage error has the one
+	 * format of every other usage error, naming the option. */
+	e.msg[0] = '\0';
+	qsjwt_log_set_handler(capture_error, &e);
+	rc = qsjwt_pkcs11_check_uri(uri, allow_pin_in_uri, for_key);
+	qsjwt_log_set_handler(NULL, NULL);
+	if (rc == QSJWT_OK)
+		return 0;
+	cli_usage_error(cmd, "--pkcs11-uri: %s", e.msg[0] != '\0' ? e.msg : qsjwt_err_str(rc));
+	return -1;
 }
 
 /* Longest argument repeated in a message. */

@@ -60,12 +60,17 @@ int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char 
  * short plain text, else only its size (it may be a secret given in the
  * wrong place, or binary junk). One static buffer: one value per message. */
 const char *cli_shown(const char *value);
-/* "qs-jwt CMD: error: MESSAGE" and "see 'qs-jwt CMD --help'" on stderr. */
+/* "qs-jwt CMD: error: MESSAGE" and "see 'qs-jwt CMD --help'" on stderr (cmd
+ * NULL: "qs-jwt: error: ..." and "see 'qs-jwt --help'"), MESSAGE escaped. */
 void cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+
+/* --pkcs11-uri checked before any token is touched: 0, or -1 after a usage
+ * error that names the option and says why. */
+int cli_check_uri(const char *cmd, const char *uri, int allow_pin_in_uri, int for_key);
 
 /* The option list of a --help text. */
 void cli_print_options(FILE *fp, const cli_option *opts, size_t n);

@@ -195,6 +195,14 @@ static int validate(settings *s)
 					stray);
 			return -1;
 		}
+		/* Two readers of one stdin: the key reader would swallow the
+		 * users' lines. */
+		if (strcmp(s->batch, "-") == 0 && s->key.param_stdin) {
+			cli_usage_error(CMD, "--batch - and --cert-privatekey - cannot both read "
+					     "standard input; give the key with "
+					     "--cert-privatekey-file");
+			return -1;
+		}
 		return key_opts_validate(&s->key, CMD);
 	}
 	if (s->jobs != 0) {

@@ -229,9 +229,13 @@ int cmd_pkcs11(int argc, char **argv)
 			       "  list-keys    every RSA private key on a token, with its URI\n");
 			return cli_flush_stdout();
 		}
-		fprintf(stderr, "qs-jwt pkcs11: error: %s '%s'\nsee 'qs-jwt pkcs11 --help'\n",
-			argc < 1 ? "missing subcommand" : "unknown subcommand",
-			argc < 1 ? "list-tokens|list-keys" : argv[0]);
+		/* The word is the user's: shown only as cli_shown() allows (a
+		 * PEM pasted here is not printed, nor escape sequences). */
+		if (argc < 1)
+			cli_usage_error("pkcs11", "missing subcommand 'list-tokens|list-keys'");
+		else
+			cli_usage_error("pkcs11", "unknown subcommand %s (list-tokens or list-keys)",
+					cli_shown(argv[0]));
 		return EXIT_USAGE;
 	}
 	tokens = strcmp(argv[0], "list-tokens") == 0;
@@ -248,10 +252,7 @@ int cmd_pkcs11(int argc, char **argv)
 		return cli_flush_stdout();
 	}
 	qsjwt_log_set_level(s.level);
-	if (s.p11.uri != NULL &&
-	    qsjwt_pkcs11_check_uri(s.p11.uri, s.p11.allow_pin_in_uri, 0) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt %s --help'\n", cmd);
+	if (s.p11.uri != NULL && cli_check_uri(cmd, s.p11.uri, s.p11.allow_pin_in_uri, 0) != 0)
 		return EXIT_USAGE;
-	}
 	return tokens ? list_tokens(&s) : list_keys(&s);
 }

@@ -245,11 +245,8 @@ int key_opts_validate(key_opts *k, const char *cmd)
 	}
 	if (check_dependents(k, cmd) != 0)
 		return -1;
-	if (k->p11.uri != NULL &&
-	    qsjwt_pkcs11_check_uri(k->p11.uri, k->p11.allow_pin_in_uri, 1) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt %s --help'\n", cmd);
+	if (k->p11.uri != NULL && cli_check_uri(cmd, k->p11.uri, k->p11.allow_pin_in_uri, 1) != 0)
 		return -1;
-	}
 	k->pass_src.file = k->passphrase_file;
 	k->pin_src.file = k->pin_file;
 	return 0;

@@ -61,7 +61,7 @@ static int version(int argc, char **argv)
 	char line[512];
 
 	if (argc > 1 || (argc == 1 && strcmp(argv[0], "--json") != 0)) {
-		fprintf(stderr, "qs-jwt: error: --version takes only --json\nsee 'qs-jwt --help'\n");
+		cli_usage_error(NULL, "--version takes only --json");
 		return EXIT_USAGE;
 	}
 	if (argc == 1) {
@@ -141,6 +141,8 @@ int main(int argc, char **argv)
 			return code;
 		}
 	}
-	fprintf(stderr, "qs-jwt: error: unknown command '%s'\nsee 'qs-jwt --help'\n", argv[1]);
+	/* Shown only as cli_shown() allows: a PEM key pasted in the wrong
+	 * place is not printed, escape sequences do not reach the terminal. */
+	cli_usage_error(NULL, "unknown command %s", cli_shown(argv[1]));
 	return EXIT_USAGE;
 }

@@ -22,6 +22,10 @@ if [ "$RC" != timeout ] && ! awk -v t="$TOOK" 'BEGIN { exit !(t < 3) }'; then
 	fail "stopping took $TOOK s (the reader waited for input)"
 fi
 
+begin "--batch - with --cert-privatekey -: two readers of stdin, usage error (exit 2), nothing read"
+run_stdin "$IN" "$QSJWT_BIN" create-qseow --batch - --cert-privatekey - "${DEFAULTS[@]}"
+assert_usage_error "--batch - and --cert-privatekey - cannot both read standard input"
+
 declare -A NUM=([INT]=2 [TERM]=15 [HUP]=1 [QUIT]=3)
 for sig in INT TERM HUP QUIT; do
 	want=$((128 + NUM[$sig]))

@@ -279,6 +279,56 @@ assert_rc 2
 assert_empty_stdout
 assert_contains "$ERR" "unknown command 'create-saas'"
 
+begin "a PEM key given as the command word: exit 2, the key is not printed"
+run "$QSJWT_BIN" "$(cat "$KEY")" --userid jdoe
+assert_rc 2
+assert_empty_stdout
+assert_eq "qs-jwt: error: unknown command of $(wc -c <"$KEY" | awk '{print $1 - 1}') bytes (not shown: it may be a secret)" \
+	"$(sed -n 1p "$ERR")" "first line"
+assert_eq 2 "$(wc -l <"$ERR")" "lines on stderr"
+assert_no_pem_body "$ERR" "$KEY"
+assert_not_contains "$ERR" "BEGIN"
+
+begin "an escape sequence as the command word: exit 2, no control byte reaches stderr"
+run "$QSJWT_BIN" $'\e]0;owned\a\e[31mred'
+assert_rc 2
+assert_eq "" "$(LC_ALL=C tr -d '\n\040-\176' <"$ERR")" "bytes outside printable ASCII on stderr"
+
+begin "pkcs11: a PEM key or an escape sequence as the subcommand: exit 2, not printed"
+run "$QSJWT_BIN" pkcs11 "$(cat "$KEY")"
+assert_rc 2
+assert_empty_stdout
+assert_contains "$ERR" "qs-jwt pkcs11: error: unknown subcommand of "
+assert_contains "$ERR" "see 'qs-jwt pkcs11 --help'"
+assert_not_contains "$ERR" "BEGIN"
+assert_no_pem_body "$ERR" "$KEY"
+run "$QSJWT_BIN" pkcs11 $'\e[2Jx'
+assert_rc 2
+assert_eq "" "$(LC_ALL=C tr -d '\n\040-\176' <"$ERR")" "bytes outside printable ASCII on stderr"
+run "$QSJWT_BIN" pkcs11 list-token
+assert_rc 2
+assert_contains "$ERR" "unknown subcommand 'list-token'"
+
+begin "a --pkcs11-uri refused before any token is touched: the one usage error format, naming the option"
+qs "${CLAIMS[@]}" --pkcs11-uri 'pkcs11:token=qlik;color=blue'
+assert_usage_error "--pkcs11-uri: the PKCS#11 URI has the path attribute 'color'"
+qs "${CLAIMS[@]}" --pkcs11-uri 'not-a-uri'
+assert_usage_error "--pkcs11-uri: the value given (9 bytes, not shown) is not a PKCS#11 URI"
+run "$QSJWT_BIN" decode --jwt x.y.z --pkcs11-uri 'pkcs11:token=qlik;color=blue'
+assert_rc 2
+assert_eq "qs-jwt decode: error: --pkcs11-uri: the PKCS#11 URI has the path attribute 'color', which qs-jwt does not support (RFC 7512); supported path attributes: token, manufacturer, serial, model, library-manufacturer, library-description, library-version, object, id, type" \
+	"$(sed -n 1p "$ERR")" "first line"
+assert_eq "see 'qs-jwt decode --help'" "$(sed -n 2p "$ERR")" "second line"
+run "$QSJWT_BIN" pkcs11 list-keys --pkcs11-uri 'pkcs11:token=qlik;color=blue'
+assert_rc 2
+assert_contains "$ERR" "qs-jwt pkcs11 list-keys: error: --pkcs11-uri: the PKCS#11 URI has the path attribute 'color'"
+
+begin "--version with an argument other than --json: the one usage error format"
+run "$QSJWT_BIN" --version --yaml
+assert_rc 2
+assert_eq "qs-jwt: error: --version takes only --json" "$(sed -n 1p "$ERR")" "first line"
+assert_eq "see 'qs-jwt --help'" "$(sed -n 2p "$ERR")" "second line"
+
 begin "no command: usage on stderr, exit 2"
 run "$QSJWT_BIN"
 assert_rc 2
