@@ -128,7 +128,7 @@ static void help(void)
 	cli_print_options(stdout, opts, N_OPTS);
 	printf("\nEnvironment:\n"
 	       "  QSJWT_PKCS11_PIN      user PIN of the token, if needed\n\n");
-	cli_print_exit_codes(stdout);
+	cli_print_exit_codes(stdout, 1);
 }
 
 static int validate(settings *s)

@@ -308,6 +308,25 @@ else
 	chmod 755 "$D/ro"
 fi
 
+begin "--cert-file-prefix out with a directory out/: files 'out*' as the original, a warning"
+D=$(newdir)
+mkdir "$D/out"
+at "$D" qs "${CLAIMS[@]}" --cert-create --cert-create-expires-days 1 --cert-create-key-bits 2048 \
+	--cert-file-prefix out
+assert_ok_token
+assert_log WARN "--cert-file-prefix 'out' is a prefix" "did you mean 'out/'?"
+assert_dir_listing "$D" "out outprivatekey.pem outpublickey.cer outpublickey.pem"
+assert_dir_listing "$D/out" ""
+
+begin "--cert-file-prefix out/ : no warning"
+D=$(newdir)
+mkdir "$D/out"
+at "$D" qs "${CLAIMS[@]}" --cert-create --cert-create-expires-days 1 --cert-create-key-bits 2048 \
+	--cert-file-prefix out/
+assert_ok_token
+assert_no_log_level WARN
+assert_dir_listing "$D/out" "privatekey.pem publickey.cer publickey.pem"
+
 # ---- half way: a file appears, a signal comes ------------------------------------------------------
 
 # start_bg DIR ARGS...: qs-jwt create-qseow ARGS in DIR in the background; PID.
