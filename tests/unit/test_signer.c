@@ -795,6 +795,18 @@ static void test_verify_negative_skew(void **state)
 	check_int("skew -1: checks run", (long long)r.n_checks, 0);
 	check_int("skew -1: errors reported", msgs.errors, 1);
 	assert_non_null(strstr(msgs.all, "skew"));
+	/* A public key longer than OpenSSL takes: refused, with a message. */
+	{
+		qsjwt_pubkey *big = NULL;
+		unit_log_start(&msgs);
+		check_rc("pubkey len > INT32_MAX",
+			 qsjwt_pubkey_from_data((unsigned char *)pem, (size_t)INT32_MAX + 1, "pub",
+						&big),
+			 QSJWT_ERR_INVALID);
+		unit_log_stop();
+		check_int("pubkey len > INT32_MAX: errors", msgs.errors, 1);
+		assert_null(big);
+	}
 	/* The same token with a sane skew is valid: the test can tell. */
 	o.skew = 0;
 	check_rc("skew 0", qsjwt_jwt_verify(t, pub, &o, &r), QSJWT_OK);
