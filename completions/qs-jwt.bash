@@ -28,7 +28,7 @@ _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
 	--loglevel --help --version'
 
 _qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
-	--allow-pin-in-uri --pkcs11-pin-final-try --json --loglevel --help'
+	--allow-pin-in-uri --pkcs11-pin-final-try --json --loglevel --help --version'
 
 # Options whose value is a file name.
 _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file

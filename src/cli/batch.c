@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "cli/stop.h"
 #include "jose/json.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -58,6 +61,7 @@ typedef struct {
 	size_t window;
 	unsigned long long head, next_sign, next_write;
 	int input_done, stop;
+	int wake[2];            /* the reader polls wake[0]: a stop or a signal */
 	unsigned running;       /* workers that have not returned */
 	int abandoned;          /* gave up waiting for the workers still signing */
 	unsigned long issued, failed, stopped_at; /* lines written; first line not issued */
@@ -98,6 +102,9 @@ static void slot_clear(slot *s)
 static void batch_stop(batch *b)
 {
 	b->stop = 1;
+	/* The reader may be blocked on a pipe that sends nothing more. */
+	if (b->wake[1] >= 0)
+		(void)!write(b->wake[1], "", 1);
 	pthread_cond_broadcast(&b->cv_work);
 	pthread_cond_broadcast(&b->cv_space);
 	pthread_cond_broadcast(&b->cv_exit);
@@ -489,9 +496,18 @@ static int push(batch *b, unsigned long line, const char *text, size_t len, int 
 	else
 		parse_line(b->o, text, len, cli_now(), &s);
 	pthread_mutex_lock(&b->mu);
-	while (!b->stop && b->head - b->next_write >= b->window)
-		pthread_cond_wait(&b->cv_space, &b->mu);
-	if (b->stop) {
+	while (!b->stop && !stop_signal() && b->head - b->next_write >= b->window) {
+		/* A signal cannot wake a condition wait: look again now and then. */
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 100 * 1000 * 1000;
+		if (t.tv_nsec >= 1000 * 1000 * 1000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&b->cv_space, &b->mu, &t);
+	}
+	if (b->stop || stop_signal()) {
 		pthread_mutex_unlock(&b->mu);
 		slot_clear(&s);
 		return -1;
@@ -516,6 +532,39 @@ static int skipped(const char *p, size_t len)
 	return i == len || p[i] == '#';
 }
 
+/* Wait until fd has input: 1, or 0 when the batch stopped or a stop signal
+ * came meanwhile (the wake pipe tells either at once). */
+static int wait_input(batch *b, int fd)
+{
+	struct pollfd p[2];
+	char drain[64];
+	int stopped;
+
+	for (;;) {
+		pthread_mutex_lock(&b->mu);
+		stopped = b->stop;
+		pthread_mutex_unlock(&b->mu);
+		if (stopped || stop_signal())
+			return 0;
+		p[0].fd = fd;
+		p[0].events = POLLIN;
+		p[1].fd = b->wake[0];
+		p[1].events = POLLIN;
+		p[0].revents = p[1].revents = 0;
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1; /* read() reports it */
+		}
+		if (p[1].revents != 0) {
+			(void)!read(b->wake[0], drain, sizeof(drain));
+			continue;
+		}
+		if (p[0].revents != 0)
+			return 1;
+	}
+}
+
 static int read_input(batch *b, int fd)
 {
 	char *buf = malloc(READ_CHUNK + LINE_MAX_BYTES + 1);
@@ -526,7 +575,13 @@ static int read_input(batch *b, int fd)
 	if (buf == NULL)
 		return -1;
 	while (!eof) {
-		ssize_t n = read(fd, buf + have, READ_CHUNK + LINE_MAX_BYTES - have);
+		ssize_t n;
+		if (!wait_input(b, fd)) {
+			if (stop_signal())
+				rc = -1;
+			break;
+		}
+		n = read(fd, buf + have, READ_CHUNK + LINE_MAX_BYTES - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -611,6 +666,7 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 	pthread_t writer;
 	unsigned jobs = o->jobs, started = 0, stuck;
 	pthread_condattr_t ca;
+	sigset_t mask, old_mask;
 	struct stat st;
 	batch b;
 	int fd = STDIN_FILENO, code = EXIT_RUNTIME, read_rc;
@@ -618,6 +674,7 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
+	b.wake[0] = b.wake[1] = -1;
 	if (strcmp(o->input, "-") != 0) {
 		fd = open(o->input, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
@@ -625,6 +682,19 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 			return EXIT_RUNTIME;
 		}
 	}
+	if (pipe(b.wake) != 0) {
+		log_error("cannot start the batch: %s", strerror(errno));
+		b.wake[0] = b.wake[1] = -1;
+		goto out_fd;
+	}
+	for (int i = 0; i < 2; i++) {
+		(void)fcntl(b.wake[i], F_SETFL, O_NONBLOCK);
+		(void)fcntl(b.wake[i], F_SETFD, FD_CLOEXEC);
+	}
+	/* A signal stops the batch like a signing failure: the lines signed
+	 * so far are written whole, then main() dies of the signal (128+N). */
+	stop_set_wake_fd(b.wake[1]);
+	stop_catch();
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		log_error("cannot read batch file '%s': it is a directory", o->input);
 		goto out_fd;
@@ -656,8 +726,18 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 	log_verbose("batch from %s with %u job%s", strcmp(o->input, "-") == 0 ? "standard input"
 									   : o->input,
 		    jobs, jobs == 1 ? "" : "s");
-	if (pthread_create(&writer, NULL, write_out, &b) != 0)
+	/* Only this thread (the reader, which polls) takes the signals: a
+	 * worker's call into a PKCS#11 module must not see EINTR. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &mask, &old_mask);
+	if (pthread_create(&writer, NULL, write_out, &b) != 0) {
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 		goto out_workers;
+	}
 	for (; started < jobs; started++) {
 		pthread_mutex_lock(&b.mu);
 		b.running++;
@@ -669,6 +749,7 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 			break;
 		}
 	}
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	read_rc = started == jobs ? read_input(&b, fd) : -1;
 	pthread_mutex_lock(&b.mu);
 	b.input_done = 1;
@@ -695,6 +776,10 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 			  b.issued, b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s",
 			  b.stopped_at, b.stopped_at,
 			  strcmp(o->input, "-") == 0 ? "INPUT" : o->input);
+	} else if (stop_signal()) {
+		log_error("batch interrupted by signal %d: %lu token%s issued, %lu line%s failed",
+			  stop_signal(), b.issued, b.issued == 1 ? "" : "s", b.failed,
+			  b.failed == 1 ? "" : "s");
 	} else if (read_rc != 0 || b.stop) {
 		log_error("batch stopped: %lu token%s issued, %lu line%s failed", b.issued,
 			  b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s");
@@ -715,7 +800,7 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 		log_error("%u signing call%s still inside the PKCS#11 module %d s after the batch "
 			  "stopped: exiting without closing the token session",
 			  stuck, stuck == 1 ? " was" : "s were", STOP_GRACE_SECONDS);
-		_exit(EXIT_RUNTIME);
+		_exit(stop_signal() ? 128 + stop_signal() : EXIT_RUNTIME);
 	}
 	for (size_t i = 0; i < b.window; i++)
 		slot_clear(&b.ring[i]);
@@ -728,6 +813,12 @@ out_workers:
 	pthread_cond_destroy(&b.cv_space);
 	pthread_cond_destroy(&b.cv_exit);
 out_fd:
+	if (b.wake[0] >= 0) {
+		stop_release();
+		stop_set_wake_fd(-1);
+		close(b.wake[0]);
+		close(b.wake[1]);
+	}
 	free(w);
 	free(b.ring);
 	if (fd != STDIN_FILENO)

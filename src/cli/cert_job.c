@@ -1,11 +1,11 @@
 #include "cli/cert_job.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/stop.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -27,22 +27,15 @@ struct cert_job {
 	qsjwt_signer *signer;
 	qsjwt_cert *cert;
 	int committed;
-	struct sigaction old_int, old_term;
+	int catching; /* between stop_catch() and stop_release() */
 };
-
-static volatile sig_atomic_t g_signal;
-
-static void on_signal(int sig)
-{
-	g_signal = sig;
-}
 
 static qsjwt_err make_key(cert_job *job, const cert_job_opts *o)
 {
 	if (o->token != NULL)
-		return qsjwt_pkcs11_generate(o->token, o->bits, &g_signal, &job->signer);
+		return qsjwt_pkcs11_generate(o->token, o->bits, stop_flag(), &job->signer);
 	log_info("generating an RSA-%u key pair ...", o->bits ? o->bits : 4096);
-	return qsjwt_signer_generate(o->bits ? o->bits : 4096, &g_signal, &job->signer);
+	return qsjwt_signer_generate(o->bits ? o->bits : 4096, stop_flag(), &job->signer);
 }
 
 /* The Qlik Cloud identity provider for the new key: its certificate under
@@ -89,7 +82,6 @@ static qsjwt_err write_files(cert_job *job)
 int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job_out,
 		   qsjwt_signer **signer)
 {
-	struct sigaction sa;
 	cert_job *job = calloc(1, sizeof(*job));
 	qsjwt_err rc = QSJWT_OK;
 	int i;
@@ -99,12 +91,11 @@ int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job_out,
 		return EXIT_RUNTIME;
 	job->n_files = o->token != NULL ? F_PRIV : F_COUNT;
 	job->force = o->force;
-	g_signal = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &job->old_int);
-	sigaction(SIGTERM, &sa, &job->old_term);
+	/* From the first temporary to the commit, a signal (a Ctrl-C, a kill,
+	 * a dropped SSH session) is noted and everything undone before the
+	 * process dies of it. */
+	stop_catch();
+	job->catching = 1;
 
 	for (i = 0; i < job->n_files && rc == QSJWT_OK; i++) {
 		size_t n = strlen(o->prefix) + strlen(file_names[i]) + 1;
@@ -143,7 +134,7 @@ int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job_out,
 		rc = qsjwt_signer_store_cert(job->signer, job->cert);
 	if (rc == QSJWT_OK)
 		rc = write_files(job);
-	if (rc == QSJWT_OK && g_signal)
+	if (rc == QSJWT_OK && stop_signal())
 		rc = QSJWT_ERR_INTERRUPTED;
 	if (rc != QSJWT_OK)
 		return cli_exit_code(rc == QSJWT_ERR_INVALID && o->token == NULL ? QSJWT_ERR_IO : rc);
@@ -156,13 +147,21 @@ int cert_job_commit(cert_job *job)
 	const char *uri;
 	qsjwt_err rc;
 
-	if (g_signal)
-		return EXIT_RUNTIME; /* cert_job_free re-raises it */
+	if (stop_signal())
+		return EXIT_RUNTIME; /* cert_job_free undoes and re-raises it */
 	rc = file_set_commit(job->files, job->force);
 	if (rc != QSJWT_OK)
 		return cli_exit_code(rc);
 	job->committed = 1;
 	qsjwt_signer_keep(job->signer);
+	/* Nothing is half-made any more: what follows (a --batch, say) must
+	 * not have its signals held back until the run ends. */
+	job->catching = 0;
+	stop_release();
+	if (stop_signal()) {
+		log_error("interrupted after the files were written");
+		stop_reraise();
+	}
 	if (job->n_files == F_COUNT)
 		log_info("wrote '%s', '%s' and '%s' (mode 0600)", job->path[F_PUB],
 			 job->path[F_CERT], job->path[F_PRIV]);
@@ -187,8 +186,6 @@ int cert_job_commit(cert_job *job)
 
 void cert_job_free(cert_job *job)
 {
-	int sig;
-
 	if (job == NULL)
 		return;
 	/* Token objects not kept are removed here; temporaries too. */
@@ -198,18 +195,16 @@ void cert_job_free(cert_job *job)
 	for (int i = 0; i < F_COUNT; i++)
 		free(job->path[i]);
 	free(job->idp_path);
-	sigaction(SIGINT, &job->old_int, NULL);
-	sigaction(SIGTERM, &job->old_term, NULL);
-	sig = g_signal;
-	if (sig != 0) {
-		/* Die of the signal, as the caller expects, now that nothing is
-		 * left half-done. */
-		log_error(job->committed ? "interrupted after the files were written"
-					 : "interrupted; nothing was written or kept");
-		free(job);
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
+	if (job->catching) {
+		stop_release();
+		if (stop_signal()) {
+			/* Die of the signal, as the caller expects, now that
+			 * nothing is left half-done. */
+			log_error("interrupted; nothing was written or kept");
+			free(job);
+			stop_reraise();
+			return;
+		}
 	}
 	free(job);
 }

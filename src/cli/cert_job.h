@@ -27,15 +27,16 @@ typedef struct {
 /*
  * Check the targets (nothing exists unless force, the directory is usable),
  * create the temporaries, make the key and certificate and write the
- * temporaries. SIGINT/SIGTERM are caught from here until cert_job_free().
+ * temporaries. SIGINT, SIGTERM, SIGHUP and SIGQUIT are caught (cli/stop.h)
+ * from here until the commit.
  * *signer is the job's. Returns an exit code; on failure *job is still set
  * and must be freed.
  */
 int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job, qsjwt_signer **signer);
 /* Move the files into place and keep the token objects. Exit code. */
 int cert_job_commit(cert_job *job);
-/* Undo what was not committed, restore the signal handlers, and re-raise a
- * signal that arrived meanwhile. NULL is fine. */
+/* Undo what was not committed, and die of a signal that arrived before the
+ * commit. NULL is fine. */
 void cert_job_free(cert_job *job);
 
 #endif

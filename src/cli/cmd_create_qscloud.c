@@ -28,11 +28,7 @@ enum {
 	OPT_VERIFIED,
 	OPT_GROUPS,
 	OPT_EXPIRES,
-	OPT_ALG,
-	OPT_LOGLEVEL,
-	OPT_MINIMAL,
-	OPT_HELP,
-	OPT_VERSION
+	OPT_ALG
 };
 
 static const cli_option claim_opts[] = {
@@ -62,20 +58,6 @@ static const cli_option claim_opts[] = {
 	  "signature algorithm: RS256 (default), RS384 or RS512" },
 };
 
-static const cli_option common_opts[] = {
-	{ OPT_LOGLEVEL, "loglevel", 0, CLI_VALUE, 0, "<level>",
-	  "log level: error, warn (or warning), info, verbose, debug (default info)" },
-	{ OPT_MINIMAL, "minimal-output", 0, CLI_FLAG, 0, NULL,
-	  "hide info lines (warnings and errors remain); stdout holds the token alone\n"
-	  "either way" },
-	{ OPT_HELP, "help", 'h', CLI_FLAG, 0, NULL, "display help for command" },
-	{ OPT_VERSION, "version", 0, CLI_FLAG, 0, NULL, "output the version number" },
-};
-
-#define N_CLAIM (sizeof(claim_opts) / sizeof(claim_opts[0]))
-#define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
-#define N_ALL (N_CLAIM + 16 + N_COMMON)
-
 typedef struct {
 	const char *issuer, *keyid, *sub, *username, *useremail, *expires;
 	int verified; /* -1: not given */
@@ -83,23 +65,19 @@ typedef struct {
 	const char **groups;
 	size_t n_groups;
 	qsjwt_alg alg;
-	qsjwt_log_level loglevel;
-	int minimal, help, version;
+	cli_common common;
 	key_opts key;
 } settings;
 
-static cli_option all_opts[N_ALL];
-static size_t n_all;
+static cli_table table;
 
-static void build_table(void)
+static int build_table(void)
 {
-	n_all = 0;
-	for (size_t i = 0; i < N_CLAIM; i++)
-		all_opts[n_all++] = claim_opts[i];
-	for (size_t i = 0; i < key_opts_table_len && n_all < N_ALL; i++)
-		all_opts[n_all++] = key_opts_table[i];
-	for (size_t i = 0; i < N_COMMON && n_all < N_ALL; i++)
-		all_opts[n_all++] = common_opts[i];
+	const cli_option *parts[] = { claim_opts, key_opts_table, cli_common_opts };
+	const size_t lens[] = { sizeof(claim_opts) / sizeof(claim_opts[0]), key_opts_table_len,
+				cli_common_opts_len };
+
+	return cli_table_build(&table, NULL, 0, parts, lens, 3);
 }
 
 static void help(void)
@@ -109,7 +87,7 @@ static void help(void)
 	       "key from a PEM file, a PEM parameter, a PKCS#11 token, or a new key pair.\n"
 	       "The token alone is printed on standard output; logs go to standard error.\n\n"
 	       "Options:\n");
-	cli_print_options(stdout, all_opts, n_all);
+	cli_print_options(stdout, table.v, table.n);
 	printf("\nWith --cert-create, PREFIXqscloud-idp.json is written too: the request that\n"
 	       "creates the Qlik Cloud JWT identity provider for the new key\n"
 	       "('qlik identity-provider create jwtauth --file PREFIXqscloud-idp.json').\n");
@@ -117,17 +95,18 @@ static void help(void)
 	       "  QSJWT_KEY_PASSPHRASE  passphrase of an encrypted private key\n"
 	       "  QSJWT_PKCS11_PIN      user PIN of the token\n"
 	       "  NO_COLOR              when set and not empty, logs are never coloured\n\n");
-	cli_print_exit_codes(stdout);
+	cli_print_exit_codes(stdout, 0);
 	printf("\nExample:\n"
 	       "  qs-jwt create-qscloud --issuer my-issuer --keyid my-key --sub jdoe \\\n"
-	       "    --username 'John Doe' --useremail jdoe@example.com --useremail-verified true \\\n"
-	       "    --groups Sales --expires 5m --cert-privatekey-file privatekey.pem\n");
+	       "    --username 'John Doe' --useremail jdoe@example.com \\\n"
+	       "    --useremail-verified true --groups Sales --expires 5m \\\n"
+	       "    --cert-privatekey-file privatekey.pem\n");
 }
 
 static int handle(void *ud, int id, char *value)
 {
 	settings *s = ud;
-	const char **g;
+	int rc;
 
 	switch (id) {
 	case OPT_ISSUER: s->issuer = value; return 0;
@@ -146,36 +125,27 @@ static int handle(void *ud, int id, char *value)
 		s->verified = value[0] == 't';
 		return 0;
 	case OPT_GROUPS:
-		g = realloc(s->groups, (s->n_groups + 1) * sizeof(*g));
-		if (g == NULL) {
-			cli_usage_error(CMD, "out of memory");
-			return -1;
-		}
-		g[s->n_groups++] = value;
-		s->groups = g;
-		return 0;
+		return cli_groups_add(CMD, &s->groups, &s->n_groups, value);
 	case OPT_ALG: return cli_alg(CMD, value, &s->alg);
-	case OPT_LOGLEVEL: return cli_loglevel(CMD, value, &s->loglevel);
-	case OPT_MINIMAL: s->minimal = 1; return 0;
-	case OPT_HELP: s->help = 1; return 0;
-	case OPT_VERSION: s->version = 1; return 0;
-	default: return key_opts_handle(&s->key, CMD, id, value) < 0 ? -1 : 0;
+	default:
+		rc = cli_common_handle(&s->common, CMD, id, value);
+		if (rc != 1)
+			return rc;
+		return key_opts_handle(&s->key, CMD, id, value) < 0 ? -1 : 0;
 	}
 }
 
 static int validate(settings *s)
 {
-	int no_keyid = s->keyid == NULL && !s->keyid_from_key;
-	const char *missing = s->issuer == NULL    ? "--issuer <issuer>"
-			      : no_keyid           ? "--keyid <keyid>"
-			      : s->expires == NULL ? "--expires <expires>"
-						   : NULL;
+	/* --keyid-from-key stands for --keyid. */
+	const char *values[] = { s->issuer, s->keyid != NULL || s->keyid_from_key ? "" : NULL,
+				 s->expires };
+	static const char *const names[] = { "--issuer <issuer>",
+					     "--keyid <keyid> (or --keyid-from-key)",
+					     "--expires <expires>" };
 
-	if (missing != NULL) {
-		cli_usage_error(CMD, "required option '%s' not specified%s", missing,
-				s->issuer != NULL && no_keyid ? " (or give --keyid-from-key)" : "");
+	if (cli_require(CMD, values, names, sizeof(names) / sizeof(names[0])) != 0)
 		return -1;
-	}
 	if (s->keyid != NULL && s->keyid_from_key) {
 		cli_usage_error(CMD, "give --keyid or --keyid-from-key, not both");
 		return -1;
@@ -206,15 +176,18 @@ int cmd_create_qscloud(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.verified = -1;
 	s.alg = QSJWT_RS256;
-	s.loglevel = QSJWT_LOG_INFO;
+	cli_common_init(&s.common);
 	key_opts_init(&s.key);
-	build_table();
-	if (cli_parse(CMD, all_opts, n_all, argc, argv, handle, &s) != 0)
+	if (build_table() != 0) {
+		code = EXIT_RUNTIME;
 		goto out;
-	if (cli_help_or_version(s.help, s.version, help, &code))
+	}
+	if (cli_parse(CMD, table.v, table.n, argc, argv, handle, &s) != 0)
 		goto out;
-	qsjwt_log_set_level(s.loglevel);
-	qsjwt_log_set_hide_info(s.minimal);
+	if (cli_help_or_version(s.common.help, s.common.version, help, &code))
+		goto out;
+	qsjwt_log_set_level(s.common.loglevel);
+	qsjwt_log_set_hide_info(s.common.minimal);
 	if (validate(&s) != 0)
 		goto out;
 	iat = cli_now();
@@ -282,5 +255,6 @@ out:
 	free(thumb);
 	key_opts_release(&s.key);
 	free(s.groups);
+	cli_table_free(&table);
 	return code;
 }

@@ -158,7 +158,7 @@ static void help(void)
 	cli_print_options(stdout, opts, N_OPTS);
 	printf("\nEnvironment:\n"
 	       "  QSJWT_PKCS11_PIN      user PIN of the token, if needed\n\n");
-	cli_print_exit_codes(stdout);
+	cli_print_exit_codes(stdout, 1);
 }
 
 static int validate(settings *s)
@@ -208,11 +208,8 @@ static int validate(settings *s)
 		cli_usage_error(CMD, "the PKCS#11 options only apply with --pkcs11-uri");
 		return -1;
 	}
-	if (s->p11.uri != NULL &&
-	    qsjwt_pkcs11_check_uri(s->p11.uri, s->p11.allow_pin_in_uri, 0) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt %s --help'\n", CMD);
+	if (s->p11.uri != NULL && cli_check_uri(CMD, s->p11.uri, s->p11.allow_pin_in_uri, 0) != 0)
 		return -1;
-	}
 	return 0;
 }
 

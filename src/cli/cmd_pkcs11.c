@@ -21,7 +21,8 @@ enum {
 	OPT_FINAL_TRY,
 	OPT_JSON,
 	OPT_LOGLEVEL,
-	OPT_HELP
+	OPT_HELP,
+	OPT_VERSION
 };
 
 static const cli_option opts[] = {
@@ -41,6 +42,7 @@ static const cli_option opts[] = {
 	{ OPT_LOGLEVEL, "loglevel", 0, CLI_VALUE, 0, "<level>",
 	  "log level: error, warn (or warning), info, verbose, debug (default info)" },
 	{ OPT_HELP, "help", 'h', CLI_FLAG, 0, NULL, "display help for command" },
+	{ OPT_VERSION, "version", 0, CLI_FLAG, 0, NULL, "output the version number" },
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -48,7 +50,7 @@ typedef struct {
 	const char *cmd;
 	qsjwt_pkcs11_opts p11;
 	secret_source pin_src;
-	int json, help;
+	int json, help, version;
 	qsjwt_log_level level;
 } settings;
 
@@ -64,6 +66,7 @@ static int handle(void *ud, int id, char *value)
 	case OPT_FINAL_TRY: s->p11.pin_final_try = 1; break;
 	case OPT_JSON: s->json = 1; break;
 	case OPT_HELP: s->help = 1; break;
+	case OPT_VERSION: s->version = 1; break;
 	case OPT_LOGLEVEL:
 		if (qsjwt_log_level_from_name(value, &s->level) != QSJWT_OK) {
 			cli_usage_error(s->cmd,
@@ -92,7 +95,7 @@ static void help(const char *which)
 	printf("Options:\n");
 	cli_print_options(stdout, opts, N_OPTS);
 	printf("\n");
-	cli_print_exit_codes(stdout);
+	cli_print_exit_codes(stdout, 0);
 }
 
 static const char *yes_no(int v)
@@ -247,15 +250,21 @@ int cmd_pkcs11(int argc, char **argv)
 	int tokens;
 
 	if (argc < 1 || (strcmp(argv[0], "list-tokens") != 0 && strcmp(argv[0], "list-keys") != 0)) {
+		if (argc >= 1 && strcmp(argv[0], "--version") == 0)
+			return cli_write_stdout_line(QSJWT_VERSION);
 		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
 			printf("Usage: qs-jwt pkcs11 <list-tokens|list-keys> [options]\n\n"
 			       "  list-tokens  every token of every PKCS#11 module, with its URI\n"
 			       "  list-keys    every RSA private key on a token, with its URI\n");
 			return cli_flush_stdout();
 		}
-		fprintf(stderr, "qs-jwt pkcs11: error: %s '%s'\nsee 'qs-jwt pkcs11 --help'\n",
-			argc < 1 ? "missing subcommand" : "unknown subcommand",
-			argc < 1 ? "list-tokens|list-keys" : argv[0]);
+		/* The word is the user's: shown only as cli_shown() allows (a
+		 * PEM pasted here is not printed, nor escape sequences). */
+		if (argc < 1)
+			cli_usage_error("pkcs11", "missing subcommand 'list-tokens|list-keys'");
+		else
+			cli_usage_error("pkcs11", "unknown subcommand %s (list-tokens or list-keys)",
+					cli_shown(argv[0]));
 		return EXIT_USAGE;
 	}
 	tokens = strcmp(argv[0], "list-tokens") == 0;
@@ -271,11 +280,10 @@ int cmd_pkcs11(int argc, char **argv)
 		help(argv[0]);
 		return cli_flush_stdout();
 	}
+	if (s.version)
+		return cli_write_stdout_line(QSJWT_VERSION);
 	qsjwt_log_set_level(s.level);
-	if (s.p11.uri != NULL &&
-	    qsjwt_pkcs11_check_uri(s.p11.uri, s.p11.allow_pin_in_uri, 0) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt %s --help'\n", cmd);
+	if (s.p11.uri != NULL && cli_check_uri(cmd, s.p11.uri, s.p11.allow_pin_in_uri, 0) != 0)
 		return EXIT_USAGE;
-	}
 	return tokens ? list_tokens(&s) : list_keys(&s);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cert_job.h"
 #include "util/file.h"
@@ -111,6 +112,16 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 	case KEY_OPT_PARAM:
 		release_param(k);
 		k->param_stdin = strcmp(value, "-") == 0;
+		if (!k->param_stdin && strstr(value, "-----BEGIN") == NULL &&
+		    strchr(value, '\n') == NULL) {
+			/* One line and no PEM armour: a file name, most likely. */
+			cli_usage_error(cmd,
+					"--cert-privatekey takes the key's PEM text, and %s is "
+					"not PEM; did you mean --cert-privatekey-file?",
+					cli_shown(value));
+			qsjwt_secret_wipe(value, strlen(value));
+			return -1;
+		}
 		if (!k->param_stdin) {
 			k->param_len = strlen(value);
 			k->param = malloc(k->param_len + 1);
@@ -187,12 +198,17 @@ static int check_dependents(const key_opts *k, const char *cmd)
 	const char *stray = NULL, *needs = NULL;
 
 	if (!k->cert_create) {
+		/* The original took these without --cert-create (wrapper scripts
+		 * pass every option they know): accepted, with a warning. */
+		if (k->days_given)
+			log_warn("--cert-create-expires-days has no effect without --cert-create "
+				 "true");
+		if (k->prefix_given)
+			log_warn("--cert-file-prefix has no effect without --cert-create true");
 		needs = "--cert-create true";
-		stray = k->days_given       ? "--cert-create-expires-days"
-			: k->key_bits != 0  ? "--cert-create-key-bits"
-			: k->prefix_given   ? "--cert-file-prefix"
-			: k->force          ? "--force"
-					    : NULL;
+		stray = k->key_bits != 0 ? "--cert-create-key-bits"
+			: k->force       ? "--force"
+					 : NULL;
 	}
 	if (stray == NULL && k->p11.uri == NULL) {
 		needs = "--pkcs11-uri";
@@ -216,6 +232,7 @@ static int check_dependents(const key_opts *k, const char *cmd)
 
 int key_opts_validate(key_opts *k, const char *cmd)
 {
+	struct stat st;
 	const char *given[4];
 	int n = 0;
 
@@ -245,11 +262,15 @@ int key_opts_validate(key_opts *k, const char *cmd)
 	}
 	if (check_dependents(k, cmd) != 0)
 		return -1;
-	if (k->p11.uri != NULL &&
-	    qsjwt_pkcs11_check_uri(k->p11.uri, k->p11.allow_pin_in_uri, 1) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt %s --help'\n", cmd);
+	if (k->cert_create && k->prefix[0] != '\0' && k->prefix[strlen(k->prefix) - 1] != '/' &&
+	    stat(k->prefix, &st) == 0 && S_ISDIR(st.st_mode))
+		/* The original's behaviour, kept: the prefix is glued to the
+		 * file names ('outpublickey.pem' beside 'out/'). */
+		log_warn("--cert-file-prefix '%s' is a prefix: the files are '%spublickey.pem' "
+			 "and so on, not files in the directory '%s'; did you mean '%s/'?",
+			 k->prefix, k->prefix, k->prefix, k->prefix);
+	if (k->p11.uri != NULL && cli_check_uri(cmd, k->p11.uri, k->p11.allow_pin_in_uri, 1) != 0)
 		return -1;
-	}
 	k->pass_src.file = k->passphrase_file;
 	k->pin_src.file = k->pin_file;
 	return 0;

@@ -184,7 +184,6 @@ qsjwt_check *jwt_add_check(qsjwt_verify_result *r, const char *name, qsjwt_check
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
 	if (res == QSJWT_CHECK_FAIL) {
-		r->valid = 0;
 		if (r->reason == NULL)
 			r->reason = c->detail;
 	}
@@ -389,15 +388,30 @@ static void check_audience(const qsjwt_jwt *t, const char *want, qsjwt_verify_re
 qsjwt_err qsjwt_jwt_verify(const qsjwt_jwt *t, const qsjwt_pubkey *key,
 			   const qsjwt_verify_opts *o, qsjwt_verify_result *r)
 {
+	qsjwt_err rc = QSJWT_ERR_INVALID;
+	int failed = 0, signed_ok = 0;
+
+	/* Not valid until every check has run and passed: a caller that reads
+	 * only r->valid after an error must not accept the token. */
 	memset(r, 0, sizeof(*r));
-	r->valid = 1;
-	if (o->skew < 0)
-		return QSJWT_ERR_INVALID;
+	if (o->skew < 0 || o->skew > QSJWT_MAX_TIME) {
+		log_error("the clock skew must be from 0 to %lld seconds, not %lld",
+			  (long long)QSJWT_MAX_TIME, (long long)o->skew);
+		goto out;
+	}
 	check_signature(t, key, r);
 	check_time(t, "exp", o, r);
 	check_time(t, "nbf", o, r);
 	check_time(t, "iat", o, r);
 	if (o->audience != NULL)
 		check_audience(t, o->audience, r);
-	return QSJWT_OK;
+	for (size_t i = 0; i < r->n_checks; i++) {
+		failed |= r->checks[i].result == QSJWT_CHECK_FAIL;
+		signed_ok |= strcmp(r->checks[i].name, "signature") == 0 &&
+			     r->checks[i].result == QSJWT_CHECK_PASS;
+	}
+	r->valid = signed_ok && !failed;
+	rc = QSJWT_OK;
+out:
+	return rc;
 }

@@ -37,8 +37,11 @@ static qsjwt_err get_pin(p11_token *t, const p11_login_opts *o, char *pin, size_
 
 	if (o->pin_value != NULL) {
 		n = strlen(o->pin_value);
-		if (n >= P11_PIN_MAX)
+		if (n >= P11_PIN_MAX) {
+			log_error("the PIN in the PKCS#11 URI (pin-value) is longer than %d bytes",
+				  P11_PIN_MAX - 1);
 			return QSJWT_ERR_INVALID;
+		}
 		memcpy(pin, o->pin_value, n);
 		*len = n;
 		log_verbose("PIN for token '%s' from the URI's pin-value", t->label);

@@ -82,7 +82,8 @@ const char *p11_rv_name(CK_RV rv)
 		{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
 		{ CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
 	};
-	static char other[32];
+	/* Worker threads report token failures too. */
+	static _Thread_local char other[32];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (names[i].rv == rv)

@@ -124,6 +124,12 @@ qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 			  "(--allow-pin-in-uri accepts it anyway)");
 		goto out;
 	}
+	if (p11_kit_uri_get_pin_value(uri) != NULL &&
+	    strlen(p11_kit_uri_get_pin_value(uri)) >= P11_PIN_MAX) {
+		log_error("the PIN in the PKCS#11 URI (pin-value) is longer than %d bytes",
+			  P11_PIN_MAX - 1);
+		goto out;
+	}
 	*out = uri;
 	uri = NULL;
 	rc = QSJWT_OK;

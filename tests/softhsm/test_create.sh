@@ -240,6 +240,39 @@ else
 	bg_wait 2>/dev/null
 fi
 
+# Whatever signal ends the run during the generation: 128+N, no objects, no
+# files, no temporaries (SIGHUP: a dropped SSH session; SIGQUIT: Ctrl-\).
+declare -A SIGNUM=([INT]=2 [TERM]=15 [HUP]=1 [QUIT]=3)
+for sig in INT TERM HUP QUIT; do
+	want=$((128 + SIGNUM[$sig]))
+	begin "SIG$sig during generation of a 4096-bit key: exit $want, no objects, no files"
+	outdir "sig-$sig"
+	bg_create "$O" "pkcs11:token=qlik;object=sig-$sig-key;id=%0b"
+	if wait_for_file_text "$BG_ERR" "generating an RSA-4096 key pair on token 'qlik'" 30; then
+		kill "-$sig" "$BG_PID"
+		bg_wait
+		assert_fails "$want" "interrupted; nothing was written or kept"
+		assert_same_text "$BEFORE" "$(hsm_objects)" "objects on the token"
+		assert_dir_listing "$O" ""
+	else
+		fail "no 'generating an RSA-4096' line within 30 s: $(cat "$BG_ERR")"
+		kill -9 "$BG_PID" 2>/dev/null
+		bg_wait 2>/dev/null
+	fi
+done
+
+begin "Ctrl-C at the PIN prompt of --cert-create on a token: exit 130, no objects, no files"
+outdir ctrl-c
+run_tty $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+	--pkcs11-uri 'pkcs11:token=qlik;object=ctrl-c-key' --cert-create true \
+	--cert-create-expires-days 30 --cert-file-prefix "$O/"
+assert_rc 130
+assert_empty_stdout
+assert_contains "$TTY_LOG" "PIN for token 'qlik': "
+assert_contains "$ERR" "interrupted; nothing was written or kept"
+assert_same_text "$BEFORE" "$(hsm_objects)" "objects on the token"
+assert_dir_listing "$O" ""
+
 begin "a file appears during generation: exit 1, new objects removed, that file untouched"
 outdir race
 bg_create "$O" 'pkcs11:token=qlik;object=race-key;id=%0a'
