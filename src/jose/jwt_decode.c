@@ -184,6 +184,9 @@ qsjwt_check *jwt_add_check(qsjwt_verify_result *r, const char *name, qsjwt_check
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
 	if (res == QSJWT_CHECK_FAIL) {
+		/* Checks added after qsjwt_jwt_verify (qsjwt_profile_check) can
+		 * only take validity away. */
+		r->valid = 0;
 		if (r->reason == NULL)
 			r->reason = c->detail;
 	}

@@ -297,7 +297,7 @@ assert_usage_error "required option '--issuer <issuer>' not specified" create-qs
 
 begin "usage: --keyid missing"
 qsc --issuer i --expires 60m --cert-privatekey-file "$PRIV"
-assert_usage_error "required option '--keyid <keyid>' not specified" create-qscloud
+assert_usage_error "required option '--keyid <keyid> (or --keyid-from-key)' not specified" create-qscloud
 
 begin "usage: --expires missing"
 qsc --issuer i --keyid k --cert-privatekey-file "$PRIV"
@@ -479,7 +479,7 @@ begin "usage: --keyid and --keyid-from-key together, or neither"
 qsc --issuer i --keyid k --keyid-from-key --expires 60m --cert-privatekey-file "$PRIV"
 assert_usage_error "give --keyid or --keyid-from-key, not both" create-qscloud
 qsc --issuer i --expires 60m --cert-privatekey-file "$PRIV"
-assert_usage_error "required option '--keyid <keyid>' not specified (or give --keyid-from-key)" create-qscloud
+assert_usage_error "required option '--keyid <keyid> (or --keyid-from-key)' not specified" create-qscloud
 
 # ---- a SoftHSM2 key ----------------------------------------------------------------------------
 
