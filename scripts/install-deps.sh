@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages qs-jwt needs to build, test and demo, when
 # they are missing (libclang-rt-14-dev is only recommended by clang, but
-# libFuzzer lives there; the tests call python3, man, col, chattr, ps, file, strace).
+# libFuzzer lives there; the tests call python3, man, col, chattr, ps, file, strace;
+# the serve tests curl and setpriv, its benchmark wrk).
 # Usage: scripts/install-deps.sh
 set -euo pipefail
 
@@ -12,6 +13,7 @@ packages=(
 	softhsm2 opensc gnutls-bin
 	clang libclang-rt-14-dev valgrind hyperfine
 	python3 man-db groff-base bsdextrautils procps e2fsprogs file strace
+	libmicrohttpd-dev curl util-linux wrk
 )
 
 missing=()

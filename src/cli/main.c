@@ -27,6 +27,7 @@ static const struct {
 	{ "decode", cmd_decode, "show a JWT and, given a key, verify it" },
 	{ "pkcs11", cmd_pkcs11,
 	  "list-tokens | list-keys: PKCS#11 tokens and keys, with their URIs" },
+	{ "serve", cmd_serve, "a token service on a unix socket: one login, a policy, an audit log" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -188,10 +188,18 @@ qsjwt_err pool_sign(pool *p, qsjwt_alg alg, const char *payload, size_t payload_
 	p->tail = &s->job;
 	pthread_cond_signal(&p->cv_work);
 	while (!s->finished) {
-		if (timeout_ms == 0)
+		struct timespec now;
+		if (timeout_ms == 0) {
 			pthread_cond_wait(&s->cv, &p->mu);
-		else if (pthread_cond_timedwait(&s->cv, &p->mu, &deadline) == ETIMEDOUT &&
-			 !s->finished)
+			continue;
+		}
+		(void)pthread_cond_timedwait(&s->cv, &p->mu, &deadline);
+		/* The clock decides, not the wait's result: a preloaded clock
+		 * (faketime in tests) can end a timed wait early. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!s->finished &&
+		    (now.tv_sec > deadline.tv_sec ||
+		     (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)))
 			break;
 	}
 	if (!s->finished) {
