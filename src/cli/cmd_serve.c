@@ -14,11 +14,14 @@
 #include "cli/commands.h"
 #include "cli/key_opts.h"
 #include "serve/serve.h"
+#include "util/locked.h"
 #include "util/log.h"
 
 #define CMD "serve"
 #define MAX_JOBS 256
 #define MAX_LISTEN 16
+/* The longest PIN kept (the library asks for at most 256 bytes). */
+#define KEPT_PIN_MAX 4096
 /* How long SIGTERM waits for the requests under way. */
 #define STOP_GRACE_SECONDS 10
 
@@ -81,6 +84,43 @@ typedef struct {
 	int help, version;
 	key_opts key;
 } settings;
+
+/* The PIN, kept for logging in again after the token went away: the first
+ * login reads it from its source, the next ones from here. */
+typedef struct {
+	secret_source *src;
+	char *pin; /* KEPT_PIN_MAX bytes of locked memory */
+	size_t len;
+	int have;
+} kept_pin;
+
+static qsjwt_err keep_pin(char *buf, size_t size, size_t *len, const char *token, void *ud)
+{
+	kept_pin *kp = ud;
+	qsjwt_err rc;
+
+	if (kp->have) {
+		if (kp->len > size)
+			return QSJWT_ERR_LOGIN;
+		memcpy(buf, kp->pin, kp->len);
+		*len = kp->len;
+		return QSJWT_OK;
+	}
+	rc = pin_from_sources(buf, size, len, token, kp->src);
+	if (rc == QSJWT_OK && *len <= KEPT_PIN_MAX) {
+		memcpy(kp->pin, buf, *len);
+		kp->len = *len;
+		kp->have = 1;
+	}
+	return rc;
+}
+
+static qsjwt_err reopen_token(void *ud, qsjwt_signer **out)
+{
+	const qsjwt_pkcs11_opts *p11 = ud;
+
+	return qsjwt_signer_from_pkcs11(p11, out);
+}
 
 static cli_option all_opts[N_ALL];
 static size_t n_all;
@@ -271,10 +311,12 @@ int cmd_serve(int argc, char **argv)
 	qsjwt_signer *signer = NULL;
 	server *srv = NULL;
 	sigset_t set, old;
+	kept_pin kp;
 	int code = EXIT_USAGE, masked = 0;
 	unsigned stuck;
 
 	memset(&s, 0, sizeof(s));
+	memset(&kp, 0, sizeof(kp));
 	s.alg = QSJWT_RS256;
 	s.loglevel = QSJWT_LOG_INFO;
 	s.socket_mode = -1;
@@ -288,9 +330,23 @@ int cmd_serve(int argc, char **argv)
 	if (validate(&s) != 0)
 		goto out;
 
+	if (s.key.p11.uri != NULL) {
+		kp.src = &s.key.pin_src;
+		kp.pin = locked_alloc(KEPT_PIN_MAX);
+		if (kp.pin == NULL) {
+			log_error("cannot lock memory for the PIN (mlock: see ulimit -l): it must "
+				  "stay in RAM to log in again after the token goes away");
+			code = EXIT_RUNTIME;
+			goto out;
+		}
+		s.key.p11.pin_fn = keep_pin;
+		s.key.p11.pin_ud = &kp;
+	}
 	code = key_opts_signer(&s.key, cli_now(), &signer);
 	if (code != EXIT_OK)
 		goto out;
+	/* The server owns the signer from here. */
+	s.key.signer = NULL;
 	memset(&o, 0, sizeof(o));
 	o.listen = s.listen;
 	o.n_listen = s.n_listen;
@@ -301,6 +357,10 @@ int cmd_serve(int argc, char **argv)
 	o.policy_path = s.policy;
 	o.audit_path = s.audit_log;
 	o.audit_syslog = s.audit_syslog;
+	if (s.key.p11.uri != NULL) {
+		o.reopen = reopen_token;
+		o.reopen_ud = &s.key.p11;
+	}
 
 	raise_fd_limit();
 	sigemptyset(&set);
@@ -322,6 +382,7 @@ int cmd_serve(int argc, char **argv)
 		log_error("%u signing call%s still inside the PKCS#11 module: exiting without "
 			  "closing the token session",
 			  stuck, stuck == 1 ? " was" : "s were");
+		locked_free(kp.pin, KEPT_PIN_MAX);
 		_exit(EXIT_RUNTIME);
 	}
 	server_free(srv);
@@ -330,7 +391,8 @@ int cmd_serve(int argc, char **argv)
 	code = EXIT_OK;
 out:
 	server_free(srv);
-	key_opts_release(&s.key); /* frees the signer, logs out */
+	key_opts_release(&s.key);
+	locked_free(kp.pin, KEPT_PIN_MAX);
 	if (masked)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return code;

@@ -173,11 +173,9 @@ static void qseow(serve_state *st, const serve_caller *c, const char *body, size
 		reason = "out of memory";
 		goto answer;
 	}
-	rc = pool_sign(st->pool, st->alg, payload, payload_len, SERVE_SIGN_TIMEOUT_MS, &token);
+	rc = keyholder_sign(st->key, st->alg, payload, payload_len, &token, &reason);
 	if (rc != QSJWT_OK) {
 		status = 503;
-		reason = rc == QSJWT_ERR_INTERRUPTED ? "the key did not sign in time"
-						     : "the key cannot sign now";
 		log_error("POST /v1/qseow: %s (%s)", reason, qsjwt_err_str(rc));
 		goto answer;
 	}
@@ -230,10 +228,15 @@ answer:
 static void healthz(serve_state *st, const serve_caller *c, const char *body, size_t len,
 		    reply *out)
 {
-	(void)st;
+	char why[256];
+
 	(void)c;
 	(void)body;
 	(void)len;
+	if (!keyholder_healthy(st->key, why, sizeof(why))) {
+		reply_error(out, 503, why);
+		return;
+	}
 	reply_release(out);
 	out->status = 200;
 	out->body = strdup("{\"status\":\"ok\"}\n");

@@ -10,6 +10,8 @@
 
 #include <qsjwt/qsjwt.h>
 
+#include "serve/key.h"
+
 typedef struct {
 	const char *const *listen; /* "unix:PATH" or "tcp:127.0.0.1:PORT" */
 	size_t n_listen;
@@ -20,14 +22,16 @@ typedef struct {
 	const char *policy_path; /* NULL: only the service's own uid */
 	const char *audit_path;	 /* NULL: no file */
 	int audit_syslog;
+	key_reopen_fn reopen; /* token keys: a new signer after a device failure */
+	void *reopen_ud;
 } serve_opts;
 
 typedef struct server server;
 
 /*
  * Open the audit log, load the policy, start the signing pool over `signer`
- * (borrowed, it must outlive the server) and listen. 0, or -1 with the
- * reason logged (nothing is left listening).
+ * (taken over: freed with the server, also when the start fails) and
+ * listen. 0, or -1 with the reason logged (nothing is left listening).
  */
 int server_start(const serve_opts *o, qsjwt_signer *signer, server **out);
 
@@ -43,7 +47,7 @@ void server_reload(server *s);
  */
 unsigned server_stop(server *s, unsigned grace_seconds);
 
-/* After server_stop() returned 0 (or start failed). NULL is a no-op. */
+/* After server_stop() returned 0. NULL is a no-op. */
 void server_free(server *s);
 
 #endif

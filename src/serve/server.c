@@ -321,15 +321,20 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 	unsigned threads = o->jobs * 2 < 4 ? 4 : o->jobs * 2;
 	size_t i;
 
-	if (s == NULL)
+	if (s == NULL) {
+		qsjwt_signer_free(signer);
 		return -1;
+	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_idle, NULL);
 	pthread_mutex_init(&s->st.policy_mu, NULL);
 	s->mu_init = 1;
-	s->st.signer = signer;
 	s->st.alg = o->alg;
 	s->st.policy_path = o->policy_path;
+	if (keyholder_new(signer, o->jobs, o->reopen, o->reopen_ud, &s->st.key) != QSJWT_OK) {
+		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
+		goto fail;
+	}
 	s->st.audit = audit_open(o->audit_path, o->audit_syslog, &err);
 	if (s->st.audit == NULL) {
 		log_error("%s", err != NULL ? err : "cannot open the audit log: out of memory");
@@ -357,10 +362,6 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 			 (unsigned long)uid, res != NULL ? " (" : "", res != NULL ? pw.pw_name : "",
 			 res != NULL ? ")" : "");
 	}
-	if (pool_new(signer, o->jobs, &s->st.pool) != QSJWT_OK) {
-		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
-		goto fail;
-	}
 	s->l = calloc(o->n_listen, sizeof(*s->l));
 	if (s->l == NULL)
 		goto fail;
@@ -385,7 +386,7 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 		}
 	}
 	log_info("ready: %u signing worker%s, %s", o->jobs, o->jobs == 1 ? "" : "s",
-		 qsjwt_signer_describe(signer));
+		 keyholder_describe(s->st.key));
 	*out = s;
 	free(err);
 	return 0;
@@ -454,17 +455,14 @@ unsigned server_stop(server *s, unsigned grace_seconds)
 			MHD_stop_daemon(s->l[i].d);
 		s->l[i].d = NULL;
 	}
-	if (s->st.pool == NULL)
-		return 0;
-	pool_cancel(s->st.pool);
-	return pool_drain(s->st.pool, 10);
+	return keyholder_stop(s->st.key, 10);
 }
 
 void server_free(server *s)
 {
 	if (s == NULL)
 		return;
-	pool_free(s->st.pool);
+	keyholder_free(s->st.key);
 	for (size_t i = 0; i < s->n_l; i++) {
 		if (s->l[i].fd >= 0)
 			close(s->l[i].fd);

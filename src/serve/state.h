@@ -7,8 +7,8 @@
 
 #include <qsjwt/qsjwt.h>
 
-#include "pool/pool.h"
 #include "serve/audit.h"
+#include "serve/key.h"
 #include "serve/policy.h"
 
 /* How long a request waits for a signature before it gets 503. */
@@ -17,8 +17,7 @@
 #define SERVE_MAX_BODY (64 * 1024)
 
 typedef struct {
-	qsjwt_signer *signer;
-	pool *pool;
+	keyholder *key;
 	qsjwt_alg alg;
 	audit *audit;
 	pthread_mutex_t policy_mu;
