@@ -34,6 +34,7 @@ enum {
 	OPT_AUDIT_SYSLOG,
 	OPT_TIMEOUT,
 	OPT_ALG,
+	OPT_CERTIFICATE,
 	OPT_LOGLEVEL,
 	OPT_HELP,
 	OPT_VERSION
@@ -57,6 +58,9 @@ static const cli_option serve_opts_table[] = {
      "send each audit line to syslog (authpriv) too"},
     {OPT_TIMEOUT, "connection-timeout", 0, CLI_VALUE, 0, "<seconds>",
      "close a connection idle (or sending too slowly) this long (default 10)"},
+    {OPT_CERTIFICATE, "certificate", 0, CLI_VALUE, 0, "<file>",
+     "certificate of the key (PEM or DER) for GET /v1/certificate (default: the\n"
+     "one stored beside a token key); refused when it is for another key"},
     {OPT_ALG, "alg", 0, CLI_VALUE, 0, "<alg>",
      "signature algorithm: RS256 (default), RS384 or RS512"},
 };
@@ -77,7 +81,7 @@ typedef struct {
 	size_t n_listen;
 	long socket_mode; /* -1: not given */
 	long jobs, timeout;
-	const char *policy, *audit_log;
+	const char *policy, *audit_log, *certificate;
 	int audit_syslog;
 	qsjwt_alg alg;
 	qsjwt_log_level loglevel;
@@ -151,6 +155,9 @@ static void help(void)
 	       "Answer HTTP requests for tokens, signing with one key and one login:\n"
 	       "  POST /v1/qseow  {\"userid\",\"userdir\",\"username\",\"useremail\",\"groups\",\n"
 	       "                  \"expires\",\"audience\"} -> {\"token\",\"exp\"}\n"
+	       "  POST /v1/qscloud {\"sub\",\"username\",\"useremail\",\"useremail_verified\",\n"
+	       "                  \"groups\",\"expires\",\"issuer\",\"keyid\"} -> {\"token\",\"exp\"}\n"
+	       "  GET  /v1/certificate  the key's certificate (PEM)\n"
 	       "  GET  /healthz   {\"status\":\"ok\"} when the key can sign now\n"
 	       "Each caller gets what the policy allows it; every decision is one line in\n"
 	       "the audit log. Runs in the foreground: SIGTERM or SIGINT stops it once the\n"
@@ -234,6 +241,9 @@ static int handle(void *ud, int id, char *value)
 			    cli_shown(value));
 			return -1;
 		}
+		return 0;
+	case OPT_CERTIFICATE:
+		s->certificate = value;
 		return 0;
 	case OPT_POLICY:
 		s->policy = value;
@@ -357,6 +367,7 @@ int cmd_serve(int argc, char **argv)
 	o.policy_path = s.policy;
 	o.audit_path = s.audit_log;
 	o.audit_syslog = s.audit_syslog;
+	o.certificate = s.certificate;
 	if (s.key.p11.uri != NULL) {
 		o.reopen = reopen_token;
 		o.reopen_ud = &s.key.p11;

@@ -183,7 +183,8 @@ qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reope
 	return QSJWT_OK;
 }
 
-qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *payload, size_t len, char **token,
+qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *kid, const char *payload,
+			 size_t len, char **token,
 			 const char **why)
 {
 	qsjwt_err rc;
@@ -198,7 +199,7 @@ qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *payload, size_
 		*why = "the token is unavailable; see /healthz";
 		return QSJWT_ERR_IO;
 	}
-	rc = pool_sign(k->pool, alg, payload, len, SERVE_SIGN_TIMEOUT_MS, token);
+	rc = pool_sign(k->pool, alg, kid, payload, len, SERVE_SIGN_TIMEOUT_MS, token);
 	pthread_rwlock_unlock(&k->use);
 	if (rc == QSJWT_OK)
 		return rc;

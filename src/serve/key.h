@@ -31,7 +31,8 @@ qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reope
  * when the key cannot sign now: the token is away, or this signature failed
  * on the device (the reconnection then starts).
  */
-qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *payload, size_t len, char **token,
+qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *kid, const char *payload,
+			 size_t len, char **token,
 			 const char **why);
 
 /* Whether the key can sign now: 1, or 0 with the reason in buf. */

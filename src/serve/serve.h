@@ -22,6 +22,7 @@ typedef struct {
 	const char *policy_path; /* NULL: only the service's own uid */
 	const char *audit_path;	 /* NULL: no file */
 	int audit_syslog;
+	const char *certificate;   /* for GET /v1/certificate; NULL: the token's */
 	key_reopen_fn reopen; /* token keys: a new signer after a device failure */
 	void *reopen_ud;
 } serve_opts;

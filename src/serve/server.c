@@ -18,6 +18,7 @@
 
 #include <microhttpd.h>
 
+#include "serve/cert.h"
 #include "serve/listen.h"
 #include "serve/routes.h"
 #include "serve/state.h"
@@ -331,6 +332,12 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 	s->mu_init = 1;
 	s->st.alg = o->alg;
 	s->st.policy_path = o->policy_path;
+	s->st.cert_pem = serve_cert_load(signer, o->certificate, &err);
+	if (err != NULL) {
+		log_error("--certificate: %s", err);
+		qsjwt_signer_free(signer);
+		goto fail;
+	}
 	if (keyholder_new(signer, o->jobs, o->reopen, o->reopen_ud, &s->st.key) != QSJWT_OK) {
 		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
 		goto fail;
@@ -471,6 +478,7 @@ void server_free(server *s)
 	free(s->l);
 	policy_unref(s->st.policy);
 	audit_close(s->st.audit);
+	free(s->st.cert_pem);
 	pthread_mutex_destroy(&s->st.policy_mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv_idle);

@@ -18,6 +18,7 @@
 
 typedef struct {
 	keyholder *key;
+	char *cert_pem; /* GET /v1/certificate; NULL: none */
 	qsjwt_alg alg;
 	audit *audit;
 	pthread_mutex_t policy_mu;

@@ -45,6 +45,10 @@ req POST /v1/qseow "$U"
 assert_status 200
 assert_eq "$want" "$(body_field token)" "token"
 verify_jwt "$(body_field token)" "$PUBK"
+req GET /v1/certificate
+assert_eq 200 "$STATUS" "GET /v1/certificate"
+assert_eq "$(openssl x509 -in "$HSM/publickey.cer" -inform DER 2>/dev/null || openssl x509 -in "$HSM/publickey.cer")" \
+	"$(cat "$BODY_FILE")" "the certificate stored beside the token key"
 serve_stop
 assert_eq 0 "$SERVE_RC" "exit code"
 
