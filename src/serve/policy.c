@@ -661,7 +661,7 @@ policy *policy_parse(const char *text, size_t len, char **err)
 		if (end == NULL || end < text || end > text + len)
 			end = text + len;
 		line_col(text, end, &line, &col);
-		seterr(err, "not valid JSON (line %zu, column %zu)", line, col);
+		seterr(err, "not valid JSON near line %zu, column %zu", line, col);
 		goto out;
 	}
 	while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
