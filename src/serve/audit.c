@@ -169,7 +169,8 @@ static int add_caller(cJSON *o, const serve_caller *c)
 			goto out;
 		break;
 	case CALLER_TLS:
-		if (add_str(k, "peer", "tls") != 0 || add_str(k, "cert_subject", c->cert_subject) != 0 ||
+		if (add_str(k, "peer", "tls") != 0 ||
+		    add_str(k, "cert_subject", c->cert_subject) != 0 ||
 		    add_str(k, "cert_sha256", c->cert_sha256) != 0)
 			goto out;
 		break;
@@ -184,7 +185,8 @@ static int add_request(cJSON *o, const serve_request *r)
 	cJSON *g;
 
 	if (r->kind == REQ_QSEOW) {
-		if (add_str(o, "userdir", r->userdir) != 0 || add_str(o, "userid", r->userid) != 0 ||
+		if (add_str(o, "userdir", r->userdir) != 0 ||
+		    add_str(o, "userid", r->userid) != 0 ||
 		    add_str(o, "audience", r->audience) != 0)
 			return -1;
 	} else {

@@ -333,8 +333,8 @@ static int norm_sha256(const char *in, char **out)
 
 static int parse_match(const cJSON *m, const char *path, policy_client *c, char **err)
 {
-	static const char *const keys[] = { "uid",      "user",         "gid",         "group",
-					    "loopback", "cert_subject", "cert_sha256", NULL };
+	static const char *const keys[] = {"uid",      "user",	       "gid",	      "group",
+					   "loopback", "cert_subject", "cert_sha256", NULL};
 	char sub[160], buf[SHOWN_MAX];
 	const char *s = NULL;
 	const cJSON *v;
@@ -350,8 +350,9 @@ static int parse_match(const cJSON *m, const char *path, policy_client *c, char 
 	v = m->child;
 	if (v == NULL || v->next != NULL) {
 		if (v == NULL)
-			seterr(err, "%s: is empty; give one of uid, user, gid, group, loopback, "
-				    "cert_subject, cert_sha256",
+			seterr(err,
+			       "%s: is empty; give one of uid, user, gid, group, loopback, "
+			       "cert_subject, cert_sha256",
 			       path);
 		else
 			seterr(err, "%s: holds both \"%s\" and \"%s\"; give exactly one", path,
@@ -394,7 +395,8 @@ static int parse_match(const cJSON *m, const char *path, policy_client *c, char 
 		if (r == 1)
 			seterr(err, "%s: no user \"%s\" on this system", sub, buf);
 		else if (r < 0)
-			seterr(err, "%s: cannot look up user \"%s\": %s", sub, buf, strerror(errno));
+			seterr(err, "%s: cannot look up user \"%s\": %s", sub, buf,
+			       strerror(errno));
 		return r == 0 ? 0 : -1;
 	}
 	if (strcmp(v->string, "group") == 0) {
@@ -403,7 +405,8 @@ static int parse_match(const cJSON *m, const char *path, policy_client *c, char 
 		if (r == 1)
 			seterr(err, "%s: no group \"%s\" on this system", sub, buf);
 		else if (r < 0)
-			seterr(err, "%s: cannot look up group \"%s\": %s", sub, buf, strerror(errno));
+			seterr(err, "%s: cannot look up group \"%s\": %s", sub, buf,
+			       strerror(errno));
 		return r == 0 ? 0 : -1;
 	}
 	if (strcmp(v->string, "cert_subject") == 0) {
@@ -494,15 +497,16 @@ static int parse_lifetime(const cJSON *v, const char *path, policy_client *c, ch
 
 static int parse_allow(const cJSON *a, const char *path, policy_client *c, char **err)
 {
-	static const char *const keys[] = { "userdir", "userid",  "audience",     "groups",
-					    "issuer",  "keyid",   "max_lifetime", "requests_per_minute",
-					    "metrics", NULL };
+	static const char *const keys[] = {
+	    "userdir", "userid", "audience",	 "groups",
+	    "issuer",  "keyid",	 "max_lifetime", "requests_per_minute",
+	    "metrics", NULL};
 	struct {
 		const char *key;
 		plist *l;
 	} lists[] = {
-		{ "userdir", &c->userdir }, { "userid", &c->userid }, { "audience", &c->audience },
-		{ "groups", &c->groups },   { "issuer", &c->issuer }, { "keyid", &c->keyid },
+	    {"userdir", &c->userdir}, {"userid", &c->userid}, {"audience", &c->audience},
+	    {"groups", &c->groups},   {"issuer", &c->issuer}, {"keyid", &c->keyid},
 	};
 	char sub[160];
 	const cJSON *v;
@@ -555,7 +559,7 @@ static int parse_allow(const cJSON *a, const char *path, policy_client *c, char 
 
 static int parse_client(const cJSON *o, size_t idx, policy *p, char **err)
 {
-	static const char *const keys[] = { "name", "match", "allow", NULL };
+	static const char *const keys[] = {"name", "match", "allow", NULL};
 	policy_client *c = &p->clients[idx];
 	char path[64], sub[80], buf[SHOWN_MAX];
 	const cJSON *v;
@@ -632,7 +636,7 @@ static void line_col(const char *t, const char *at, size_t *line, size_t *col)
 
 policy *policy_parse(const char *text, size_t len, char **err)
 {
-	static const char *const top_keys[] = { "clients", NULL };
+	static const char *const top_keys[] = {"clients", NULL};
 	const unsigned char *u = (const unsigned char *)text;
 	const char *end = NULL;
 	cJSON *root = NULL;

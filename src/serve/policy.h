@@ -29,7 +29,7 @@ typedef enum { REQ_QSEOW, REQ_QSCLOUD } serve_req_kind;
 typedef struct {
 	serve_req_kind kind;
 	const char *userdir, *userid, *audience; /* qseow */
-	const char *sub, *issuer, *keyid;        /* qscloud */
+	const char *sub, *issuer, *keyid;	 /* qscloud */
 	const char *const *groups;
 	size_t n_groups;
 	int64_t lifetime; /* seconds, from "expires" */

@@ -8,18 +8,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const groups[] = { "Sales", "" };
+	static const char *const groups[] = {"Sales", ""};
 	const serve_caller callers[] = {
-		{ CALLER_UNIX, 0, 0, 1, NULL, NULL },
-		{ CALLER_UNIX, 1000, 1000, 1, NULL, NULL },
-		{ CALLER_LOOPBACK, 0, 0, 0, NULL, NULL },
-		{ CALLER_TLS, 0, 0, 0, "CN=a",
-		  "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" },
+	    {CALLER_UNIX, 0, 0, 1, NULL, NULL},
+	    {CALLER_UNIX, 1000, 1000, 1, NULL, NULL},
+	    {CALLER_LOOPBACK, 0, 0, 0, NULL, NULL},
+	    {CALLER_TLS, 0, 0, 0, "CN=a",
+	     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"},
 	};
 	const serve_request reqs[] = {
-		{ REQ_QSEOW, "ACME", "alice", "aud", NULL, NULL, NULL, groups, 2, 3600 },
-		{ REQ_QSCLOUD, NULL, NULL, NULL, "sub", "iss", "kid", NULL, 0, 99999999 },
-		{ REQ_QSEOW, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	    {REQ_QSEOW, "ACME", "alice", "aud", NULL, NULL, NULL, groups, 2, 3600},
+	    {REQ_QSCLOUD, NULL, NULL, NULL, "sub", "iss", "kid", NULL, 0, 99999999},
+	    {REQ_QSEOW, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
 	};
 	char *err = NULL, *why = NULL;
 	policy *p = policy_parse((const char *)data, size, &err);

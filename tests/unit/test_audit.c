@@ -89,19 +89,19 @@ static void write_ok(audit *a, const audit_record *r)
 
 /* ---- the line ----------------------------------------------------------------- */
 
-static const char *const groups[] = { "Sales", "Fin \"q\"" };
-static const serve_request qseow = { REQ_QSEOW, "ACME", "alice", "qlik-aud", NULL, NULL,
-				     NULL,      groups, 2,       3600 };
-static const serve_request qseow_sparse = { REQ_QSEOW, "ACME", "bob", NULL, NULL, NULL,
-					    NULL,      NULL,   0,     60 };
-static const serve_request qscloud = { REQ_QSCLOUD, NULL, NULL, NULL, "svc\n1", "https://iss",
-				       "k1",        NULL, 0,    -1 };
-static const serve_request bad_utf8 = { REQ_QSEOW, "A\xff", "u\x1b", "aud", NULL, NULL,
-					NULL,      NULL,    0,       1 };
-static const serve_caller root_caller = { CALLER_UNIX, 0, 0, 1234, NULL, NULL };
-static const serve_caller nameless = { CALLER_UNIX, 4000000000u, 4000000001u, 7, NULL, NULL };
-static const serve_caller lo = { CALLER_LOOPBACK, 0, 0, 0, NULL, NULL };
-static const serve_caller tls = { CALLER_TLS, 0, 0, 0, "CN=portal,O=ACME", SHA };
+static const char *const groups[] = {"Sales", "Fin \"q\""};
+static const serve_request qseow = {REQ_QSEOW, "ACME", "alice", "qlik-aud", NULL,
+				    NULL,      NULL,   groups,	2,	    3600};
+static const serve_request qseow_sparse = {REQ_QSEOW, "ACME", "bob", NULL, NULL,
+					   NULL,      NULL,   NULL,  0,	   60};
+static const serve_request qscloud = {REQ_QSCLOUD,   NULL, NULL, NULL, "svc\n1",
+				      "https://iss", "k1", NULL, 0,    -1};
+static const serve_request bad_utf8 = {REQ_QSEOW, "A\xff", "u\x1b", "aud", NULL,
+				       NULL,	  NULL,	   NULL,    0,	   1};
+static const serve_caller root_caller = {CALLER_UNIX, 0, 0, 1234, NULL, NULL};
+static const serve_caller nameless = {CALLER_UNIX, 4000000000u, 4000000001u, 7, NULL, NULL};
+static const serve_caller lo = {CALLER_LOOPBACK, 0, 0, 0, NULL, NULL};
+static const serve_caller tls = {CALLER_TLS, 0, 0, 0, "CN=portal,O=ACME", SHA};
 
 #define T 1796126400 /* 2026-12-01T12:00:00Z */
 
@@ -111,51 +111,50 @@ struct line_row {
 };
 
 static const struct line_row line_rows[] = {
-	{ { T, &root_caller, "portal", "/v1/qseow", &qseow, 1, NULL, 200, 1796130000, SHA },
-	  "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"uid\":0,\"user\":\"root\",\"gid\":0,"
-	  "\"pid\":1234},\"client\":\"portal\",\"route\":\"/v1/qseow\",\"userdir\":\"ACME\","
-	  "\"userid\":\"alice\",\"audience\":\"qlik-aud\",\"groups\":[\"Sales\",\"Fin \\\"q\\\"\"],"
-	  "\"lifetime\":3600,\"decision\":\"allowed\",\"status\":200,\"exp\":1796130000,"
-	  "\"token_sha256\":\"" SHA "\"}\n" },
-	{ { T + 1, &nameless, "portal", "/v1/qseow", &qseow_sparse, 0,
-	    "userdir \"ACME\" is not allowed for client \"portal\"", 403, 0, NULL },
-	  "{\"time\":\"2026-12-01T12:00:01Z\",\"caller\":{\"uid\":4000000000,\"gid\":4000000001,"
-	  "\"pid\":7},\"client\":\"portal\",\"route\":\"/v1/qseow\",\"userdir\":\"ACME\","
-	  "\"userid\":\"bob\",\"lifetime\":60,\"decision\":\"denied\",\"reason\":\"userdir "
-	  "\\\"ACME\\\" is not allowed for client \\\"portal\\\"\",\"status\":403}\n" },
-	{ { T, &lo, NULL, "/v1/qseow", NULL, 0, "no policy entry matches this caller", 403, 0,
-	    NULL },
-	  "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"peer\":\"loopback\"},\"route\":"
-	  "\"/v1/qseow\",\"decision\":\"denied\",\"reason\":\"no policy entry matches this "
-	  "caller\",\"status\":403}\n" },
-	{ { T, &lo, "cloud", "/v1/qscloud", &qscloud, 0, "over requests_per_minute", 429, 0, NULL },
-	  "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"peer\":\"loopback\"},\"client\":"
-	  "\"cloud\",\"route\":\"/v1/qscloud\",\"sub\":\"svc\\n1\",\"issuer\":\"https://iss\","
-	  "\"keyid\":\"k1\",\"lifetime\":-1,\"decision\":\"denied\",\"reason\":\"over "
-	  "requests_per_minute\",\"status\":429}\n" },
-	{ { T, &tls, "tls-client", "/v1/qscloud", &qscloud, 1, NULL, 200, 1796126460, SHA },
-	  "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"peer\":\"tls\",\"cert_subject\":"
-	  "\"CN=portal,O=ACME\",\"cert_sha256\":\"" SHA "\"},\"client\":\"tls-client\","
-	  "\"route\":\"/v1/qscloud\",\"sub\":\"svc\\n1\",\"issuer\":\"https://iss\",\"keyid\":"
-	  "\"k1\",\"lifetime\":-1,\"decision\":\"allowed\",\"status\":200,\"exp\":1796126460,"
-	  "\"token_sha256\":\"" SHA "\"}\n" },
-	/* a bad request: no request, no client */
-	{ { 0, &root_caller, NULL, "/v1/qseow", NULL, 0, "body is not JSON", 400, 0, NULL },
-	  "{\"time\":\"1970-01-01T00:00:00Z\",\"caller\":{\"uid\":0,\"user\":\"root\",\"gid\":0,"
-	  "\"pid\":1234},\"route\":\"/v1/qseow\",\"decision\":\"failed\",\"reason\":\"body is "
-	  "not JSON\",\"status\":400}\n" },
-	/* allowed, but signing failed */
-	{ { T, &root_caller, "portal", "/v1/qseow", &qseow_sparse, 1, "the token is unavailable",
-	    503, 0, NULL },
-	  "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"uid\":0,\"user\":\"root\",\"gid\":0,"
-	  "\"pid\":1234},\"client\":\"portal\",\"route\":\"/v1/qseow\",\"userdir\":\"ACME\","
-	  "\"userid\":\"bob\",\"lifetime\":60,\"decision\":\"failed\",\"reason\":\"the token is "
-	  "unavailable\",\"status\":503}\n" },
-	/* bytes that are not UTF-8 are shown escaped, controls as JSON escapes */
-	{ { T, NULL, NULL, "/v1/qseow", &bad_utf8, 0, "bad \xc3", 400, 0, NULL },
-	  "{\"time\":\"2026-12-01T12:00:00Z\",\"route\":\"/v1/qseow\",\"userdir\":\"A\\\\xff\","
-	  "\"userid\":\"u\\u001b\",\"audience\":\"aud\",\"lifetime\":1,\"decision\":\"failed\","
-	  "\"reason\":\"bad \\\\xc3\",\"status\":400}\n" },
+    {{T, &root_caller, "portal", "/v1/qseow", &qseow, 1, NULL, 200, 1796130000, SHA},
+     "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"uid\":0,\"user\":\"root\",\"gid\":0,"
+     "\"pid\":1234},\"client\":\"portal\",\"route\":\"/v1/qseow\",\"userdir\":\"ACME\","
+     "\"userid\":\"alice\",\"audience\":\"qlik-aud\",\"groups\":[\"Sales\",\"Fin \\\"q\\\"\"],"
+     "\"lifetime\":3600,\"decision\":\"allowed\",\"status\":200,\"exp\":1796130000,"
+     "\"token_sha256\":\"" SHA "\"}\n"},
+    {{T + 1, &nameless, "portal", "/v1/qseow", &qseow_sparse, 0,
+      "userdir \"ACME\" is not allowed for client \"portal\"", 403, 0, NULL},
+     "{\"time\":\"2026-12-01T12:00:01Z\",\"caller\":{\"uid\":4000000000,\"gid\":4000000001,"
+     "\"pid\":7},\"client\":\"portal\",\"route\":\"/v1/qseow\",\"userdir\":\"ACME\","
+     "\"userid\":\"bob\",\"lifetime\":60,\"decision\":\"denied\",\"reason\":\"userdir "
+     "\\\"ACME\\\" is not allowed for client \\\"portal\\\"\",\"status\":403}\n"},
+    {{T, &lo, NULL, "/v1/qseow", NULL, 0, "no policy entry matches this caller", 403, 0, NULL},
+     "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"peer\":\"loopback\"},\"route\":"
+     "\"/v1/qseow\",\"decision\":\"denied\",\"reason\":\"no policy entry matches this "
+     "caller\",\"status\":403}\n"},
+    {{T, &lo, "cloud", "/v1/qscloud", &qscloud, 0, "over requests_per_minute", 429, 0, NULL},
+     "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"peer\":\"loopback\"},\"client\":"
+     "\"cloud\",\"route\":\"/v1/qscloud\",\"sub\":\"svc\\n1\",\"issuer\":\"https://iss\","
+     "\"keyid\":\"k1\",\"lifetime\":-1,\"decision\":\"denied\",\"reason\":\"over "
+     "requests_per_minute\",\"status\":429}\n"},
+    {{T, &tls, "tls-client", "/v1/qscloud", &qscloud, 1, NULL, 200, 1796126460, SHA},
+     "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"peer\":\"tls\",\"cert_subject\":"
+     "\"CN=portal,O=ACME\",\"cert_sha256\":\"" SHA "\"},\"client\":\"tls-client\","
+     "\"route\":\"/v1/qscloud\",\"sub\":\"svc\\n1\",\"issuer\":\"https://iss\",\"keyid\":"
+     "\"k1\",\"lifetime\":-1,\"decision\":\"allowed\",\"status\":200,\"exp\":1796126460,"
+     "\"token_sha256\":\"" SHA "\"}\n"},
+    /* a bad request: no request, no client */
+    {{0, &root_caller, NULL, "/v1/qseow", NULL, 0, "body is not JSON", 400, 0, NULL},
+     "{\"time\":\"1970-01-01T00:00:00Z\",\"caller\":{\"uid\":0,\"user\":\"root\",\"gid\":0,"
+     "\"pid\":1234},\"route\":\"/v1/qseow\",\"decision\":\"failed\",\"reason\":\"body is "
+     "not JSON\",\"status\":400}\n"},
+    /* allowed, but signing failed */
+    {{T, &root_caller, "portal", "/v1/qseow", &qseow_sparse, 1, "the token is unavailable", 503, 0,
+      NULL},
+     "{\"time\":\"2026-12-01T12:00:00Z\",\"caller\":{\"uid\":0,\"user\":\"root\",\"gid\":0,"
+     "\"pid\":1234},\"client\":\"portal\",\"route\":\"/v1/qseow\",\"userdir\":\"ACME\","
+     "\"userid\":\"bob\",\"lifetime\":60,\"decision\":\"failed\",\"reason\":\"the token is "
+     "unavailable\",\"status\":503}\n"},
+    /* bytes that are not UTF-8 are shown escaped, controls as JSON escapes */
+    {{T, NULL, NULL, "/v1/qseow", &bad_utf8, 0, "bad \xc3", 400, 0, NULL},
+     "{\"time\":\"2026-12-01T12:00:00Z\",\"route\":\"/v1/qseow\",\"userdir\":\"A\\\\xff\","
+     "\"userid\":\"u\\u001b\",\"audience\":\"aud\",\"lifetime\":1,\"decision\":\"failed\","
+     "\"reason\":\"bad \\\\xc3\",\"status\":400}\n"},
 };
 
 static void lines(void **state)
@@ -223,7 +222,7 @@ static void mode_and_append(void **state)
 static void refusals(void **state)
 {
 	const char *const modes_path = path_of("open.log");
-	static const mode_t modes[] = { 0644, 0640, 0604, 0660, 0602, 0620, 0601 };
+	static const mode_t modes[] = {0644, 0640, 0604, 0660, 0602, 0620, 0601};
 	char want[512], *err = NULL, *p;
 	int fd;
 
@@ -403,9 +402,9 @@ static void concurrent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(lines),       cmocka_unit_test(mode_and_append),
-		cmocka_unit_test(refusals),    cmocka_unit_test(write_fails),
-		cmocka_unit_test(no_file),     cmocka_unit_test(concurrent),
+	    cmocka_unit_test(lines),	cmocka_unit_test(mode_and_append),
+	    cmocka_unit_test(refusals), cmocka_unit_test(write_fails),
+	    cmocka_unit_test(no_file),	cmocka_unit_test(concurrent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

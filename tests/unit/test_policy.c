@@ -16,25 +16,25 @@
 #include "unit.h"
 
 #define SHA_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-#define SHA_COLONS                                                                         \
-	"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:"    \
+#define SHA_COLONS                                                                                 \
+	"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:"           \
 	"aa:BB:cc:DD:ee:FF"
 
 static serve_caller unix_caller(uid_t uid, gid_t gid)
 {
-	serve_caller c = { CALLER_UNIX, uid, gid, 1234, NULL, NULL };
+	serve_caller c = {CALLER_UNIX, uid, gid, 1234, NULL, NULL};
 	return c;
 }
 
 static serve_caller loopback_caller(void)
 {
-	serve_caller c = { CALLER_LOOPBACK, 0, 0, 0, NULL, NULL };
+	serve_caller c = {CALLER_LOOPBACK, 0, 0, 0, NULL, NULL};
 	return c;
 }
 
 static serve_caller tls_caller(const char *subject, const char *sha)
 {
-	serve_caller c = { CALLER_TLS, 0, 0, 0, subject, sha };
+	serve_caller c = {CALLER_TLS, 0, 0, 0, subject, sha};
 	return c;
 }
 
@@ -63,17 +63,17 @@ static const char *who(const policy *p, serve_caller c)
 
 static void match_kinds(void **state)
 {
-	policy *p = parse_ok(
-		"{\"clients\": ["
-		"{\"name\": \"by-uid\", \"match\": {\"uid\": 1000}, \"allow\": {}},"
-		"{\"name\": \"by-user\", \"match\": {\"user\": \"root\"}, \"allow\": {}},"
-		"{\"name\": \"by-gid\", \"match\": {\"gid\": 4242}, \"allow\": {}},"
-		"{\"name\": \"by-group\", \"match\": {\"group\": \"root\"}, \"allow\": {}},"
-		"{\"name\": \"lo\", \"match\": {\"loopback\": true}, \"allow\": {}},"
-		"{\"name\": \"subj\", \"match\": {\"cert_subject\": \"CN=portal,O=ACME\"}, "
-		"\"allow\": {}},"
-		"{\"name\": \"sha\", \"match\": {\"cert_sha256\": \"" SHA_COLONS "\"}, "
-		"\"allow\": {}}]}");
+	policy *p =
+	    parse_ok("{\"clients\": ["
+		     "{\"name\": \"by-uid\", \"match\": {\"uid\": 1000}, \"allow\": {}},"
+		     "{\"name\": \"by-user\", \"match\": {\"user\": \"root\"}, \"allow\": {}},"
+		     "{\"name\": \"by-gid\", \"match\": {\"gid\": 4242}, \"allow\": {}},"
+		     "{\"name\": \"by-group\", \"match\": {\"group\": \"root\"}, \"allow\": {}},"
+		     "{\"name\": \"lo\", \"match\": {\"loopback\": true}, \"allow\": {}},"
+		     "{\"name\": \"subj\", \"match\": {\"cert_subject\": \"CN=portal,O=ACME\"}, "
+		     "\"allow\": {}},"
+		     "{\"name\": \"sha\", \"match\": {\"cert_sha256\": \"" SHA_COLONS "\"}, "
+		     "\"allow\": {}}]}");
 
 	(void)state;
 	assert_false(policy_is_default(p));
@@ -171,9 +171,9 @@ static void group_members(void **state)
 static void default_policy(void **state)
 {
 	policy *p = policy_default(4321);
-	const char *groups[] = { "anything", "at all" };
-	serve_request r = { REQ_QSEOW, "ANY", "who", "aud", NULL, NULL, NULL, groups, 2, 999999999 };
-	serve_request cloud = { REQ_QSCLOUD, NULL, NULL, NULL, "s", "iss", "kid", NULL, 0, 60 };
+	const char *groups[] = {"anything", "at all"};
+	serve_request r = {REQ_QSEOW, "ANY", "who", "aud", NULL, NULL, NULL, groups, 2, 999999999};
+	serve_request cloud = {REQ_QSCLOUD, NULL, NULL, NULL, "s", "iss", "kid", NULL, 0, 60};
 	serve_caller c = unix_caller(4321, 1);
 	const policy_client *pc;
 	char *why = NULL;
@@ -198,19 +198,19 @@ static void default_policy(void **state)
 /* ---- allow rules -------------------------------------------------------------- */
 
 static const char portal[] =
-	"{\"clients\": [\n"
-	"  {\"name\": \"portal\",\n"
-	"   \"match\": {\"uid\": 1000},\n"
-	"   \"allow\": {\"userdir\": [\"ACME\", \"EXT-*\", \"[AB]DIR\", \"LIT\\\\*\"],\n"
-	"             \"userid\": [\"*\"],\n"
-	"             \"audience\": [\"qlik-aud\"], \"groups\": [\"Sales\", \"Fin*\"],\n"
-	"             \"issuer\": [], \"keyid\": [],\n"
-	"             \"max_lifetime\": \"8h\", \"requests_per_minute\": 600,\n"
-	"             \"metrics\": false}},\n"
-	"  {\"name\": \"cloud\", \"match\": {\"loopback\": true},\n"
-	"   \"allow\": {\"userid\": [\"svc-*\"], \"issuer\": [\"https://iss\"],\n"
-	"             \"keyid\": [\"k1\", \"k2\"], \"metrics\": true}},\n"
-	"  {\"name\": \"none\", \"match\": {\"uid\": 7}, \"allow\": {}}]}\n";
+    "{\"clients\": [\n"
+    "  {\"name\": \"portal\",\n"
+    "   \"match\": {\"uid\": 1000},\n"
+    "   \"allow\": {\"userdir\": [\"ACME\", \"EXT-*\", \"[AB]DIR\", \"LIT\\\\*\"],\n"
+    "             \"userid\": [\"*\"],\n"
+    "             \"audience\": [\"qlik-aud\"], \"groups\": [\"Sales\", \"Fin*\"],\n"
+    "             \"issuer\": [], \"keyid\": [],\n"
+    "             \"max_lifetime\": \"8h\", \"requests_per_minute\": 600,\n"
+    "             \"metrics\": false}},\n"
+    "  {\"name\": \"cloud\", \"match\": {\"loopback\": true},\n"
+    "   \"allow\": {\"userid\": [\"svc-*\"], \"issuer\": [\"https://iss\"],\n"
+    "             \"keyid\": [\"k1\", \"k2\"], \"metrics\": true}},\n"
+    "  {\"name\": \"none\", \"match\": {\"uid\": 7}, \"allow\": {}}]}\n";
 
 struct check_row {
 	const char *client;
@@ -218,93 +218,91 @@ struct check_row {
 	const char *why; /* NULL: allowed */
 };
 
-static const char *const g_ok[] = { "Sales", "Finance", "Fin" };
-static const char *const g_bad[] = { "Sales", "Admins" };
-static const char *const g_ctl[] = { "Sa\x1b[1mles" };
+static const char *const g_ok[] = {"Sales", "Finance", "Fin"};
+static const char *const g_bad[] = {"Sales", "Admins"};
+static const char *const g_ctl[] = {"Sa\x1b[1mles"};
 
 #define QSEOW(dir, id, aud) REQ_QSEOW, dir, id, aud, NULL, NULL, NULL
 #define CLOUD(sub, iss, kid) REQ_QSCLOUD, NULL, NULL, NULL, sub, iss, kid
 
 static const struct check_row check_rows[] = {
-	{ "portal", { QSEOW("ACME", "alice", "qlik-aud"), NULL, 0, 3600 }, NULL },
-	{ "portal", { QSEOW("EXT-1", "bob", "qlik-aud"), NULL, 0, 3600 }, NULL },
-	{ "portal", { QSEOW("EXT-", "bob", "qlik-aud"), NULL, 0, 3600 }, NULL },
-	{ "portal", { QSEOW("BDIR", "bob", "qlik-aud"), NULL, 0, 3600 }, NULL },
-	{ "portal", { QSEOW("LIT*", "bob", "qlik-aud"), NULL, 0, 3600 }, NULL },
-	{ "portal",
-	  { QSEOW("LITX", "bob", "qlik-aud"), NULL, 0, 3600 },
-	  "userdir \"LITX\" is not allowed for client \"portal\"" },
-	{ "portal",
-	  { QSEOW("CDIR", "bob", "qlik-aud"), NULL, 0, 3600 },
-	  "userdir \"CDIR\" is not allowed for client \"portal\"" },
-	{ "portal",
-	  { QSEOW("ext-1", "bob", "qlik-aud"), NULL, 0, 3600 },
-	  "userdir \"ext-1\" is not allowed for client \"portal\"" },
-	{ "portal",
-	  { QSEOW("ACME2", "bob", "qlik-aud"), NULL, 0, 3600 },
-	  "userdir \"ACME2\" is not allowed for client \"portal\"" },
-	{ "portal",
-	  { QSEOW("AC\nME", "bob", "qlik-aud"), NULL, 0, 3600 },
-	  "userdir \"AC\\x0aME\" is not allowed for client \"portal\"" },
-	{ "portal",
-	  { QSEOW(NULL, "bob", "qlik-aud"), NULL, 0, 3600 },
-	  "an absent userdir is not allowed for client \"portal\"" },
-	/* ["*"] allows an absent value too */
-	{ "portal", { QSEOW("ACME", NULL, "qlik-aud"), NULL, 0, 3600 }, NULL },
-	{ "portal", { QSEOW("ACME", "", "qlik-aud"), NULL, 0, 3600 }, NULL },
-	{ "portal",
-	  { QSEOW("ACME", "alice", "qlik-aud2"), NULL, 0, 3600 },
-	  "audience \"qlik-aud2\" is not allowed for client \"portal\"" },
-	{ "portal",
-	  { QSEOW("ACME", "alice", NULL), NULL, 0, 3600 },
-	  "an absent audience is not allowed for client \"portal\"" },
-	/* groups: each requested group must match a pattern */
-	{ "portal", { QSEOW("ACME", "alice", "qlik-aud"), g_ok, 3, 3600 }, NULL },
-	{ "portal",
-	  { QSEOW("ACME", "alice", "qlik-aud"), g_bad, 2, 3600 },
-	  "group \"Admins\" is not allowed for client \"portal\"" },
-	{ "portal",
-	  { QSEOW("ACME", "alice", "qlik-aud"), g_ctl, 1, 3600 },
-	  "group \"Sa\\x1b[1mles\" is not allowed for client \"portal\"" },
-	/* lifetime cap: 8h = 28800 s */
-	{ "portal", { QSEOW("ACME", "alice", "qlik-aud"), NULL, 0, 28800 }, NULL },
-	{ "portal", { QSEOW("ACME", "alice", "qlik-aud"), NULL, 0, -5 }, NULL },
-	{ "portal",
-	  { QSEOW("ACME", "alice", "qlik-aud"), NULL, 0, 28801 },
-	  "lifetime 28801s is over max_lifetime \"8h\" (28800s) for client \"portal\"" },
-	/* empty lists (issuer, keyid): no Qlik Cloud tokens */
-	{ "portal",
-	  { CLOUD("alice", "https://iss", "k1"), NULL, 0, 60 },
-	  "issuer \"https://iss\" is not allowed for client \"portal\"" },
-	/* qscloud: sub against allow.userid */
-	{ "cloud", { CLOUD("svc-etl", "https://iss", "k2"), NULL, 0, 99999999 }, NULL },
-	{ "cloud",
-	  { CLOUD("alice", "https://iss", "k2"), NULL, 0, 60 },
-	  "sub \"alice\" is not allowed by allow.userid for client \"cloud\"" },
-	{ "cloud",
-	  { CLOUD("svc-etl", "https://iss/", "k2"), NULL, 0, 60 },
-	  "issuer \"https://iss/\" is not allowed for client \"cloud\"" },
-	{ "cloud",
-	  { CLOUD("svc-etl", "https://iss", "k3"), NULL, 0, 60 },
-	  "keyid \"k3\" is not allowed for client \"cloud\"" },
-	{ "cloud",
-	  { CLOUD("svc-etl", "https://iss", NULL), NULL, 0, 60 },
-	  "an absent keyid is not allowed for client \"cloud\"" },
-	/* absent groups list: no group may be asked for, none is fine */
-	{ "cloud", { CLOUD("svc-etl", "https://iss", "k1"), NULL, 0, 60 }, NULL },
-	{ "cloud",
-	  { CLOUD("svc-etl", "https://iss", "k1"), g_ok, 1, 60 },
-	  "group \"Sales\" is not allowed for client \"cloud\"" },
-	/* qseow lists absent: QSEoW tokens refused */
-	{ "cloud",
-	  { QSEOW("ACME", "svc-etl", "qlik-aud"), NULL, 0, 60 },
-	  "userdir \"ACME\" is not allowed for client \"cloud\"" },
-	{ "none",
-	  { QSEOW("", "", ""), NULL, 0, 0 },
-	  "userdir \"\" is not allowed for client \"none\"" },
-	{ "none",
-	  { CLOUD("a", "b", "c"), NULL, 0, 0 },
-	  "sub \"a\" is not allowed by allow.userid for client \"none\"" },
+    {"portal", {QSEOW("ACME", "alice", "qlik-aud"), NULL, 0, 3600}, NULL},
+    {"portal", {QSEOW("EXT-1", "bob", "qlik-aud"), NULL, 0, 3600}, NULL},
+    {"portal", {QSEOW("EXT-", "bob", "qlik-aud"), NULL, 0, 3600}, NULL},
+    {"portal", {QSEOW("BDIR", "bob", "qlik-aud"), NULL, 0, 3600}, NULL},
+    {"portal", {QSEOW("LIT*", "bob", "qlik-aud"), NULL, 0, 3600}, NULL},
+    {"portal",
+     {QSEOW("LITX", "bob", "qlik-aud"), NULL, 0, 3600},
+     "userdir \"LITX\" is not allowed for client \"portal\""},
+    {"portal",
+     {QSEOW("CDIR", "bob", "qlik-aud"), NULL, 0, 3600},
+     "userdir \"CDIR\" is not allowed for client \"portal\""},
+    {"portal",
+     {QSEOW("ext-1", "bob", "qlik-aud"), NULL, 0, 3600},
+     "userdir \"ext-1\" is not allowed for client \"portal\""},
+    {"portal",
+     {QSEOW("ACME2", "bob", "qlik-aud"), NULL, 0, 3600},
+     "userdir \"ACME2\" is not allowed for client \"portal\""},
+    {"portal",
+     {QSEOW("AC\nME", "bob", "qlik-aud"), NULL, 0, 3600},
+     "userdir \"AC\\x0aME\" is not allowed for client \"portal\""},
+    {"portal",
+     {QSEOW(NULL, "bob", "qlik-aud"), NULL, 0, 3600},
+     "an absent userdir is not allowed for client \"portal\""},
+    /* ["*"] allows an absent value too */
+    {"portal", {QSEOW("ACME", NULL, "qlik-aud"), NULL, 0, 3600}, NULL},
+    {"portal", {QSEOW("ACME", "", "qlik-aud"), NULL, 0, 3600}, NULL},
+    {"portal",
+     {QSEOW("ACME", "alice", "qlik-aud2"), NULL, 0, 3600},
+     "audience \"qlik-aud2\" is not allowed for client \"portal\""},
+    {"portal",
+     {QSEOW("ACME", "alice", NULL), NULL, 0, 3600},
+     "an absent audience is not allowed for client \"portal\""},
+    /* groups: each requested group must match a pattern */
+    {"portal", {QSEOW("ACME", "alice", "qlik-aud"), g_ok, 3, 3600}, NULL},
+    {"portal",
+     {QSEOW("ACME", "alice", "qlik-aud"), g_bad, 2, 3600},
+     "group \"Admins\" is not allowed for client \"portal\""},
+    {"portal",
+     {QSEOW("ACME", "alice", "qlik-aud"), g_ctl, 1, 3600},
+     "group \"Sa\\x1b[1mles\" is not allowed for client \"portal\""},
+    /* lifetime cap: 8h = 28800 s */
+    {"portal", {QSEOW("ACME", "alice", "qlik-aud"), NULL, 0, 28800}, NULL},
+    {"portal", {QSEOW("ACME", "alice", "qlik-aud"), NULL, 0, -5}, NULL},
+    {"portal",
+     {QSEOW("ACME", "alice", "qlik-aud"), NULL, 0, 28801},
+     "lifetime 28801s is over max_lifetime \"8h\" (28800s) for client \"portal\""},
+    /* empty lists (issuer, keyid): no Qlik Cloud tokens */
+    {"portal",
+     {CLOUD("alice", "https://iss", "k1"), NULL, 0, 60},
+     "issuer \"https://iss\" is not allowed for client \"portal\""},
+    /* qscloud: sub against allow.userid */
+    {"cloud", {CLOUD("svc-etl", "https://iss", "k2"), NULL, 0, 99999999}, NULL},
+    {"cloud",
+     {CLOUD("alice", "https://iss", "k2"), NULL, 0, 60},
+     "sub \"alice\" is not allowed by allow.userid for client \"cloud\""},
+    {"cloud",
+     {CLOUD("svc-etl", "https://iss/", "k2"), NULL, 0, 60},
+     "issuer \"https://iss/\" is not allowed for client \"cloud\""},
+    {"cloud",
+     {CLOUD("svc-etl", "https://iss", "k3"), NULL, 0, 60},
+     "keyid \"k3\" is not allowed for client \"cloud\""},
+    {"cloud",
+     {CLOUD("svc-etl", "https://iss", NULL), NULL, 0, 60},
+     "an absent keyid is not allowed for client \"cloud\""},
+    /* absent groups list: no group may be asked for, none is fine */
+    {"cloud", {CLOUD("svc-etl", "https://iss", "k1"), NULL, 0, 60}, NULL},
+    {"cloud",
+     {CLOUD("svc-etl", "https://iss", "k1"), g_ok, 1, 60},
+     "group \"Sales\" is not allowed for client \"cloud\""},
+    /* qseow lists absent: QSEoW tokens refused */
+    {"cloud",
+     {QSEOW("ACME", "svc-etl", "qlik-aud"), NULL, 0, 60},
+     "userdir \"ACME\" is not allowed for client \"cloud\""},
+    {"none", {QSEOW("", "", ""), NULL, 0, 0}, "userdir \"\" is not allowed for client \"none\""},
+    {"none",
+     {CLOUD("a", "b", "c"), NULL, 0, 0},
+     "sub \"a\" is not allowed by allow.userid for client \"none\""},
 };
 
 static const policy_client *client_named(const policy *p, const char *name)
@@ -360,7 +358,7 @@ static void why_escapes_name(void **state)
 {
 	policy *p = parse_ok("{\"clients\": [{\"name\": \"a\\u001bb\", \"match\": {\"uid\": 1}, "
 			     "\"allow\": {}}]}");
-	serve_request r = { QSEOW("D", "u", "a"), NULL, 0, 1 };
+	serve_request r = {QSEOW("D", "u", "a"), NULL, 0, 1};
 	serve_caller c = unix_caller(1, 1);
 	char *why = NULL;
 
@@ -487,133 +485,127 @@ struct err_row {
 	const char *err;
 };
 
-#define C1(match, allow)                                                                   \
+#define C1(match, allow)                                                                           \
 	"{\"clients\": [{\"name\": \"a\", \"match\": " match ", \"allow\": " allow "}]}"
 #define M(match) C1(match, "{}")
 #define A(allow) C1("{\"uid\": 1}", allow)
 
 static const struct err_row err_rows[] = {
-	{ "", "not valid JSON near line 1, column 1" },
-	{ "{\"clients\": [\n  {\"name\": \"a\",,}]}", "not valid JSON near line 2, column 17" },
-	{ "{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}}]} x",
-	  "not valid JSON: more after the policy object (line 1, column 64)" },
-	{ "{\"clients\": [{\"name\": \"a\xff\"}]}", "not UTF-8 text (line 1, column 25)" },
-	{ "\n{\"clients\": [{\"name\": \"root\\u0000x\"}]}",
-	  "a string holds \\u0000 (line 2, column 28)" },
-	{ "[]", "the policy must be a JSON object" },
-	{ "{}", "policy: no \"clients\" array" },
-	{ "{\"clients\": [], \"client\": 1}", "policy: unknown key \"client\"" },
-	{ "{\"clients\": [], \"clients\": []}", "policy: duplicate key \"clients\"" },
-	{ "{\"clients\": {}}", "clients: must be an array" },
-	{ "{\"clients\": []}", "clients: is empty (name at least one client)" },
-	{ "{\"clients\": [1]}", "clients[0]: must be an object" },
-	{ "{\"clients\": [{\"match\": {\"uid\": 1}, \"allow\": {}}]}", "clients[0]: no \"name\"" },
-	{ "{\"clients\": [{\"name\": \"a\", \"allow\": {}}]}", "clients[0]: no \"match\"" },
-	{ "{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}}]}",
-	  "clients[0]: no \"allow\"" },
-	{ "{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}, \"x\": 1}]}",
-	  "clients[0]: unknown key \"x\"" },
-	{ "{\"clients\": [{\"name\": \"a\", \"name\": \"b\", \"match\": {\"uid\": 1}, "
-	  "\"allow\": {}}]}",
-	  "clients[0]: duplicate key \"name\"" },
-	{ "{\"clients\": [{\"name\": \"\", \"match\": {\"uid\": 1}, \"allow\": {}}]}",
-	  "clients[0].name: must be a non-empty string" },
-	{ "{\"clients\": [{\"name\": 1, \"match\": {\"uid\": 1}, \"allow\": {}}]}",
-	  "clients[0].name: must be a non-empty string" },
-	{ "{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}},"
-	  "{\"name\": \"b\", \"match\": {\"uid\": 1}, \"allow\": {}},"
-	  "{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}}]}",
-	  "clients[2].name: \"a\" is already the name of clients[0]" },
-	{ "{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}},"
-	  "{\"name\": \"b\", \"match\": {\"uid\": 1}, \"allow\": {\"userdirs\": []}}]}",
-	  "clients[1].allow: unknown key \"userdirs\"" },
-	{ "{\"clients\": [{\"name\": \"a\\u001b\", \"match\": {\"uid\": 1}, \"allow\": {}},"
-	  "{\"name\": \"a\\u001b\", \"match\": {\"uid\": 1}, \"allow\": {}}]}",
-	  "clients[1].name: \"a\\x1b\" is already the name of clients[0]" },
-	{ M("[]"), "clients[0].match: must be an object" },
-	{ M("{}"),
-	  "clients[0].match: is empty; give one of uid, user, gid, group, loopback, "
-	  "cert_subject, cert_sha256" },
-	{ M("{\"uid\": 1, \"gid\": 2}"),
-	  "clients[0].match: holds both \"uid\" and \"gid\"; give exactly one" },
-	{ M("{\"uid\": 1, \"uid\": 2}"), "clients[0].match: duplicate key \"uid\"" },
-	{ M("{\"usr\": \"root\"}"), "clients[0].match: unknown key \"usr\"" },
-	{ M("{\"Uid\": 1}"), "clients[0].match: unknown key \"Uid\"" },
-	{ M("{\"uid\": -1}"), "clients[0].match.uid: must be a whole number from 0 to 4294967294" },
-	{ M("{\"uid\": 1.5}"),
-	  "clients[0].match.uid: must be a whole number from 0 to 4294967294" },
-	{ M("{\"uid\": \"1\"}"),
-	  "clients[0].match.uid: must be a whole number from 0 to 4294967294" },
-	{ M("{\"uid\": 4294967295}"),
-	  "clients[0].match.uid: must be a whole number from 0 to 4294967294" },
-	{ M("{\"uid\": 1e400}"),
-	  "clients[0].match.uid: must be a whole number from 0 to 4294967294" },
-	{ M("{\"gid\": true}"),
-	  "clients[0].match.gid: must be a whole number from 0 to 4294967294" },
-	{ M("{\"user\": \"qsjwt-no-such-user\"}"),
-	  "clients[0].match.user: no user \"qsjwt-no-such-user\" on this system" },
-	{ M("{\"user\": \"\"}"), "clients[0].match.user: must be a non-empty string" },
-	{ M("{\"user\": 0}"), "clients[0].match.user: must be a non-empty string" },
-	{ M("{\"group\": \"qsjwt-no-such-group\"}"),
-	  "clients[0].match.group: no group \"qsjwt-no-such-group\" on this system" },
-	{ M("{\"group\": \"x\\ny\"}"), "clients[0].match.group: no group \"x\\x0ay\" on this system" },
-	{ M("{\"loopback\": false}"), "clients[0].match.loopback: must be true" },
-	{ M("{\"loopback\": 1}"), "clients[0].match.loopback: must be true" },
-	{ M("{\"cert_subject\": \"\"}"), "clients[0].match.cert_subject: must be a non-empty string" },
-	{ M("{\"cert_sha256\": \"abc\"}"),
-	  "clients[0].match.cert_sha256: \"abc\" is not a SHA-256 in hex (64 hex digits, colons "
-	  "allowed between bytes)" },
-	{ M("{\"cert_sha256\": \"" SHA_HEX "00\"}"),
-	  "clients[0].match.cert_sha256: \"" SHA_HEX "00\" is not a SHA-256 in hex (64 hex "
-	  "digits, colons allowed between bytes)" },
-	{ M("{\"cert_sha256\": \"g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}"),
-	  "clients[0].match.cert_sha256: \"g0112233445566778899aabbccddeeff00112233445566778899aab"
-	  "bccddeeff\" is not a SHA-256 in hex (64 hex digits, colons allowed between bytes)" },
-	{ M("{\"cert_sha256\": \"0:0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}"),
-	  "clients[0].match.cert_sha256: \"0:0112233445566778899aabbccddeeff00112233445566778899aab"
-	  "bccddeeff\" is not a SHA-256 in hex (64 hex digits, colons allowed between bytes)" },
-	{ M("{\"cert_sha256\": \":" SHA_HEX "\"}"),
-	  "clients[0].match.cert_sha256: \":" SHA_HEX "\" is not a SHA-256 in hex (64 hex "
-	  "digits, colons allowed between bytes)" },
-	{ M("{\"cert_sha256\": \"" SHA_HEX ":\"}"),
-	  "clients[0].match.cert_sha256: \"" SHA_HEX ":\" is not a SHA-256 in hex (64 hex "
-	  "digits, colons allowed between bytes)" },
-	{ M("{\"cert_sha256\": \"00::11\"}"),
-	  "clients[0].match.cert_sha256: \"00::11\" is not a SHA-256 in hex (64 hex digits, "
-	  "colons allowed between bytes)" },
-	{ A("[]"), "clients[0].allow: must be an object" },
-	{ A("{\"userdir\": \"ACME\"}"), "clients[0].allow.userdir: must be an array of strings" },
-	{ A("{\"userid\": {}}"), "clients[0].allow.userid: must be an array of strings" },
-	{ A("{\"groups\": [\"a\", 1]}"), "clients[0].allow.groups[1]: must be a string" },
-	{ A("{\"audience\": [null]}"), "clients[0].allow.audience[0]: must be a string" },
-	{ A("{\"issuer\": [[]]}"), "clients[0].allow.issuer[0]: must be a string" },
-	{ A("{\"keyid\": true}"), "clients[0].allow.keyid: must be an array of strings" },
-	{ A("{\"keyid\": [], \"keyid\": [\"*\"]}"), "clients[0].allow: duplicate key \"keyid\"" },
-	{ A("{\"max_lifetime\": 8}"), "clients[0].allow.max_lifetime: must be a string such as \"8h\"" },
-	{ A("{\"max_lifetime\": \"8x\"}"),
-	  "clients[0].allow.max_lifetime: \"8x\" is not a timespan: a number with a unit (s, m, "
-	  "h, d, w, y), e.g. \"8h\"" },
-	{ A("{\"max_lifetime\": \"\"}"),
-	  "clients[0].allow.max_lifetime: \"\" is not a timespan: a number with a unit (s, m, "
-	  "h, d, w, y), e.g. \"8h\"" },
-	{ A("{\"max_lifetime\": \"3600\"}"),
-	  "clients[0].allow.max_lifetime: \"3600\" has no unit; write e.g. \"3600s\" for seconds" },
-	{ A("{\"max_lifetime\": \"999ms\"}"),
-	  "clients[0].allow.max_lifetime: \"999ms\" must be from 1s to 9999 years" },
-	{ A("{\"max_lifetime\": \"-1h\"}"),
-	  "clients[0].allow.max_lifetime: \"-1h\" must be from 1s to 9999 years" },
-	{ A("{\"max_lifetime\": \"10000y\"}"),
-	  "clients[0].allow.max_lifetime: \"10000y\" must be from 1s to 9999 years" },
-	{ A("{\"requests_per_minute\": 0}"),
-	  "clients[0].allow.requests_per_minute: must be at least 1 (leave it out for no limit)" },
-	{ A("{\"requests_per_minute\": 1.5}"),
-	  "clients[0].allow.requests_per_minute: must be a whole number from 0 to 1000000" },
-	{ A("{\"requests_per_minute\": \"600\"}"),
-	  "clients[0].allow.requests_per_minute: must be a whole number from 0 to 1000000" },
-	{ A("{\"requests_per_minute\": 1000001}"),
-	  "clients[0].allow.requests_per_minute: must be a whole number from 0 to 1000000" },
-	{ A("{\"metrics\": \"yes\"}"), "clients[0].allow.metrics: must be true or false" },
-	{ A("{\"metrics\": null}"), "clients[0].allow.metrics: must be true or false" },
+    {"", "not valid JSON near line 1, column 1"},
+    {"{\"clients\": [\n  {\"name\": \"a\",,}]}", "not valid JSON near line 2, column 17"},
+    {"{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}}]} x",
+     "not valid JSON: more after the policy object (line 1, column 64)"},
+    {"{\"clients\": [{\"name\": \"a\xff\"}]}", "not UTF-8 text (line 1, column 25)"},
+    {"\n{\"clients\": [{\"name\": \"root\\u0000x\"}]}",
+     "a string holds \\u0000 (line 2, column 28)"},
+    {"[]", "the policy must be a JSON object"},
+    {"{}", "policy: no \"clients\" array"},
+    {"{\"clients\": [], \"client\": 1}", "policy: unknown key \"client\""},
+    {"{\"clients\": [], \"clients\": []}", "policy: duplicate key \"clients\""},
+    {"{\"clients\": {}}", "clients: must be an array"},
+    {"{\"clients\": []}", "clients: is empty (name at least one client)"},
+    {"{\"clients\": [1]}", "clients[0]: must be an object"},
+    {"{\"clients\": [{\"match\": {\"uid\": 1}, \"allow\": {}}]}", "clients[0]: no \"name\""},
+    {"{\"clients\": [{\"name\": \"a\", \"allow\": {}}]}", "clients[0]: no \"match\""},
+    {"{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}}]}", "clients[0]: no \"allow\""},
+    {"{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}, \"x\": 1}]}",
+     "clients[0]: unknown key \"x\""},
+    {"{\"clients\": [{\"name\": \"a\", \"name\": \"b\", \"match\": {\"uid\": 1}, "
+     "\"allow\": {}}]}",
+     "clients[0]: duplicate key \"name\""},
+    {"{\"clients\": [{\"name\": \"\", \"match\": {\"uid\": 1}, \"allow\": {}}]}",
+     "clients[0].name: must be a non-empty string"},
+    {"{\"clients\": [{\"name\": 1, \"match\": {\"uid\": 1}, \"allow\": {}}]}",
+     "clients[0].name: must be a non-empty string"},
+    {"{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}},"
+     "{\"name\": \"b\", \"match\": {\"uid\": 1}, \"allow\": {}},"
+     "{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}}]}",
+     "clients[2].name: \"a\" is already the name of clients[0]"},
+    {"{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, \"allow\": {}},"
+     "{\"name\": \"b\", \"match\": {\"uid\": 1}, \"allow\": {\"userdirs\": []}}]}",
+     "clients[1].allow: unknown key \"userdirs\""},
+    {"{\"clients\": [{\"name\": \"a\\u001b\", \"match\": {\"uid\": 1}, \"allow\": {}},"
+     "{\"name\": \"a\\u001b\", \"match\": {\"uid\": 1}, \"allow\": {}}]}",
+     "clients[1].name: \"a\\x1b\" is already the name of clients[0]"},
+    {M("[]"), "clients[0].match: must be an object"},
+    {M("{}"), "clients[0].match: is empty; give one of uid, user, gid, group, loopback, "
+	      "cert_subject, cert_sha256"},
+    {M("{\"uid\": 1, \"gid\": 2}"),
+     "clients[0].match: holds both \"uid\" and \"gid\"; give exactly one"},
+    {M("{\"uid\": 1, \"uid\": 2}"), "clients[0].match: duplicate key \"uid\""},
+    {M("{\"usr\": \"root\"}"), "clients[0].match: unknown key \"usr\""},
+    {M("{\"Uid\": 1}"), "clients[0].match: unknown key \"Uid\""},
+    {M("{\"uid\": -1}"), "clients[0].match.uid: must be a whole number from 0 to 4294967294"},
+    {M("{\"uid\": 1.5}"), "clients[0].match.uid: must be a whole number from 0 to 4294967294"},
+    {M("{\"uid\": \"1\"}"), "clients[0].match.uid: must be a whole number from 0 to 4294967294"},
+    {M("{\"uid\": 4294967295}"),
+     "clients[0].match.uid: must be a whole number from 0 to 4294967294"},
+    {M("{\"uid\": 1e400}"), "clients[0].match.uid: must be a whole number from 0 to 4294967294"},
+    {M("{\"gid\": true}"), "clients[0].match.gid: must be a whole number from 0 to 4294967294"},
+    {M("{\"user\": \"qsjwt-no-such-user\"}"),
+     "clients[0].match.user: no user \"qsjwt-no-such-user\" on this system"},
+    {M("{\"user\": \"\"}"), "clients[0].match.user: must be a non-empty string"},
+    {M("{\"user\": 0}"), "clients[0].match.user: must be a non-empty string"},
+    {M("{\"group\": \"qsjwt-no-such-group\"}"),
+     "clients[0].match.group: no group \"qsjwt-no-such-group\" on this system"},
+    {M("{\"group\": \"x\\ny\"}"), "clients[0].match.group: no group \"x\\x0ay\" on this system"},
+    {M("{\"loopback\": false}"), "clients[0].match.loopback: must be true"},
+    {M("{\"loopback\": 1}"), "clients[0].match.loopback: must be true"},
+    {M("{\"cert_subject\": \"\"}"), "clients[0].match.cert_subject: must be a non-empty string"},
+    {M("{\"cert_sha256\": \"abc\"}"),
+     "clients[0].match.cert_sha256: \"abc\" is not a SHA-256 in hex (64 hex digits, colons "
+     "allowed between bytes)"},
+    {M("{\"cert_sha256\": \"" SHA_HEX "00\"}"),
+     "clients[0].match.cert_sha256: \"" SHA_HEX "00\" is not a SHA-256 in hex (64 hex "
+     "digits, colons allowed between bytes)"},
+    {M("{\"cert_sha256\": \"g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}"),
+     "clients[0].match.cert_sha256: \"g0112233445566778899aabbccddeeff00112233445566778899aab"
+     "bccddeeff\" is not a SHA-256 in hex (64 hex digits, colons allowed between bytes)"},
+    {M("{\"cert_sha256\": \"0:0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}"),
+     "clients[0].match.cert_sha256: \"0:0112233445566778899aabbccddeeff00112233445566778899aab"
+     "bccddeeff\" is not a SHA-256 in hex (64 hex digits, colons allowed between bytes)"},
+    {M("{\"cert_sha256\": \":" SHA_HEX "\"}"),
+     "clients[0].match.cert_sha256: \":" SHA_HEX "\" is not a SHA-256 in hex (64 hex "
+     "digits, colons allowed between bytes)"},
+    {M("{\"cert_sha256\": \"" SHA_HEX ":\"}"),
+     "clients[0].match.cert_sha256: \"" SHA_HEX ":\" is not a SHA-256 in hex (64 hex "
+     "digits, colons allowed between bytes)"},
+    {M("{\"cert_sha256\": \"00::11\"}"),
+     "clients[0].match.cert_sha256: \"00::11\" is not a SHA-256 in hex (64 hex digits, "
+     "colons allowed between bytes)"},
+    {A("[]"), "clients[0].allow: must be an object"},
+    {A("{\"userdir\": \"ACME\"}"), "clients[0].allow.userdir: must be an array of strings"},
+    {A("{\"userid\": {}}"), "clients[0].allow.userid: must be an array of strings"},
+    {A("{\"groups\": [\"a\", 1]}"), "clients[0].allow.groups[1]: must be a string"},
+    {A("{\"audience\": [null]}"), "clients[0].allow.audience[0]: must be a string"},
+    {A("{\"issuer\": [[]]}"), "clients[0].allow.issuer[0]: must be a string"},
+    {A("{\"keyid\": true}"), "clients[0].allow.keyid: must be an array of strings"},
+    {A("{\"keyid\": [], \"keyid\": [\"*\"]}"), "clients[0].allow: duplicate key \"keyid\""},
+    {A("{\"max_lifetime\": 8}"), "clients[0].allow.max_lifetime: must be a string such as \"8h\""},
+    {A("{\"max_lifetime\": \"8x\"}"),
+     "clients[0].allow.max_lifetime: \"8x\" is not a timespan: a number with a unit (s, m, "
+     "h, d, w, y), e.g. \"8h\""},
+    {A("{\"max_lifetime\": \"\"}"),
+     "clients[0].allow.max_lifetime: \"\" is not a timespan: a number with a unit (s, m, "
+     "h, d, w, y), e.g. \"8h\""},
+    {A("{\"max_lifetime\": \"3600\"}"),
+     "clients[0].allow.max_lifetime: \"3600\" has no unit; write e.g. \"3600s\" for seconds"},
+    {A("{\"max_lifetime\": \"999ms\"}"),
+     "clients[0].allow.max_lifetime: \"999ms\" must be from 1s to 9999 years"},
+    {A("{\"max_lifetime\": \"-1h\"}"),
+     "clients[0].allow.max_lifetime: \"-1h\" must be from 1s to 9999 years"},
+    {A("{\"max_lifetime\": \"10000y\"}"),
+     "clients[0].allow.max_lifetime: \"10000y\" must be from 1s to 9999 years"},
+    {A("{\"requests_per_minute\": 0}"),
+     "clients[0].allow.requests_per_minute: must be at least 1 (leave it out for no limit)"},
+    {A("{\"requests_per_minute\": 1.5}"),
+     "clients[0].allow.requests_per_minute: must be a whole number from 0 to 1000000"},
+    {A("{\"requests_per_minute\": \"600\"}"),
+     "clients[0].allow.requests_per_minute: must be a whole number from 0 to 1000000"},
+    {A("{\"requests_per_minute\": 1000001}"),
+     "clients[0].allow.requests_per_minute: must be a whole number from 0 to 1000000"},
+    {A("{\"metrics\": \"yes\"}"), "clients[0].allow.metrics: must be true or false"},
+    {A("{\"metrics\": null}"), "clients[0].allow.metrics: must be true or false"},
 };
 
 static void load_errors(void **state)
@@ -648,8 +640,9 @@ static void parses(void **state)
 	(void)state;
 	p = policy_parse(text, strlen(text) - strlen(" trailing"), &err);
 	assert_non_null(p);
-	check_str("name", policy_client_name(policy_match(p, &(serve_caller){ CALLER_TLS, 0, 0, 0,
-										   NULL, SHA_HEX })),
+	check_str("name",
+		  policy_client_name(
+		      policy_match(p, &(serve_caller){CALLER_TLS, 0, 0, 0, NULL, SHA_HEX})),
 		  "a\\u0000");
 	policy_unref(p);
 	p = parse_ok(" \n" M("{\"cert_sha256\": \"" SHA_HEX "\"}") "\n\t ");
@@ -702,13 +695,14 @@ static void load_file(void **state)
 	policy_unref(p);
 	path = write_file("ow.json", portal, 0646);
 	assert_null(policy_load(path, &err));
-	snprintf(want, sizeof(want), "policy file '%s' is writable by others (mode 0646); chmod o-w it",
-		 path);
+	snprintf(want, sizeof(want),
+		 "policy file '%s' is writable by others (mode 0646); chmod o-w it", path);
 	check_str("others-writable", err, want);
 	free(err);
 
-	path = write_file("bad.json", "{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, "
-				      "\"allow\": {\"userdirs\": []}}]}",
+	path = write_file("bad.json",
+			  "{\"clients\": [{\"name\": \"a\", \"match\": {\"uid\": 1}, "
+			  "\"allow\": {\"userdirs\": []}}]}",
 			  0600);
 	assert_null(policy_load(path, &err));
 	snprintf(want, sizeof(want), "%s: clients[0].allow: unknown key \"userdirs\"", path);
@@ -736,7 +730,8 @@ static void load_file(void **state)
 	snprintf(want, sizeof(want), "%s/missing.json", dir);
 	path = strdup(want);
 	assert_null(policy_load(path, &err));
-	snprintf(want, sizeof(want), "cannot read policy file '%s': No such file or directory", path);
+	snprintf(want, sizeof(want), "cannot read policy file '%s': No such file or directory",
+		 path);
 	check_str("missing", err, want);
 	free(err);
 	free((char *)path);
@@ -767,13 +762,13 @@ static void load_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(match_kinds),      cmocka_unit_test(match_kind_only),
-		cmocka_unit_test(first_match_wins), cmocka_unit_test(group_members),
-		cmocka_unit_test(default_policy),   cmocka_unit_test(check_table),
-		cmocka_unit_test(why_escapes_name), cmocka_unit_test(rate_limit),
-		cmocka_unit_test(rate_threads),     cmocka_unit_test(refcount),
-		cmocka_unit_test(load_errors),      cmocka_unit_test(parses),
-		cmocka_unit_test(load_file),
+	    cmocka_unit_test(match_kinds),	cmocka_unit_test(match_kind_only),
+	    cmocka_unit_test(first_match_wins), cmocka_unit_test(group_members),
+	    cmocka_unit_test(default_policy),	cmocka_unit_test(check_table),
+	    cmocka_unit_test(why_escapes_name), cmocka_unit_test(rate_limit),
+	    cmocka_unit_test(rate_threads),	cmocka_unit_test(refcount),
+	    cmocka_unit_test(load_errors),	cmocka_unit_test(parses),
+	    cmocka_unit_test(load_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
