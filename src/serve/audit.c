@@ -84,7 +84,7 @@ audit *audit_open(const char *path, int use_syslog, char **err)
 				      path, (unsigned)(st.st_mode & 07777));
 			goto out;
 		}
-		if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) != 0) {
+		if (fcntl(fd, F_SETFL, O_APPEND) != 0) {
 			*err = format("cannot open audit log '%s': %s", path, strerror(errno));
 			goto out;
 		}

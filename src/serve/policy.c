@@ -637,7 +637,7 @@ static void line_col(const char *t, const char *at, size_t *line, size_t *col)
 policy *policy_parse(const char *text, size_t len, char **err)
 {
 	static const char *const top_keys[] = {"clients", NULL};
-	const unsigned char *u = (const unsigned char *)text;
+	const unsigned char *u;
 	const char *end = NULL;
 	cJSON *root = NULL;
 	const cJSON *cl;
@@ -645,6 +645,9 @@ policy *policy_parse(const char *text, size_t len, char **err)
 	size_t line, col, i, n;
 
 	*err = NULL;
+	if (text == NULL)
+		text = "";
+	u = (const unsigned char *)text;
 	for (i = 0; i < len; i += n) {
 		n = utf8_seq_len(u + i, len - i);
 		if (n == 0) {
@@ -912,7 +915,7 @@ static int deny(const policy_client *pc, const char *what, const char *value, co
 		shown(value, v);
 		seterr(why, "%s \"%s\" is not allowed%s for client \"%s\"", what, v, rule, name);
 	}
-	return *why != NULL ? 1 : -1;
+	return 1;
 }
 
 int policy_check(const policy_client *pc, const serve_request *r, char **why)
@@ -949,7 +952,7 @@ int policy_check(const policy_client *pc, const serve_request *r, char **why)
 		shown(pc->max_lifetime_text, text);
 		seterr(why, "lifetime %llds is over max_lifetime \"%s\" (%llds) for client \"%s\"",
 		       (long long)r->lifetime, text, (long long)pc->max_lifetime, name);
-		return *why != NULL ? 1 : -1;
+		return 1;
 	}
 	return 0;
 }

@@ -653,6 +653,17 @@ static void parses(void **state)
 	policy_unref(p);
 }
 
+/* No text at all: an error, not a crash. */
+static void parse_null(void **state)
+{
+	char *err = NULL;
+
+	(void)state;
+	assert_null(policy_parse(NULL, 0, &err));
+	check_str("null", err, "not valid JSON near line 1, column 1");
+	free(err);
+}
+
 /* ---- policy_load -------------------------------------------------------------- */
 
 static char dir[] = "/tmp/qsjwt-policy-XXXXXX";
@@ -768,7 +779,7 @@ int main(void)
 	    cmocka_unit_test(why_escapes_name), cmocka_unit_test(rate_limit),
 	    cmocka_unit_test(rate_threads),	cmocka_unit_test(refcount),
 	    cmocka_unit_test(load_errors),	cmocka_unit_test(parses),
-	    cmocka_unit_test(load_file),
+	    cmocka_unit_test(parse_null),	cmocka_unit_test(load_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
