@@ -278,12 +278,13 @@ static int check_keys(const cJSON *o, const char *path, const char *const *keys,
 	return 0;
 }
 
-/* A whole number in [0, max]. */
-static int get_whole(const cJSON *v, double max, const char *path, double *out, char **err)
+/* A whole number in [min, max]. */
+static int get_whole(const cJSON *v, double min, double max, const char *path, double *out,
+		     char **err)
 {
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= max) ||
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max) ||
 	    v->valuedouble != floor(v->valuedouble)) {
-		seterr(err, "%s: must be a whole number from 0 to %.0f", path, max);
+		seterr(err, "%s: must be a whole number from %.0f to %.0f", path, min, max);
 		return -1;
 	}
 	*out = v->valuedouble;
@@ -362,7 +363,7 @@ static int parse_match(const cJSON *m, const char *path, policy_client *c, char 
 	snprintf(sub, sizeof(sub), "%s.%s", path, v->string);
 	if (strcmp(v->string, "uid") == 0 || strcmp(v->string, "gid") == 0) {
 		/* (uid_t)-1 means "no uid" to setreuid and chown. */
-		if (get_whole(v, 4294967294.0, sub, &d, err) != 0)
+		if (get_whole(v, 0, 4294967294.0, sub, &d, err) != 0)
 			return -1;
 		if (v->string[0] == 'u') {
 			c->mk = M_UID;
@@ -531,12 +532,12 @@ static int parse_allow(const cJSON *a, const char *path, policy_client *c, char 
 	v = cJSON_GetObjectItemCaseSensitive(a, "requests_per_minute");
 	if (v != NULL) {
 		snprintf(sub, sizeof(sub), "%s.requests_per_minute", path);
-		if (get_whole(v, RATE_MAX, sub, &d, err) != 0)
-			return -1;
-		if (d < 1) {
+		if (cJSON_IsNumber(v) && v->valuedouble == 0) {
 			seterr(err, "%s: must be at least 1 (leave it out for no limit)", sub);
 			return -1;
 		}
+		if (get_whole(v, 1, RATE_MAX, sub, &d, err) != 0)
+			return -1;
 		c->rate = calloc(1, sizeof(*c->rate));
 		if (c->rate == NULL || pthread_mutex_init(&c->rate->mu, NULL) != 0) {
 			free(c->rate);
