@@ -490,7 +490,8 @@ start_serve() {
 		sleep 0.05
 	done
 	SERVE_PORT=$(sed -n 's/.*listening on tcp:127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/serve.log")
-	[ -n "$SERVE_PORT" ] || die "qs-jwt serve did not start: $(cat "$WORK/serve.log")"
+	grep -q 'INFO: ready' "$WORK/serve.log" && [ -n "$SERVE_PORT" ] ||
+		die "qs-jwt serve did not start: $(cat "$WORK/serve.log")"
 }
 
 # The request every serve benchmark sends: the claims of the one-token rows.
@@ -511,7 +512,7 @@ response = function(status, headers, body) if status ~= 200 then non200 = non200
 done = function(summary, latency, requests) io.write(string.format("p50 %d\\np99 %d\\nerrors %d\\n", latency:percentile(50), latency:percentile(99), summary.errors.status)) end
 EOF_LUA
 	wrk -t "$c" -c "$c" -d "${secs}s" -s "$WORK/post.lua" "http://127.0.0.1:$SERVE_PORT/v1/qseow" >"$out" 2>&1 ||
-		die "wrk failed: $(cat "$out")"
+		die "wrk failed: $(cat "$out"); the service: $(kill -0 "$SERVE_PID" 2>/dev/null && echo running || echo gone), $(tail -5 "$WORK/serve.log")"
 	WRK_RATE=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
 	WRK_P50=$(awk '/^p50 / { print $2 / 1e6 }' "$out")
 	WRK_P99=$(awk '/^p99 / { print $2 / 1e6 }' "$out")

@@ -310,6 +310,25 @@ serve_stop
 assert_eq 0 "$SERVE_RC" "exit code"
 assert_contains "$SERVE_LOG" "SIGTERM: stopping once the requests under way are answered"
 
+begin "kill -9 right after tokens were returned: the audit log holds every one's hash, and no token text"
+serve_start --listen "unix:$SOCK" --jobs 2 --audit-log "$AUDIT" --cert-privatekey-file "$KEY" || exit 1
+pids=()
+for i in $(seq 1 12); do
+	curl -s -m 20 --unix-socket "$SOCK" -o "$T_TMP/k9.$i" -H 'Content-Type: application/json' \
+		--data-binary "$U" http://qs-jwt/v1/qseow &
+	pids+=($!)
+done
+wait "${pids[@]}"
+serve_stop KILL
+n=0
+for i in $(seq 1 12); do
+	tok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$T_TMP/k9.$i" 2>/dev/null)
+	[ -n "$tok" ] || { fail "request $i got no token: $(head -c 200 "$T_TMP/k9.$i")"; continue; }
+	grep -qF "\"token_sha256\":\"$(sha256_of "$tok")\"" "$AUDIT" && n=$((n + 1))
+	assert_not_contains "$AUDIT" "${tok#*.}"
+done
+assert_eq 12 "$n" "returned tokens with their audit line"
+
 # ---- the audit log cannot be written -----------------------------------------------------------
 
 begin "a full audit filesystem: 503, no token, the failure logged"
