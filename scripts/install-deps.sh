@@ -10,6 +10,7 @@
 #           tests call: python3, man, col, chattr, ps, file, strace, zsh).
 # A dpkg lock held by another apt (an unattended upgrade) is waited for, up
 # to 120 s, instead of failing at once.
+# The serve tests call curl and setpriv, its benchmark wrk.
 set -euo pipefail
 
 demo=(
@@ -22,6 +23,7 @@ tests=(
 	opensc gnutls-bin
 	clang libclang-rt-14-dev valgrind hyperfine
 	python3 man-db groff-base bsdextrautils procps e2fsprogs file strace
+	libmicrohttpd-dev curl util-linux wrk
 )
 
 case ${1:-} in

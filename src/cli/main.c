@@ -28,6 +28,7 @@ static const struct {
 	{ "decode", cmd_decode, "show a JWT and, given a key, verify it" },
 	{ "pkcs11", cmd_pkcs11,
 	  "list-tokens | list-keys: PKCS#11 tokens and keys, with URIs" },
+	{ "serve", cmd_serve, "a token service: one login, a policy per caller, an audit log" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
