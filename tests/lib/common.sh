@@ -36,6 +36,8 @@
 set -u
 export LC_ALL=C
 umask 022
+# `faketime` is tests/lib/bin/faketime (see there why not Debian's wrapper).
+PATH=$(cd "$(dirname "${BASH_SOURCE[0]}")/bin" && pwd):$PATH
 
 # ---- setup ------------------------------------------------------------------------
 
