@@ -22,9 +22,15 @@
 #                     package also installs a system D-Bus policy and an
 #                     init script that starts a system-wide daemon; the
 #                     tests run their own copy on a private D-Bus.
+#   opencryptoki,     openCryptoki's slot daemon, tools and soft token: its
+#   libopencryptoki0  package adds a system group and starts a system-wide
+#                     pkcsslotd, and its paths (/etc/opencryptoki,
+#                     /var/lib/opencryptoki, /run) are compiled in; the
+#                     tests lay the unpacked files over / in a private mount
+#                     namespace and run their own pkcsslotd there.
 set -euo pipefail
 
-PACKAGES=(libtpm2-pkcs11-1 tpm2-abrmd)
+PACKAGES=(libtpm2-pkcs11-1 tpm2-abrmd opencryptoki libopencryptoki0)
 
 fetch() {
 	local cache=$1 p work

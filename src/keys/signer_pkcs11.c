@@ -30,6 +30,9 @@ static const unsigned char di_sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0
 					   0x03, 0x05, 0x00, 0x04, 0x40 };
 static const CK_MECHANISM_TYPE hashed_mechs[3] = { CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS,
 						   CKM_SHA512_RSA_PKCS };
+static const char *const hashed_mech_names[3] = { "CKM_SHA256_RSA_PKCS", "CKM_SHA384_RSA_PKCS",
+						  "CKM_SHA512_RSA_PKCS" };
+static const char *const digest_names[3] = { "SHA-256", "SHA-384", "SHA-512" };
 
 char *p11_hex(const unsigned char *b, size_t n)
 {
@@ -304,6 +307,19 @@ static qsjwt_err p11_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *d
 	qsjwt_err rc = QSJWT_ERR_CRYPTO;
 	CK_RV rv;
 
+	/* Said once per signer (a batch worker's session is a child: the
+	 * parent said it), so a user can tell which path signed. */
+	if (!ps->child && !ps->mech_said[alg] && (ps->hashed_mech[alg] || ps->raw_mech)) {
+		ps->mech_said[alg] = 1;
+		if (ps->hashed_mech[alg])
+			log_verbose("token '%s' signs %s with %s", ps->tok->label,
+				    qsjwt_alg_name(alg), hashed_mech_names[alg]);
+		else
+			log_verbose("token '%s' signs %s with CKM_RSA_PKCS over the %s DigestInfo "
+				    "(it has no usable %s)",
+				    ps->tok->label, qsjwt_alg_name(alg), digest_names[alg],
+				    hashed_mech_names[alg]);
+	}
 	if (ps->hashed_mech[alg]) {
 		mech.mechanism = hashed_mechs[alg];
 	} else if (ps->raw_mech) {

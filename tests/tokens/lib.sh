@@ -160,10 +160,3 @@ EOF
 	(umask 077 && printf '%s\n' "$pin" >"$TPM_PINF")
 }
 
-# tpm_objects: every object on the TPM token, one line each, sorted, seen
-# by pkcs11-tool (an independent client) after a login.
-tpm_objects() {
-	pkcs11-tool --module "$TPM_MODULE" --token-label "$TPM_LABEL" --login --pin "$TPM_PIN" \
-		--list-objects 2>/dev/null | grep -E '^(Private Key|Public Key|Certificate|Data) Object|label:|ID:' |
-		sed 's/^[[:space:]]*//' | paste - - - | LC_ALL=C sort
-}
