@@ -34,7 +34,9 @@ case_cert_create() {
 	verify_jwt "$TOKEN" "$TK_KEYDIR/publickey.pem"
 	assert_eq "$(cat "$TK_KEYDIR/publickey.pem")" "$(pub_of_cert "$TK_KEYDIR/publickey.cer")" \
 		"the certificate's public key"
-	assert_true openssl verify -CAfile "$TK_KEYDIR/publickey.cer" "$TK_KEYDIR/publickey.cer"
+	assert_eq "$TK_KEYDIR/publickey.cer: OK" \
+		"$(openssl verify -CAfile "$TK_KEYDIR/publickey.cer" "$TK_KEYDIR/publickey.cer" 2>&1)" \
+		"openssl verify of the certificate"
 	assert_contains <(openssl x509 -in "$TK_KEYDIR/publickey.cer" -noout -text) \
 		"Public-Key: ($TK_BITS bit)"
 }

@@ -160,3 +160,51 @@ EOF
 	(umask 077 && printf '%s\n' "$pin" >"$TPM_PINF")
 }
 
+
+# ---- openCryptoki soft token -------------------------------------------------------------
+#
+# openCryptoki 3.8 compiles its paths in (/etc/opencryptoki/opencryptoki.conf,
+# /var/lib/opencryptoki, /run/pkcsslotd.*, /run/lock/opencryptoki), needs a
+# `pkcs11` group in /etc/group, and keeps the slot table in shared memory
+# written by its daemon pkcsslotd. None of that may touch the machine: the
+# test runs in its own mount and IPC namespace (unshare -m -i), where the
+# unpacked package is laid over /usr and /etc (overlayfs, writes go to the
+# test's directory), /run, /var/log and /dev/shm are fresh tmpfs, and
+# /var/lib is an overlay too. On exit the namespace goes away with them.
+
+# ock_new LABEL PIN: the soft token (slot 3) initialised with label LABEL,
+# SO PIN so-PIN... (openCryptoki PINs are 4 to 8 characters), user PIN PIN;
+# pkcsslotd runs until exit. Sets OCK_MODULE, OCK_PINF.
+ock_new() {
+	local label=$1 pin=$2 c d
+	[ -n "${QSJWT_OCK_NS:-}" ] || { echo "ock_new outside the private namespace" >&2; exit 2; }
+	tokens_fetch
+	c=$QSJWT_TOKENS_DIR
+	[ -x "$c/opencryptoki/usr/sbin/pkcsslotd" ] || skip "pkcsslotd not found in $c/opencryptoki"
+	d=$T_TMP/ock
+	mkdir -p "$d/etc.up" "$d/etc.work" "$d/lib.up" "$d/lib.work"
+	mount -t overlay overlay -o "lowerdir=$c/opencryptoki/etc:/etc,upperdir=$d/etc.up,workdir=$d/etc.work" /etc &&
+		mount -t overlay overlay -o "lowerdir=$c/opencryptoki/usr:$c/libopencryptoki0/usr:/usr" /usr &&
+		mount -t overlay overlay -o "lowerdir=$c/opencryptoki/var/lib:/var/lib,upperdir=$d/lib.up,workdir=$d/lib.work" /var/lib &&
+		mount -t tmpfs -o mode=0755 tmpfs /run &&
+		mount -t tmpfs -o mode=0755 tmpfs /var/log &&
+		mount -t tmpfs -o mode=1777 tmpfs /dev/shm ||
+		skip "cannot lay openCryptoki over / in the private namespace (overlayfs, tmpfs)"
+	mkdir -p /run/lock/opencryptoki/swtok /var/log/opencryptoki
+	# What the package's postinst does (addgroup --system pkcs11; adduser
+	# root pkcs11), here in the overlay only.
+	grep -q '^pkcs11:' /etc/group || echo 'pkcs11:x:9999:root' >>/etc/group
+	/usr/sbin/pkcsslotd >"$d/slotd.log" 2>&1 || { cat "$d/slotd.log" >&2; echo "pkcsslotd failed" >&2; exit 2; }
+	wait_for test -s /run/pkcsslotd.pid || { echo "pkcsslotd wrote no pid file" >&2; exit 2; }
+	OCK_SLOTD_PID=$(cat /run/pkcsslotd.pid)
+	at_exit 'stop_pid "$OCK_SLOTD_PID"'
+	# pkcsconf reads the PINs from standard input; test PINs of a
+	# throwaway token. 87654321 is the soft token's factory SO PIN.
+	{ printf '87654321\n%s\n' "$label" | pkcsconf -I -c 3 &&
+		printf '87654321\nso-%s\nso-%s\n' "${pin:0:5}" "${pin:0:5}" | pkcsconf -P -c 3 &&
+		printf 'so-%s\n%s\n%s\n' "${pin:0:5}" "$pin" "$pin" | pkcsconf -u -c 3; } >"$d/pkcsconf.log" 2>&1 ||
+		{ cat "$d/pkcsconf.log" >&2; echo "pkcsconf cannot initialise the soft token" >&2; exit 2; }
+	OCK_MODULE=/usr/lib/x86_64-linux-gnu/opencryptoki/libopencryptoki.so.0
+	OCK_PINF=$d/pin
+	(umask 077 && printf '%s\n' "$pin" >"$OCK_PINF")
+}
