@@ -6,7 +6,7 @@
 # and test_completion.sh keep the three in step.
 
 _qs_jwt_commands='create-qseow create-qscloud decode pkcs11'
-_qs_jwt_pkcs11_commands='list-tokens list-keys'
+_qs_jwt_pkcs11_commands='list-tokens list-keys create-cert'
 
 _qs_jwt_key_opts='--cert-privatekey-file --cert-privatekey-passphrase-file
 	--cert-privatekey --pkcs11-uri --pkcs11-module --pkcs11-pin-file
@@ -28,6 +28,10 @@ _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
 
 _qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --json --loglevel --help'
+
+_qs_jwt_opts_pkcs11_create_cert='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
+	--allow-pin-in-uri --pkcs11-pin-final-try --cert-create-expires-days
+	--cert-file-prefix --store-on-token --force --loglevel --help'
 
 # Options whose value is a file name.
 _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file
@@ -137,6 +141,7 @@ _qs_jwt()
 		fi
 		_qs_jwt_in "$_qs_jwt_pkcs11_commands" "${COMP_WORDS[2]}" || return 0
 		opts=$_qs_jwt_opts_pkcs11
+		[[ ${COMP_WORDS[2]} == create-cert ]] && opts=$_qs_jwt_opts_pkcs11_create_cert
 		;;
 	*) return 0 ;;
 	esac

@@ -1,5 +1,5 @@
 /* qs-jwt pkcs11 list-tokens | list-keys: what the PKCS#11 modules offer, with
- * URIs to paste into --pkcs11-uri. */
+ * URIs to paste into --pkcs11-uri (create-cert: cmd_pkcs11_cert.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,16 +222,19 @@ int cmd_pkcs11(int argc, char **argv)
 	char cmd[40];
 	int tokens;
 
+	if (argc >= 1 && strcmp(argv[0], "create-cert") == 0)
+		return cmd_pkcs11_create_cert(argc - 1, argv + 1);
 	if (argc < 1 || (strcmp(argv[0], "list-tokens") != 0 && strcmp(argv[0], "list-keys") != 0)) {
 		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-			printf("Usage: qs-jwt pkcs11 <list-tokens|list-keys> [options]\n\n"
+			printf("Usage: qs-jwt pkcs11 <list-tokens|list-keys|create-cert> [options]\n\n"
 			       "  list-tokens  every token of every PKCS#11 module, with its URI\n"
-			       "  list-keys    every RSA private key on a token, with its URI\n");
+			       "  list-keys    every RSA private key on a token, with its URI\n"
+			       "  create-cert  the self-signed certificate of a key already on a token\n");
 			return cli_flush_stdout();
 		}
 		fprintf(stderr, "qs-jwt pkcs11: error: %s '%s'\nsee 'qs-jwt pkcs11 --help'\n",
 			argc < 1 ? "missing subcommand" : "unknown subcommand",
-			argc < 1 ? "list-tokens|list-keys" : argv[0]);
+			argc < 1 ? "list-tokens|list-keys|create-cert" : argv[0]);
 		return EXIT_USAGE;
 	}
 	tokens = strcmp(argv[0], "list-tokens") == 0;

@@ -294,7 +294,7 @@ int key_opts_signer(key_opts *k, int64_t now, qsjwt_signer **out)
 
 	if (k->cert_create) {
 		cert_job_opts o = { k->prefix, k->key_bits, k->days, k->force,
-				    k->p11.uri != NULL ? &k->p11 : NULL };
+				    k->p11.uri != NULL ? &k->p11 : NULL, 0, 1 };
 		code = cert_job_start(&o, now, &k->job, &k->signer);
 	} else if (k->p11.uri != NULL) {
 		code = cli_exit_code(qsjwt_signer_from_pkcs11(&k->p11, &k->signer));

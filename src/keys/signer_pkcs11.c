@@ -477,7 +477,7 @@ void p11_list_keys_seen(p11_signer *ps)
 	}
 }
 
-qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **out)
+static qsjwt_err from_pkcs11(const qsjwt_pkcs11_opts *o, int rw, qsjwt_signer **out)
 {
 	p11_signer ps;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
@@ -491,7 +491,7 @@ qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **ou
 	char what[300];
 	qsjwt_err rc;
 
-	rc = p11_signer_open(&ps, o, 1, 0, 1);
+	rc = p11_signer_open(&ps, o, 1, rw, 1);
 	if (rc != QSJWT_OK)
 		return rc;
 	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
@@ -556,6 +556,16 @@ out:
 	return rc;
 }
 
+qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **out)
+{
+	return from_pkcs11(o, 0, out);
+}
+
+qsjwt_err qsjwt_signer_from_pkcs11_rw(const qsjwt_pkcs11_opts *o, qsjwt_signer **out)
+{
+	return from_pkcs11(o, 1, out);
+}
+
 qsjwt_err qsjwt_pkcs11_check_uri(const char *uri, int allow_pin_in_uri, int for_key)
 {
 	P11KitUri *u = NULL;
@@ -584,9 +594,7 @@ static qsjwt_err p11_store_cert(qsjwt_signer *s, const qsjwt_cert *c)
 	qsjwt_err rc = QSJWT_ERR_CRYPTO;
 	CK_RV rv;
 
-	if (ps->n_created == 0 || ps->n_created >= P11_MAX_CREATED)
-		goto out; /* only beside a key we generated */
-	if (x == NULL)
+	if (ps->n_created >= P11_MAX_CREATED || x == NULL)
 		goto out;
 	subj_len = i2d_X509_NAME(X509_get_subject_name(x), &subj);
 	serial_len = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &serial);
@@ -594,6 +602,24 @@ static qsjwt_err p11_store_cert(qsjwt_signer *s, const qsjwt_cert *c)
 		goto out;
 	(void)p11_get_attr(ps->tok, ps->session, ps->key, CKA_LABEL, &label, &label_len);
 	(void)p11_get_attr(ps->tok, ps->session, ps->key, CKA_ID, &id, &id_len);
+	if (ps->n_created == 0 && id_len > 0) {
+		/* A key that was there before: a certificate with its id may be
+		 * too (a client takes the first one it finds). */
+		CK_ATTRIBUTE q[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, id, id_len } };
+		CK_OBJECT_HANDLE seen[1];
+		CK_ULONG count = 0;
+		rc = p11_find(ps->tok, ps->session, q, 2, seen, 1, &count);
+		if (rc == QSJWT_OK && count > 0) {
+			log_error("token '%s' already holds a certificate with this key's id; nothing "
+				  "was stored or written (remove it first, or leave out "
+				  "--store-on-token)",
+				  ps->tok->label);
+			rc = QSJWT_ERR_EXISTS;
+		}
+		if (rc != QSJWT_OK)
+			goto out;
+		rc = QSJWT_ERR_CRYPTO;
+	}
 	{
 		CK_ATTRIBUTE tmpl[] = {
 			{ CKA_CLASS, &cls, sizeof(cls) },

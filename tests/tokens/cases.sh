@@ -177,3 +177,41 @@ tk_objects() {
 		--list-objects 2>/dev/null | grep -E '^(Private Key|Public Key|Certificate|Data) Object|label:|ID:' |
 		sed 's/^[[:space:]]*//' | paste - - - | LC_ALL=C sort
 }
+
+# case_create_cert_existing: pkcs11 create-cert for a key pkcs11-tool made
+# on the token (RSA-2048, id 77), stored beside it with --store-on-token.
+case_create_cert_existing() {
+	local d=$T_TMP/existing certs
+	begin "create-cert for a key made by pkcs11-tool: verified certificate, files, stored with the key's id and label"
+	if ! pkcs11-tool --module "$TK_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
+		--keypairgen --key-type rsa:2048 --label pre --id 77 --usage-sign >"$T_TMP/keygen.log" 2>&1; then
+		fail "pkcs11-tool cannot make a key on the token: $(tail -n 3 "$T_TMP/keygen.log")"
+		return
+	fi
+	pkcs11-tool --module "$TK_MODULE" --token-label "$TK_LABEL" --read-object --type pubkey --id 77 \
+		-o "$T_TMP/pre.der" >/dev/null 2>&1 &&
+		openssl pkey -pubin -inform DER -in "$T_TMP/pre.der" -out "$T_TMP/pre.pem" 2>/dev/null ||
+		fail "cannot read the new public key with pkcs11-tool"
+	mkdir -p "$d"
+	qsp11 create-cert --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=pre" \
+		--pkcs11-pin-file "$TK_PINF" --cert-create-expires-days 30 --cert-file-prefix "$d/" --store-on-token
+	assert_rc 0
+	assert_empty_stdout
+	assert_dir_listing "$d" "publickey.cer publickey.pem"
+	assert_eq "$d/publickey.cer: OK" "$(openssl verify -CAfile "$d/publickey.cer" "$d/publickey.cer" 2>&1)" \
+		"openssl verify of the certificate"
+	assert_file_eq "$T_TMP/pre.pem" "$d/publickey.pem"
+	assert_eq "$(cat "$T_TMP/pre.pem")" "$(pub_of_cert "$d/publickey.cer")" "the certificate's key"
+	# label and id of each certificate on the token
+	certs=$(pkcs11-tool --module "$TK_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
+		--list-objects --type cert 2>/dev/null |
+		awk '/^Certificate Object/ { l = "" } /^  label:/ { l = $2 } /^  ID:/ { print l " " $2 }' |
+		grep '^pre ')
+	assert_eq "pre 77" "$certs" "label and id of the certificate stored for key 'pre'"
+
+	begin "a JWT signed by that key verifies against the new certificate"
+	qs "${CLAIMS[@]}" --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=pre" \
+		--pkcs11-pin-file "$TK_PINF"
+	assert_ok_token
+	verify_jwt "$TOKEN" "$(pub_of_cert "$d/publickey.cer" >"$T_TMP/pre-cert.pem" && echo "$T_TMP/pre-cert.pem")"
+}

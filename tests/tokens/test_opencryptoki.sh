@@ -35,6 +35,7 @@ case_sign "token 'ock' signs RS256 with CKM_RSA_PKCS over the SHA-256 DigestInfo
 case_decode
 case_batch
 case_wrong_pin
+case_create_cert_existing
 case_duplicate_and_sigint
 
 finish

@@ -23,6 +23,7 @@ case_sign "token 'tpm' signs RS256 with CKM_SHA256_RSA_PKCS"
 case_decode
 case_batch
 case_wrong_pin
+case_create_cert_existing
 case_duplicate_and_sigint
 
 finish
