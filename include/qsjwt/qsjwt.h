@@ -237,6 +237,10 @@ typedef struct {
 	int pin_final_try;       /* try the PIN even when one try is left */
 	qsjwt_pin_fn pin_fn;
 	void *pin_ud;
+	const char *module_init; /* --pkcs11-module-init: C_Initialize's pReserved for a
+				  * module named by path (NSS softokn's configdir=...);
+				  * NULL: none, or the p11-kit configuration's
+				  * x-init-reserved of the registered module with that path */
 } qsjwt_pkcs11_opts;
 
 /* Check a URI without touching a token: QSJWT_ERR_INVALID (reported) when it

@@ -16,6 +16,7 @@
 enum {
 	OPT_URI = 1,
 	OPT_MODULE,
+	OPT_MODULE_INIT,
 	OPT_PIN_FILE,
 	OPT_ALLOW_PIN,
 	OPT_FINAL_TRY,
@@ -31,6 +32,10 @@ static const cli_option opts[] = {
 	{ OPT_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none (default: every module\n"
 	  "registered with p11-kit)" },
+	{ OPT_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
+	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
+	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
+	  "secmod='secmod.db' flags=\"" },
 	{ OPT_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "list-keys: file holding the user PIN (not readable by group or others)" },
 	{ OPT_ALLOW_PIN, "allow-pin-in-uri", 0, CLI_FLAG, 0, NULL,
@@ -59,6 +64,7 @@ static int handle(void *ud, int id, char *value)
 	switch (id) {
 	case OPT_URI: s->p11.uri = value; break;
 	case OPT_MODULE: s->p11.module_path = value; break;
+	case OPT_MODULE_INIT: s->p11.module_init = value; break;
 	case OPT_PIN_FILE: s->pin_src.file = value; break;
 	case OPT_ALLOW_PIN: s->p11.allow_pin_in_uri = 1; break;
 	case OPT_FINAL_TRY: s->p11.pin_final_try = 1; break;

@@ -29,6 +29,10 @@ const cli_option key_opts_table[] = {
 	{ KEY_OPT_P11_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none (default: every module\n"
 	  "registered with p11-kit)" },
+	{ KEY_OPT_P11_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
+	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
+	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
+	  "secmod='secmod.db' flags=\"" },
 	{ KEY_OPT_P11_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "file holding the token's user PIN (not readable by group or others; one\n"
 	  "trailing newline is ignored); see also QSJWT_PKCS11_PIN" },
@@ -130,6 +134,9 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 	case KEY_OPT_P11_MODULE:
 		k->p11.module_path = value;
 		return 0;
+	case KEY_OPT_P11_MODULE_INIT:
+		k->p11.module_init = value;
+		return 0;
 	case KEY_OPT_P11_PIN_FILE:
 		k->pin_file = value;
 		return 0;
@@ -196,8 +203,9 @@ static int check_dependents(const key_opts *k, const char *cmd)
 	}
 	if (stray == NULL && k->p11.uri == NULL) {
 		needs = "--pkcs11-uri";
-		stray = k->p11.module_path != NULL ? "--pkcs11-module"
-			: k->pin_file != NULL      ? "--pkcs11-pin-file"
+		stray = k->p11.module_path != NULL   ? "--pkcs11-module"
+			: k->p11.module_init != NULL ? "--pkcs11-module-init"
+			: k->pin_file != NULL        ? "--pkcs11-pin-file"
 			: k->p11.allow_pin_in_uri  ? "--allow-pin-in-uri"
 			: k->p11.pin_final_try     ? "--pkcs11-pin-final-try"
 						   : NULL;

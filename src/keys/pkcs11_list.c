@@ -78,7 +78,7 @@ qsjwt_err qsjwt_pkcs11_list_tokens(const qsjwt_pkcs11_opts *o, qsjwt_token_desc 
 	if (o->uri != NULL)
 		rc = p11_uri_parse(o->uri, P11_URI_TOKEN_FILTER, o->allow_pin_in_uri, &uri);
 	if (rc == QSJWT_OK)
-		rc = p11_modules_open(uri, o->module_path, &mods);
+		rc = p11_modules_open(uri, o->module_path, o->module_init, &mods);
 	if (rc == QSJWT_OK)
 		rc = p11_tokens_find(mods, uri, &toks, &n);
 	if (rc != QSJWT_OK)

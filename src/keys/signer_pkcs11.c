@@ -91,7 +91,7 @@ qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_ke
 	rc = p11_uri_parse(o->uri, for_key ? P11_URI_KEY : P11_URI_TOKEN_FILTER,
 			   o->allow_pin_in_uri, &ps->uri);
 	if (rc == QSJWT_OK)
-		rc = p11_modules_open(ps->uri, o->module_path, &ps->mods);
+		rc = p11_modules_open(ps->uri, o->module_path, o->module_init, &ps->mods);
 	if (rc == QSJWT_OK)
 		rc = p11_tokens_find(ps->mods, ps->uri, &ps->tokens, &ps->n_tokens);
 	if (rc != QSJWT_OK)

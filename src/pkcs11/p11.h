@@ -53,7 +53,8 @@ typedef struct {
  * module-name, else `module_path` (--pkcs11-module), else every module
  * registered with p11-kit. QSJWT_ERR_NOT_FOUND when none can be used.
  */
-qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, p11_modules **out);
+qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, const char *module_init,
+			   p11_modules **out);
 /* C_Finalize every module and unload it. */
 void p11_modules_close(p11_modules *m);
 /* The module path to repeat in listed URIs (NULL when modules came from the
