@@ -9,7 +9,7 @@ _qs_jwt_commands='create-qseow create-qscloud decode pkcs11'
 _qs_jwt_pkcs11_commands='list-tokens list-keys create-cert'
 
 _qs_jwt_key_opts='--cert-privatekey-file --cert-privatekey-passphrase-file
-	--cert-privatekey --pkcs11-uri --pkcs11-module --pkcs11-pin-file
+	--cert-privatekey --pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --cert-create --cert-create-key-bits
 	--cert-create-expires-days --cert-file-prefix --force'
 
@@ -22,14 +22,14 @@ _qs_jwt_opts_create_qscloud="--issuer --keyid --sub --subject --username --usere
 	--loglevel --minimal-output --help --version"
 
 _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
-	--pkcs11-uri --pkcs11-module --pkcs11-pin-file --allow-pin-in-uri
+	--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file --allow-pin-in-uri
 	--pkcs11-pin-final-try --clock-skew --expected-audience --minimal-output --json
 	--loglevel --help --version'
 
-_qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
+_qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --json --loglevel --help'
 
-_qs_jwt_opts_pkcs11_create_cert='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
+_qs_jwt_opts_pkcs11_create_cert='--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --cert-create-expires-days
 	--cert-file-prefix --store-on-token --force --loglevel --help'
 
@@ -40,7 +40,7 @@ _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file
 
 # Options that take a value we cannot guess: complete nothing after them.
 _qs_jwt_value_opts=' --userdir --userid --username --useremail --groups --expires --audience
-	--jobs --cert-privatekey --pkcs11-uri --cert-create-expires-days --issuer --keyid
+	--jobs --cert-privatekey --pkcs11-uri --pkcs11-module-init --cert-create-expires-days --issuer --keyid
 	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience '
 
 # Whether word $2 is one of the words of $1.

@@ -5,26 +5,43 @@
 #   TK_PIN     the user PIN          TK_PINF   a 0600 file holding it
 #   TK_BITS    the key size --cert-create makes by default on this token
 #   TK_OBJECTS a function printing the token's objects (sorted, one a line)
+# and optionally:
+#   TK_TOKEN   the label as a URI attribute value (percent-encoded; default
+#              TK_LABEL)
+#   TK_INIT    the module's --pkcs11-module-init string
+#   TK_TOOL_MODULE  the module pkcs11-tool loads (default TK_MODULE)
 # Each case_* function is one or a few `begin` cases; the scripts call them
 # in this order and add the module's own checks in between.
 
 TK_KEYDIR=$T_TMP/key
 mkdir -p "$TK_KEYDIR"
 
+# tk_setup: after the TK_ variables are set.
+tk_setup() {
+	TK_TOKEN=${TK_TOKEN:-$TK_LABEL}
+	TK_TOOL_MODULE=${TK_TOOL_MODULE:-$TK_MODULE}
+	TK_MOD=(--pkcs11-module "$TK_MODULE")
+	TK_SPYMOD=(--pkcs11-module "$SPY_MODULE")
+	if [ -n "${TK_INIT:-}" ]; then
+		TK_MOD+=(--pkcs11-module-init "$TK_INIT")
+		TK_SPYMOD+=(--pkcs11-module-init "$TK_INIT")
+	fi
+}
+
 case_list_tokens() {
 	begin "list-tokens: the initialised token, with its URI"
-	qsp11 list-tokens --pkcs11-module "$TK_MODULE"
+	qsp11 list-tokens "${TK_MOD[@]}"
 	assert_rc 0
 	assert_contains "$OUT" "token: $TK_LABEL"
 	assert_contains "$OUT" "flags: token-initialized, login-required, user-pin-initialized, rng"
-	assert_contains "$OUT" ";token=$TK_LABEL?module-path="
+	assert_contains "$OUT" ";token=$TK_TOKEN?module-path="
 }
 
 # case_cert_create: --cert-create of key 'jwt' (default size); the run's
 # stderr stays in $ERR for the caller's own checks until the next run.
 case_cert_create() {
 	begin "--cert-create on the token: RSA-$TK_BITS, files, certificate and JWT verify"
-	qs "${CLAIMS[@]}" --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" \
+	qs "${CLAIMS[@]}" "${TK_MOD[@]}" --pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" \
 		--pkcs11-pin-file "$TK_PINF" --cert-create --cert-create-expires-days 30 \
 		--cert-file-prefix "$TK_KEYDIR/" --loglevel verbose
 	assert_ok_token
@@ -44,18 +61,21 @@ case_cert_create() {
 case_key_attributes() {
 	local priv
 	begin "the new private key, read by pkcs11-tool: sign only, sensitive, never extractable"
-	priv=$(pkcs11-tool --module "$TK_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
+	priv=$(pkcs11-tool --module "$TK_TOOL_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
 		--list-objects --type privkey 2>/dev/null)
 	assert_contains <(printf '%s\n' "$priv") "label:      jwt"
 	assert_eq "  Usage:      sign" "$(printf '%s\n' "$priv" | grep 'Usage:')" "private key usage"
-	assert_contains <(printf '%s\n' "$priv") "Access:     sensitive, always sensitive, never extractable, local"
+	# CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE (and CKA_LOCAL
+	# where the module sets it)
+	assert_eq "  Access:     sensitive, always sensitive, never extractable${TK_LOCAL-, local}" \
+		"$(printf '%s\n' "$priv" | grep 'Access:')" "private key access flags"
 	assert_eq 1 "$(printf '%s\n' "$priv" | grep -c '^Private Key Object')" "private keys on the token"
 	assert_eq 1 "$($TK_OBJECTS | grep -c '^Certificate Object')" "certificates on the token"
 }
 
 case_list_keys() {
 	begin "list-keys: the new key, with a URI that names it"
-	qsp11 list-keys --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL" \
+	qsp11 list-keys "${TK_MOD[@]}" --pkcs11-uri "pkcs11:token=$TK_TOKEN" \
 		--pkcs11-pin-file "$TK_PINF"
 	assert_rc 0
 	assert_contains "$OUT" "key: jwt"
@@ -66,7 +86,7 @@ case_list_keys() {
 # verbose log says which mechanism signed (MECHANISM_LINE, exactly once).
 case_sign() {
 	begin "sign with the key on the token: openssl verifies; the log says which mechanism signed"
-	qs "${CLAIMS[@]}" --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" \
+	qs "${CLAIMS[@]}" "${TK_MOD[@]}" --pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" \
 		--pkcs11-pin-file "$TK_PINF" --loglevel verbose
 	assert_ok_token
 	verify_jwt "$TOKEN" "$TK_KEYDIR/publickey.pem"
@@ -75,7 +95,7 @@ case_sign() {
 	assert_eq 1 "$(grep -c "signs RS256 with" "$ERR")" "lines that say which mechanism signed"
 
 	begin "--alg RS512 on the token"
-	qs "${CLAIMS[@]}" --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" \
+	qs "${CLAIMS[@]}" "${TK_MOD[@]}" --pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" \
 		--pkcs11-pin-file "$TK_PINF" --alg RS512
 	assert_ok_token
 	verify_jwt "$TOKEN" "$TK_KEYDIR/publickey.pem" RS512
@@ -84,15 +104,15 @@ case_sign() {
 case_decode() {
 	begin "decode verifies with the token's public key (no PIN)"
 	printf '%s\n' "$TK_SIGNED" >"$T_TMP/signed.jwt"
-	run "$QSJWT_BIN" decode --jwt-file "$T_TMP/signed.jwt" --pkcs11-module "$TK_MODULE" \
-		--pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" --minimal-output
+	run "$QSJWT_BIN" decode --jwt-file "$T_TMP/signed.jwt" "${TK_MOD[@]}" \
+		--pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" --minimal-output
 	assert_rc 0
 	assert_eq valid "$(json_get "$OUT" 'd["verification"]["status"]')" "verification status"
 	assert_contains "$OUT" "RS256 signature verified with the key (RSA $TK_BITS bits)"
 
 	begin "decode of a token signed by another key: exit 3"
-	run "$QSJWT_BIN" decode --jwt-file "$VEC/all-claims.jwt" --pkcs11-module "$TK_MODULE" \
-		--pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" --minimal-output
+	run "$QSJWT_BIN" decode --jwt-file "$VEC/all-claims.jwt" "${TK_MOD[@]}" \
+		--pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" --minimal-output
 	assert_rc 3
 	assert_eq invalid "$(json_get "$OUT" 'd["verification"]["status"]')" "verification status"
 }
@@ -104,8 +124,8 @@ case_batch() {
 		printf '{"userid":"u%d","userdir":"ACME","username":"User %d","useremail":"u%d@example.com"}\n' \
 			"$i" "$i" "$i"
 	done >"$users"
-	qs --batch "$users" --jobs 2 --expires 10m --audience qlik-aud --pkcs11-module "$TK_MODULE" \
-		--pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" --pkcs11-pin-file "$TK_PINF"
+	qs --batch "$users" --jobs 2 --expires 10m --audience qlik-aud "${TK_MOD[@]}" \
+		--pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" --pkcs11-pin-file "$TK_PINF"
 	assert_rc 0
 	assert_eq 8 "$(wc -l <"$OUT")" "output lines"
 	assert_log INFO "batch: 8 tokens issued, 0 lines failed"
@@ -121,14 +141,14 @@ case_wrong_pin() {
 	local bad=$T_TMP/bad.pin
 	begin "wrong PIN through pkcs11-spy: exit 5, exactly one C_Login, nothing on stdout"
 	(umask 077 && echo 1357bad >"$bad")
-	SPY_TARGET=$TK_MODULE spy "$T_TMP/spy.log" qs "${CLAIMS[@]}" --pkcs11-module "$SPY_MODULE" \
-		--pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" --pkcs11-pin-file "$bad"
+	SPY_TARGET=$TK_MODULE spy "$T_TMP/spy.log" qs "${CLAIMS[@]}" "${TK_SPYMOD[@]}" \
+		--pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" --pkcs11-pin-file "$bad"
 	assert_fails 5 "wrong PIN for token '$TK_LABEL'. It was tried once and is not retried"
 	assert_spy_count "$T_TMP/spy.log" C_Login 1
 	assert_nowhere 1357bad "$OUT" "$ERR"
 
 	begin "the right PIN still works after one wrong try"
-	qs "${CLAIMS[@]}" --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" \
+	qs "${CLAIMS[@]}" "${TK_MOD[@]}" --pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" \
 		--pkcs11-pin-file "$TK_PINF"
 	assert_ok_token
 	verify_jwt "$TOKEN" "$TK_KEYDIR/publickey.pem"
@@ -139,7 +159,7 @@ case_duplicate_and_sigint() {
 	begin "--cert-create for a label already on the token: exit 1, nothing made"
 	after=$($TK_OBJECTS)
 	mkdir -p "$T_TMP/dup"
-	qs "${CLAIMS[@]}" --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=jwt" \
+	qs "${CLAIMS[@]}" "${TK_MOD[@]}" --pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" \
 		--pkcs11-pin-file "$TK_PINF" --cert-create --cert-create-expires-days 30 \
 		--cert-file-prefix "$T_TMP/dup/"
 	assert_fails 1 "token '$TK_LABEL' already holds an object labelled 'jwt'; nothing was created"
@@ -149,8 +169,8 @@ case_duplicate_and_sigint() {
 	begin "SIGINT during generation: dies of SIGINT, no new objects, no files"
 	mkdir -p "$T_TMP/int"
 	: >"$bg_err"
-	"$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-module "$TK_MODULE" \
-		--pkcs11-uri "pkcs11:token=$TK_LABEL;object=int-key" --pkcs11-pin-file "$TK_PINF" \
+	"$QSJWT_BIN" create-qseow "${CLAIMS[@]}" "${TK_MOD[@]}" \
+		--pkcs11-uri "pkcs11:token=$TK_TOKEN;object=int-key" --pkcs11-pin-file "$TK_PINF" \
 		--cert-create --cert-create-expires-days 30 --cert-file-prefix "$T_TMP/int/" \
 		>"$T_TMP/bg.out" 2>"$bg_err" </dev/null &
 	bg_pid=$!
@@ -173,7 +193,7 @@ case_duplicate_and_sigint() {
 # tk_objects: every object on the token, one line each, sorted, seen by
 # pkcs11-tool (an independent client) after a login.
 tk_objects() {
-	pkcs11-tool --module "$TK_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
+	pkcs11-tool --module "$TK_TOOL_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
 		--list-objects 2>/dev/null | grep -E '^(Private Key|Public Key|Certificate|Data) Object|label:|ID:' |
 		sed 's/^[[:space:]]*//' | paste - - - | LC_ALL=C sort
 }
@@ -183,17 +203,17 @@ tk_objects() {
 case_create_cert_existing() {
 	local d=$T_TMP/existing certs
 	begin "create-cert for a key made by pkcs11-tool: verified certificate, files, stored with the key's id and label"
-	if ! pkcs11-tool --module "$TK_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
+	if ! pkcs11-tool --module "$TK_TOOL_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
 		--keypairgen --key-type rsa:2048 --label pre --id 77 --usage-sign >"$T_TMP/keygen.log" 2>&1; then
 		fail "pkcs11-tool cannot make a key on the token: $(tail -n 3 "$T_TMP/keygen.log")"
 		return
 	fi
-	pkcs11-tool --module "$TK_MODULE" --token-label "$TK_LABEL" --read-object --type pubkey --id 77 \
+	pkcs11-tool --module "$TK_TOOL_MODULE" --token-label "$TK_LABEL" --read-object --type pubkey --id 77 \
 		-o "$T_TMP/pre.der" >/dev/null 2>&1 &&
 		openssl pkey -pubin -inform DER -in "$T_TMP/pre.der" -out "$T_TMP/pre.pem" 2>/dev/null ||
 		fail "cannot read the new public key with pkcs11-tool"
 	mkdir -p "$d"
-	qsp11 create-cert --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=pre" \
+	qsp11 create-cert "${TK_MOD[@]}" --pkcs11-uri "pkcs11:token=$TK_TOKEN;object=pre" \
 		--pkcs11-pin-file "$TK_PINF" --cert-create-expires-days 30 --cert-file-prefix "$d/" --store-on-token
 	assert_rc 0
 	assert_empty_stdout
@@ -203,14 +223,14 @@ case_create_cert_existing() {
 	assert_file_eq "$T_TMP/pre.pem" "$d/publickey.pem"
 	assert_eq "$(cat "$T_TMP/pre.pem")" "$(pub_of_cert "$d/publickey.cer")" "the certificate's key"
 	# label and id of each certificate on the token
-	certs=$(pkcs11-tool --module "$TK_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
+	certs=$(pkcs11-tool --module "$TK_TOOL_MODULE" --token-label "$TK_LABEL" --login --pin "$TK_PIN" \
 		--list-objects --type cert 2>/dev/null |
 		awk '/^Certificate Object/ { l = "" } /^  label:/ { l = $2 } /^  ID:/ { print l " " $2 }' |
 		grep '^pre ')
 	assert_eq "pre 77" "$certs" "label and id of the certificate stored for key 'pre'"
 
 	begin "a JWT signed by that key verifies against the new certificate"
-	qs "${CLAIMS[@]}" --pkcs11-module "$TK_MODULE" --pkcs11-uri "pkcs11:token=$TK_LABEL;object=pre" \
+	qs "${CLAIMS[@]}" "${TK_MOD[@]}" --pkcs11-uri "pkcs11:token=$TK_TOKEN;object=pre" \
 		--pkcs11-pin-file "$TK_PINF"
 	assert_ok_token
 	verify_jwt "$TOKEN" "$(pub_of_cert "$d/publickey.cer" >"$T_TMP/pre-cert.pem" && echo "$T_TMP/pre-cert.pem")"

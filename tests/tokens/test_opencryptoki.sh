@@ -24,6 +24,7 @@ ock_new ock 1234ock
 TK_MODULE=$OCK_MODULE TK_LABEL=ock TK_PIN=1234ock TK_PINF=$OCK_PINF TK_OBJECTS=tk_objects
 TK_BITS=4096
 
+tk_setup
 case_list_tokens
 assert_contains "$OUT" "manufacturer: IBM Corp."
 assert_contains "$OUT" "model: IBM SoftTok"

@@ -11,6 +11,7 @@ TK_MODULE=$TPM_MODULE TK_LABEL=tpm TK_PIN=2468-tpm TK_PINF=$TPM_PINF TK_OBJECTS=
 # tpm2-pkcs11 reports CKM_RSA_PKCS_KEY_PAIR_GEN up to 3072 bits.
 TK_BITS=3072
 
+tk_setup
 case_list_tokens
 assert_contains "$OUT" "manufacturer: IBM"
 case_cert_create
