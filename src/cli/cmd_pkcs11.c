@@ -182,7 +182,10 @@ static int list_keys(settings *s)
 		for (size_t i = 0; arr != NULL && i < n; i++) {
 			cJSON *o = cJSON_CreateObject(), *c;
 			cJSON_AddItemToArray(arr, o);
-			cJSON_AddStringToObject(o, "label", d[i].label);
+			if (d[i].label[0] != '\0')
+				cJSON_AddStringToObject(o, "label", d[i].label);
+			else
+				cJSON_AddNullToObject(o, "label");
 			cJSON_AddStringToObject(o, "id", d[i].id_hex);
 			cJSON_AddNumberToObject(o, "bits", d[i].bits);
 			add_tri(o, "sensitive", d[i].sensitive);
@@ -202,9 +205,11 @@ static int list_keys(settings *s)
 		code = print_json(arr);
 	} else {
 		for (size_t i = 0; i < n; i++) {
+			/* A key may have no CKA_LABEL (PKCS#11 v2.40 section 4.4:
+			 * the default is empty); its URI names it by id. */
 			printf("key: %s\n  id: %s\n  bits: %u\n  sensitive: %s\n  extractable: %s\n"
 			       "  always-authenticate: %s\n",
-			       d[i].label, d[i].id_hex, d[i].bits, yes_no(d[i].sensitive),
+			       d[i].label[0] != '\0' ? d[i].label : "(no label)", d[i].id_hex, d[i].bits, yes_no(d[i].sensitive),
 			       yes_no(d[i].extractable), yes_no(d[i].always_authenticate));
 			if (d[i].has_cert)
 				printf("  certificate: %s, valid until %s\n",

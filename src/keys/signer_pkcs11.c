@@ -60,7 +60,7 @@ static void list_tokens_seen(p11_modules *m)
 	else
 		log_error("tokens seen:");
 	for (size_t i = 0; i < n; i++) {
-		char *u = p11_uri_token(&all[i].info, p11_modules_path(m));
+		char *u = p11_uri_token(&all[i].info, m);
 		log_error("  %s", u != NULL ? u : "?");
 		free(u);
 	}
@@ -121,7 +121,7 @@ qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_ke
 				  ps->n_tokens, same_label ? "serial=" : "token= (or serial=)");
 			for (size_t i = 0; i < ps->n_tokens; i++) {
 				char *u = p11_uri_token(&ps->tokens[i].info,
-							p11_modules_path(ps->mods));
+							ps->mods);
 				log_error("  %s", u != NULL ? u : "?");
 				free(u);
 			}
@@ -435,7 +435,7 @@ qsjwt_err p11_signer_wrap(p11_signer *ps, EVP_PKEY *pub, const char *label,
 		heap->pin_len = 0;
 	}
 	uri = p11_uri_object(&heap->tok->info, CKO_PRIVATE_KEY, label, id, id_len,
-			     p11_modules_path(heap->mods));
+			     heap->mods);
 	snprintf(what, sizeof(what), "key '%s' on token '%s'", label != NULL ? label : "",
 		 heap->tok->label);
 	rc = signer_new(&p11_ops, heap, pub, strdup(what), out);
@@ -469,7 +469,7 @@ void p11_list_keys_seen(p11_signer *ps)
 		(void)p11_get_attr(ps->tok, ps->session, found[i], CKA_LABEL, &label, &label_len);
 		(void)p11_get_attr(ps->tok, ps->session, found[i], CKA_ID, &id, &id_len);
 		u = p11_uri_object(&ps->tok->info, CKO_PRIVATE_KEY, (char *)label, id, id_len,
-				   p11_modules_path(ps->mods));
+				   ps->mods);
 		log_error("  %s", u != NULL ? u : "?");
 		free(u);
 		free(label);

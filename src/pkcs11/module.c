@@ -17,6 +17,7 @@ struct p11_modules {
 	CK_FUNCTION_LIST *single;    /* loaded from a path or chosen by name */
 	int unmanaged;               /* single was initialised by us, with init args */
 	char *path;                  /* module path to show in URIs */
+	char *name;                  /* or the module-name= it was chosen by */
 	CK_FUNCTION_LIST *one[2];
 };
 
@@ -221,7 +222,8 @@ static qsjwt_err load_name(p11_modules *m, const char *name)
 	m->one[0] = m->single;
 	m->list = m->one;
 	log_verbose("PKCS#11 module '%s' (registered with p11-kit)", name);
-	return QSJWT_OK;
+	m->name = strdup(name);
+	return m->name != NULL ? QSJWT_OK : QSJWT_ERR_NOMEM;
 }
 
 qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, const char *module_init,
@@ -287,12 +289,18 @@ void p11_modules_close(p11_modules *m)
 	if (m->registry != NULL)
 		p11_kit_modules_release(m->registry);
 	free(m->path);
+	free(m->name);
 	free(m);
 }
 
 const char *p11_modules_path(const p11_modules *m)
 {
 	return m->path;
+}
+
+const char *p11_modules_name(const p11_modules *m)
+{
+	return m->name;
 }
 
 static char *module_name(CK_FUNCTION_LIST *f)

@@ -26,16 +26,17 @@ typedef enum { P11_URI_KEY, P11_URI_TOKEN_FILTER } p11_uri_use;
 qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 			P11KitUri **out);
 
+typedef struct p11_modules p11_modules;
+
 /* A paste-able URI for a token, or for an object on it (label/id may be
- * NULL/empty, cls (CKO_*) or (CK_ULONG)-1 for none). module_path (may be
- * NULL) is added as a query attribute. Caller frees. */
-char *p11_uri_token(const CK_TOKEN_INFO *ti, const char *module_path);
+ * NULL/empty, cls (CKO_*) or (CK_ULONG)-1 for none). The module the user
+ * named (m may be NULL) is repeated as module-path= or module-name=, so
+ * the URI finds the same module again. Caller frees. */
+char *p11_uri_token(const CK_TOKEN_INFO *ti, const p11_modules *m);
 char *p11_uri_object(const CK_TOKEN_INFO *ti, CK_OBJECT_CLASS cls, const char *label,
-		     const unsigned char *id, size_t id_len, const char *module_path);
+		     const unsigned char *id, size_t id_len, const p11_modules *m);
 
 /* ---- modules and tokens (module.c) --------------------------------------------- */
-
-typedef struct p11_modules p11_modules;
 
 typedef struct {
 	CK_FUNCTION_LIST *f;
@@ -58,8 +59,11 @@ qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, const 
 /* C_Finalize every module and unload it. */
 void p11_modules_close(p11_modules *m);
 /* The module path to repeat in listed URIs (NULL when modules came from the
- * p11-kit registry). Borrowed. */
+ * p11-kit registry or by name). Borrowed. */
 const char *p11_modules_path(const p11_modules *m);
+/* The module-name= the module was chosen by (NULL: by path, or the whole
+ * registry). Borrowed. */
+const char *p11_modules_name(const p11_modules *m);
 
 /* Every token present in the modules that matches uri (NULL: all). */
 qsjwt_err p11_tokens_find(p11_modules *m, const P11KitUri *uri, p11_token **out, size_t *n);

@@ -11,7 +11,9 @@ PINF=$HSM_DIR/pin
 hsm_keygen pre 42
 hsm_keygen other 43
 URI='pkcs11:token=qlik;object=pre'
-cc() { qsp11 create-cert "$@"; }
+# The module by path: loaded alone, whatever else is registered with p11-kit.
+MOD=(--pkcs11-module "$SOFTHSM_MODULE")
+cc() { qsp11 create-cert "${MOD[@]}" "$@"; }
 
 # cert_days CERT: the certificate's validity in days (notAfter - notBefore).
 cert_days() {
@@ -48,7 +50,7 @@ assert_eq "0644 0644" "$(stat -c %a "$O/q_publickey.pem" "$O/q_publickey.cer" | 
 assert_same_text "$BEFORE" "$(hsm_objects)" "objects on the token (no --store-on-token)"
 
 begin "a JWT signed by the key verifies against the new certificate"
-qs "${CLAIMS[@]}" --pkcs11-uri "$URI" --pkcs11-pin-file "$PINF"
+qs "${CLAIMS[@]}" "${MOD[@]}" --pkcs11-uri "$URI" --pkcs11-pin-file "$PINF"
 assert_ok_token
 printf '%s\n' "$TOKEN" >"$T_TMP/t.jwt"
 run "$QSJWT_BIN" decode --jwt-file "$T_TMP/t.jwt" --cert-publickey-file "$O/q_publickey.cer" --minimal-output
@@ -89,7 +91,7 @@ assert_eq "$(openssl x509 -in "$S/publickey.cer" -outform DER | base64 -w0)" \
 STORED=$(hsm_objects)
 
 begin "decode --pkcs11-uri finds the stored certificate beside the key"
-run "$QSJWT_BIN" decode --jwt-file "$T_TMP/t.jwt" --pkcs11-uri "$URI" --minimal-output
+run "$QSJWT_BIN" decode --jwt-file "$T_TMP/t.jwt" "${MOD[@]}" --pkcs11-uri "$URI" --minimal-output
 assert_rc 0
 assert_eq valid "$(json_get "$OUT" 'd["verification"]["status"]')" "verification status"
 
@@ -107,7 +109,7 @@ command -v strace >/dev/null || { echo "missing tool: strace" >&2; exit 2; }
 R=$T_TMP/race
 mkdir "$R"
 run strace -f -o /dev/null -e trace=link -e inject=link:error=EIO:when=2 \
-	"$QSJWT_BIN" pkcs11 create-cert --pkcs11-uri 'pkcs11:token=qlik;object=other' \
+	"$QSJWT_BIN" pkcs11 create-cert "${MOD[@]}" --pkcs11-uri 'pkcs11:token=qlik;object=other' \
 	--pkcs11-pin-file "$PINF" --cert-create-expires-days 30 --cert-file-prefix "$R/" --store-on-token
 assert_fails 1 "Input/output error"
 assert_dir_listing "$R" ""
@@ -123,7 +125,7 @@ assert_dir_listing "$D" ""
 
 begin "wrong PIN: exit 5, one C_Login, nothing written or stored"
 (umask 077 && echo 0000-bad >"$T_TMP/bad")
-spy "$T_TMP/spy.log" cc --pkcs11-module "$SPY_MODULE" --pkcs11-uri 'pkcs11:token=qlik;object=other' \
+spy "$T_TMP/spy.log" qsp11 create-cert --pkcs11-module "$SPY_MODULE" --pkcs11-uri 'pkcs11:token=qlik;object=other' \
 	--pkcs11-pin-file "$T_TMP/bad" --cert-create-expires-days 30 --cert-file-prefix "$D/" --store-on-token
 assert_fails 5 "wrong PIN for token 'qlik'"
 assert_spy_count "$T_TMP/spy.log" C_Login 1
@@ -142,6 +144,28 @@ assert_rc 2
 cc --pkcs11-uri "$URI" --cert-create-expires-days 3 --no-such-option
 assert_rc 2
 assert_same_text "$STORED" "$(hsm_objects)" "objects on the token"
+
+begin "list-keys: a key with no label is shown as such, its URI names it by id"
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label qlik --login --pin "$PIN" --keypairgen \
+	--key-type rsa:2048 --id 99 --usage-sign >/dev/null 2>&1 || fail "pkcs11-tool cannot make an unlabelled key"
+qsp11 list-keys "${MOD[@]}" --pkcs11-uri 'pkcs11:token=qlik' --pkcs11-pin-file "$PINF"
+assert_rc 0
+assert_contains "$OUT" "key: (no label)"
+assert_false grep -qx 'key: ' "$OUT"
+assert_contains "$OUT" ";token=qlik;id=%99;type=private?module-path="
+qsp11 list-keys "${MOD[@]}" --pkcs11-uri 'pkcs11:token=qlik' --pkcs11-pin-file "$PINF" --json
+assert_rc 0
+assert_eq null "$(json_get "$OUT" '[k["label"] for k in d if k["id"] == "99"][0]')" "JSON label of the unlabelled key"
+
+begin "create-cert for the unlabelled key, named by id"
+U=$T_TMP/unlabelled
+mkdir "$U"
+cc --pkcs11-uri 'pkcs11:token=qlik;id=%99' --pkcs11-pin-file "$PINF" --cert-create-expires-days 5 \
+	--cert-file-prefix "$U/"
+assert_rc 0
+assert_file_eq "$(hsm_pubkey 99)" "$U/publickey.pem"
+assert_eq "$U/publickey.cer: OK" "$(openssl verify -CAfile "$U/publickey.cer" "$U/publickey.cer" 2>&1)" \
+	"openssl verify of the certificate"
 
 begin "--help lists every option"
 cc --help

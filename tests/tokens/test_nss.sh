@@ -55,6 +55,9 @@ qsp11 list-tokens --pkcs11-uri 'pkcs11:token=NSS%20Certificate%20DB?module-name=
 assert_rc 0
 assert_contains "$OUT" "token: NSS Certificate DB"
 assert_contains "$OUT" "manufacturer: Mozilla Foundation"
+# The printed URI finds the same module again: module-name= is kept.
+assert_contains "$OUT" ";token=NSS%20Certificate%20DB?module-name=qsjwt-nss"
+assert_not_contains "$OUT" "module-path="
 
 begin "by path of the registered module, no init string: initialised with its p11-kit configuration"
 qsp11 list-tokens --pkcs11-module "$SOFTOKN" --loglevel verbose
