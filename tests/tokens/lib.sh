@@ -33,6 +33,8 @@ tokens_fetch() {
 	[ -n "${QSJWT_TOKENS_DIR:-}" ] || { echo "QSJWT_TOKENS_DIR is not set" >&2; exit 2; }
 	"$QSJWT_SOURCE_DIR/scripts/tokens.sh" fetch "$QSJWT_TOKENS_DIR" >"$T_TMP/fetch.log" 2>&1 ||
 		skip "the private module packages cannot be fetched: $(tail -n 3 "$T_TMP/fetch.log")"
+	# Absolute: module files and URIs name these paths.
+	QSJWT_TOKENS_DIR=$(cd "$QSJWT_TOKENS_DIR" && pwd)
 }
 
 # free_port_pair: a port P with P and P+1 free on 127.0.0.1 (swtpm takes
