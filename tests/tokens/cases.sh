@@ -10,6 +10,7 @@
 #              TK_LABEL)
 #   TK_INIT    the module's --pkcs11-module-init string
 #   TK_TOOL_MODULE  the module pkcs11-tool loads (default TK_MODULE)
+#   TK_SPY_ENV NAME=VALUE words for the run through pkcs11-spy
 # Each case_* function is one or a few `begin` cases; the scripts call them
 # in this order and add the module's own checks in between.
 
@@ -18,6 +19,7 @@ mkdir -p "$TK_KEYDIR"
 
 # tk_setup: after the TK_ variables are set.
 tk_setup() {
+	[ -n "${TK_SPY_ENV+set}" ] || TK_SPY_ENV=()
 	TK_TOKEN=${TK_TOKEN:-$TK_LABEL}
 	TK_TOOL_MODULE=${TK_TOOL_MODULE:-$TK_MODULE}
 	TK_MOD=(--pkcs11-module "$TK_MODULE")
@@ -141,6 +143,7 @@ case_wrong_pin() {
 	local bad=$T_TMP/bad.pin
 	begin "wrong PIN through pkcs11-spy: exit 5, exactly one C_Login, nothing on stdout"
 	(umask 077 && echo 1357bad >"$bad")
+	RUN_ENV=("${TK_SPY_ENV[@]}")
 	SPY_TARGET=$TK_MODULE spy "$T_TMP/spy.log" qs "${CLAIMS[@]}" "${TK_SPYMOD[@]}" \
 		--pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" --pkcs11-pin-file "$bad"
 	assert_fails 5 "wrong PIN for token '$TK_LABEL'. It was tried once and is not retried"
