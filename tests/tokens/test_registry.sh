@@ -34,6 +34,8 @@ PUBK=$(hsm_pubkey 01)
 URI='pkcs11:token=qlik;object=jwt'
 
 begin "the registry with tpm2-pkcs11 and no TPM: list-tokens still lists the SoftHSM2 token, exit 0"
+# tpm2-pkcs11 1.9 leaks when its C_Initialize fails.
+module_leaks_env
 qsp11 list-tokens
 assert_rc 0
 assert_contains "$OUT" "token: qlik"
@@ -43,6 +45,7 @@ assert_contains "$ERR" "Failed to instantiate TCTI"
 assert_not_contains "$OUT" "module: tpm2_pkcs11"
 
 begin "the registry with tpm2-pkcs11 and no TPM: a token key signs, openssl verifies"
+module_leaks_env
 qs "${CLAIMS[@]}" --pkcs11-uri "$URI" --pkcs11-pin-file "$HSM_DIR/pin"
 assert_ok_token
 verify_jwt "$TOKEN" "$PUBK"
