@@ -162,7 +162,9 @@ void p11_signer_close(p11_signer *ps)
 		}
 		if (ps->n_created > 0 && !ps->keep)
 			log_info("removed the new objects from token '%s'", ps->tok->label);
-		if (ps->logged_in)
+		/* Only our own login: C_Logout ends the login of every session
+		 * of the application (PKCS#11 v2.40 section 5.6). */
+		if (ps->logged_in == P11_LOGIN_OURS)
 			ps->tok->f->C_Logout(ps->session);
 		ps->tok->f->C_CloseSession(ps->session);
 	}
@@ -346,8 +348,14 @@ static qsjwt_err p11_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *d
 	rv = ps->tok->f->C_SignInit(ps->session, &mech, ps->key);
 	if (rv == CKR_OK && ps->always_auth) {
 		rc = p11_context_login(ps->tok, ps->session, ps->pin, ps->pin_len);
-		if (rc != QSJWT_OK)
+		if (rc != QSJWT_OK) {
+			/* The signing operation is still active: a C_Sign that fails
+			 * ends it (PKCS#11 v2.40 section 5.12), else the next
+			 * C_SignInit in this session gets CKR_OPERATION_ACTIVE. */
+			CK_ULONG n = out_len;
+			(void)ps->tok->f->C_Sign(ps->session, (CK_BYTE *)in, in_len, sig, &n);
 			goto out;
+		}
 	}
 	if (rv == CKR_OK)
 		rv = ps->tok->f->C_Sign(ps->session, (CK_BYTE *)in, in_len, sig, &out_len);

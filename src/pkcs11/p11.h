@@ -95,8 +95,13 @@ qsjwt_err p11_session_open(p11_token *t, int rw, CK_SESSION_HANDLE *out);
  * PIN or a final try (unless allowed) is never tried; a PIN is tried exactly
  * once. When keep_pin is not NULL the PIN is handed back for context-specific
  * logins (wipe it with qsjwt_secret_wipe); else it is wiped at once.
- * *logged_in tells whether C_Login was called successfully.
+ * *logged_in: 0 no login, P11_LOGIN_OURS we logged in (log out at the end),
+ * P11_LOGIN_SHARED the token was logged in already by another user of the
+ * module in this process (CKR_USER_ALREADY_LOGGED_IN): use it, never log it
+ * out.
  */
+#define P11_LOGIN_OURS 1
+#define P11_LOGIN_SHARED 2
 qsjwt_err p11_login(p11_token *t, CK_SESSION_HANDLE h, const p11_login_opts *o,
 		    char *keep_pin, size_t *keep_len, int *logged_in);
 /* The login for a CKA_ALWAYS_AUTHENTICATE key, right after C_SignInit. */
