@@ -6,10 +6,10 @@
 # and test_completion.sh keep the three in step.
 
 _qs_jwt_commands='create-qseow create-qscloud decode pkcs11 serve'
-_qs_jwt_pkcs11_commands='list-tokens list-keys'
+_qs_jwt_pkcs11_commands='list-tokens list-keys create-cert'
 
 _qs_jwt_key_opts='--cert-privatekey-file --cert-privatekey-passphrase-file
-	--cert-privatekey --pkcs11-uri --pkcs11-module --pkcs11-pin-file
+	--cert-privatekey --pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --cert-create --cert-create-key-bits
 	--cert-create-expires-days --cert-file-prefix --force'
 
@@ -22,7 +22,7 @@ _qs_jwt_opts_create_qscloud="--issuer --keyid --keyid-from-key --sub --subject -
 	--loglevel --minimal-output --help --version"
 
 _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
-	--pkcs11-uri --pkcs11-module --pkcs11-pin-file --allow-pin-in-uri
+	--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file --allow-pin-in-uri
 	--pkcs11-pin-final-try --clock-skew --expected-audience --profile --userid-claim
 	--userdir-claim --expected-issuer --expected-keyid --minimal-output --json
 	--loglevel --help --version'
@@ -30,10 +30,15 @@ _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
 _qs_jwt_opts_serve='--listen --socket-mode --jobs --policy --audit-log --audit-syslog
 	--connection-timeout --certificate --alg --cert-privatekey-file
 	--cert-privatekey-passphrase-file --cert-privatekey --pkcs11-uri --pkcs11-module
-	--pkcs11-pin-file --allow-pin-in-uri --pkcs11-pin-final-try --loglevel --help --version'
+	--pkcs11-module-init --pkcs11-pin-file --allow-pin-in-uri --pkcs11-pin-final-try --loglevel
+	--help --version'
 
-_qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
+_qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --json --loglevel --help --version'
+
+_qs_jwt_opts_pkcs11_create_cert='--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
+	--allow-pin-in-uri --pkcs11-pin-final-try --cert-create-expires-days
+	--cert-file-prefix --store-on-token --force --loglevel --help'
 
 # Options whose value is a file name.
 _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file
@@ -42,7 +47,7 @@ _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file
 
 # Options that take a value we cannot guess: complete nothing after them.
 _qs_jwt_value_opts=' --userdir --userid --username --useremail --groups --expires --audience
-	--jobs --cert-privatekey --pkcs11-uri --cert-create-expires-days --issuer --keyid
+	--jobs --cert-privatekey --pkcs11-uri --pkcs11-module-init --cert-create-expires-days --issuer --keyid
 	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience
 	--userid-claim --userdir-claim --expected-issuer --expected-keyid
 	--listen --socket-mode --connection-timeout '
@@ -147,6 +152,7 @@ _qs_jwt()
 		fi
 		_qs_jwt_in "$_qs_jwt_pkcs11_commands" "${COMP_WORDS[2]}" || return 0
 		opts=$_qs_jwt_opts_pkcs11
+		[[ ${COMP_WORDS[2]} == create-cert ]] && opts=$_qs_jwt_opts_pkcs11_create_cert
 		;;
 	*) return 0 ;;
 	esac

@@ -24,6 +24,12 @@ tests=(
 	clang libclang-rt-14-dev valgrind hyperfine
 	python3 man-db groff-base bsdextrautils procps e2fsprogs file strace
 	libmicrohttpd-dev curl util-linux wrk
+	# Other tokens (tests/tokens): only packages that register no PKCS#11
+	# module with p11-kit; the modules themselves are unpacked privately by
+	# scripts/tokens.sh.
+	swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 libtss2-tcti-tabrmd0
+	libtss2-esys-3.0.2-0 libtss2-mu0 libtss2-rc0 libtss2-tctildr0 libsqlite3-0 libyaml-0-2
+	libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools dbus-daemon util-linux libnss3-tools
 )
 
 case ${1:-} in

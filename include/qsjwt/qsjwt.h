@@ -265,6 +265,10 @@ typedef struct {
 	int pin_final_try;       /* try the PIN even when one try is left */
 	qsjwt_pin_fn pin_fn;
 	void *pin_ud;
+	const char *module_init; /* --pkcs11-module-init: C_Initialize's pReserved for a
+				  * module named by path (NSS softokn's configdir=...);
+				  * NULL: none, or the p11-kit configuration's
+				  * x-init-reserved of the registered module with that path */
 } qsjwt_pkcs11_opts;
 
 /* Check a URI without touching a token: QSJWT_ERR_INVALID (reported) when it
@@ -282,6 +286,10 @@ qsjwt_err qsjwt_pkcs11_check_uri(const char *uri, int allow_pin_in_uri, int for_
  */
 QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **out);
+/* The same in a read-write session, so that qsjwt_signer_store_cert() can
+ * store a certificate beside the key. */
+QSJWT_MUST_USE
+qsjwt_err qsjwt_signer_from_pkcs11_rw(const qsjwt_pkcs11_opts *o, qsjwt_signer **out);
 
 /*
  * Generate an RSA key pair on the token: private key sensitive, never
@@ -294,11 +302,15 @@ qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **ou
 QSJWT_MUST_USE
 qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
 				const volatile sig_atomic_t *cancel, qsjwt_signer **out);
-/* Store the certificate on the token beside a key made by
- * qsjwt_pkcs11_generate (same label and id); a no-op for other signers. */
+/* Store the certificate on the token beside the signer's key (same label
+ * and id); a no-op for signers not on a token. For a key that was on the
+ * token before, a certificate with the same id already there is
+ * QSJWT_ERR_EXISTS. Until qsjwt_signer_keep() the stored certificate is
+ * removed by qsjwt_signer_free(). */
 QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_store_cert(qsjwt_signer *s, const qsjwt_cert *c);
-/* Keep the objects qsjwt_pkcs11_generate created (the run succeeded). */
+/* Keep the objects qsjwt_pkcs11_generate or qsjwt_signer_store_cert
+ * created (the run succeeded). */
 void qsjwt_signer_keep(qsjwt_signer *s);
 /* The key's canonical URI for later runs; NULL for keys not on a token. */
 const char *qsjwt_signer_uri(const qsjwt_signer *s);

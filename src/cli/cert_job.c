@@ -28,10 +28,15 @@ struct cert_job {
 	qsjwt_cert *cert;
 	int committed;
 	int catching; /* between stop_catch() and stop_release() */
+	int existing;
+	int store;
 };
 
 static qsjwt_err make_key(cert_job *job, const cert_job_opts *o)
 {
+	if (o->token != NULL && o->existing)
+		return o->store ? qsjwt_signer_from_pkcs11_rw(o->token, &job->signer)
+				: qsjwt_signer_from_pkcs11(o->token, &job->signer);
 	if (o->token != NULL)
 		return qsjwt_pkcs11_generate(o->token, o->bits, stop_flag(), &job->signer);
 	log_info("generating an RSA-%u key pair ...", o->bits ? o->bits : 4096);
@@ -91,6 +96,8 @@ int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job_out,
 		return EXIT_RUNTIME;
 	job->n_files = o->token != NULL ? F_PRIV : F_COUNT;
 	job->force = o->force;
+	job->existing = o->existing;
+	job->store = o->store;
 	/* From the first temporary to the commit, a signal (a Ctrl-C, a kill,
 	 * a dropped SSH session) is noted and everything undone before the
 	 * process dies of it. */
@@ -130,7 +137,7 @@ int cert_job_start(const cert_job_opts *o, int64_t now, cert_job **job_out,
 		rc = make_key(job, o);
 	if (rc == QSJWT_OK)
 		rc = qsjwt_cert_create(job->signer, now, o->days, &job->cert);
-	if (rc == QSJWT_OK)
+	if (rc == QSJWT_OK && o->store)
 		rc = qsjwt_signer_store_cert(job->signer, job->cert);
 	if (rc == QSJWT_OK)
 		rc = write_files(job);
@@ -179,7 +186,11 @@ int cert_job_commit(cert_job *job)
 		log_info("give '%s' to the QSEoW virtual proxy (JWT certificate)",
 			 job->path[F_CERT]);
 	uri = qsjwt_signer_uri(job->signer);
-	if (uri != NULL)
+	if (uri != NULL && job->existing && job->store)
+		log_info("stored the certificate on the token beside the key %s", uri);
+	else if (uri != NULL && job->existing)
+		log_info("the certificate is for the key %s", uri);
+	else if (uri != NULL)
 		log_info("the new key, for --pkcs11-uri next time: %s", uri);
 	return EXIT_OK;
 }

@@ -1,8 +1,9 @@
 /* --cert-create: a new key pair (in memory, or on a token) with its
- * self-signed certificate, and its files, which appear together or not at
- * all. The files are moved into place by cert_job_commit(), after the JWT
- * was signed and verified; anything earlier that fails or is interrupted
- * leaves no file and no token object behind. */
+ * self-signed certificate, and its files; pkcs11 create-cert: the same for
+ * a key already on a token. The files appear together or not at all:
+ * they are moved into place by cert_job_commit(), after the JWT (or, for
+ * create-cert, the certificate) was signed and verified; anything earlier
+ * that fails or is interrupted leaves no file and no token object behind. */
 #ifndef QSJWT_CERT_JOB_H
 #define QSJWT_CERT_JOB_H
 
@@ -22,6 +23,8 @@ typedef struct {
 					 * request that creates the Qlik Cloud JWT
 					 * identity provider for the new key */
 	const char *idp_kid;            /* its kid; NULL: the key's RFC 7638 thumbprint */
+	int existing; /* token: the key the URI names (pkcs11 create-cert), not a new one */
+	int store;    /* token: store the certificate beside the key */
 } cert_job_opts;
 
 /*

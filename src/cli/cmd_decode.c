@@ -29,6 +29,7 @@ enum {
 	OPT_PUB,
 	OPT_URI,
 	OPT_MODULE,
+	OPT_MODULE_INIT,
 	OPT_PIN_FILE,
 	OPT_ALLOW_PIN,
 	OPT_FINAL_TRY,
@@ -60,6 +61,10 @@ static const cli_option opts[] = {
 	  "token (no PIN needed when those objects are public)" },
 	{ OPT_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none" },
+	{ OPT_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
+	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
+	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
+	  "secmod='secmod.db' flags=\"" },
 	{ OPT_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "file holding the token's user PIN, if the key's public half is private" },
 	{ OPT_ALLOW_PIN, "allow-pin-in-uri", 0, CLI_FLAG, 0, NULL,
@@ -114,6 +119,7 @@ static int handle(void *ud, int id, char *value)
 	case OPT_PUB: s->pub = value; break;
 	case OPT_URI: s->p11.uri = value; break;
 	case OPT_MODULE: s->p11.module_path = value; break;
+	case OPT_MODULE_INIT: s->p11.module_init = value; break;
 	case OPT_PIN_FILE: s->pin_src.file = value; break;
 	case OPT_ALLOW_PIN: s->p11.allow_pin_in_uri = 1; break;
 	case OPT_FINAL_TRY: s->p11.pin_final_try = 1; break;
@@ -203,7 +209,8 @@ static int validate(settings *s)
 		return -1;
 	}
 	if (s->p11.uri == NULL &&
-	    (s->p11.module_path != NULL || s->pin_src.file != NULL || s->p11.allow_pin_in_uri ||
+	    (s->p11.module_path != NULL || s->p11.module_init != NULL || s->pin_src.file != NULL ||
+	     s->p11.allow_pin_in_uri ||
 	     s->p11.pin_final_try)) {
 		cli_usage_error(CMD, "the PKCS#11 options only apply with --pkcs11-uri");
 		return -1;

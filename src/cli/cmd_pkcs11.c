@@ -1,5 +1,5 @@
 /* qs-jwt pkcs11 list-tokens | list-keys: what the PKCS#11 modules offer, with
- * URIs to paste into --pkcs11-uri. */
+ * URIs to paste into --pkcs11-uri (create-cert: cmd_pkcs11_cert.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 enum {
 	OPT_URI = 1,
 	OPT_MODULE,
+	OPT_MODULE_INIT,
 	OPT_PIN_FILE,
 	OPT_ALLOW_PIN,
 	OPT_FINAL_TRY,
@@ -32,6 +33,10 @@ static const cli_option opts[] = {
 	{ OPT_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none (default: every module\n"
 	  "registered with p11-kit)" },
+	{ OPT_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
+	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
+	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
+	  "secmod='secmod.db' flags=\"" },
 	{ OPT_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "list-keys: file holding the user PIN (not readable by group or others)" },
 	{ OPT_ALLOW_PIN, "allow-pin-in-uri", 0, CLI_FLAG, 0, NULL,
@@ -61,6 +66,7 @@ static int handle(void *ud, int id, char *value)
 	switch (id) {
 	case OPT_URI: s->p11.uri = value; break;
 	case OPT_MODULE: s->p11.module_path = value; break;
+	case OPT_MODULE_INIT: s->p11.module_init = value; break;
 	case OPT_PIN_FILE: s->pin_src.file = value; break;
 	case OPT_ALLOW_PIN: s->p11.allow_pin_in_uri = 1; break;
 	case OPT_FINAL_TRY: s->p11.pin_final_try = 1; break;
@@ -202,7 +208,10 @@ static int list_keys(settings *s)
 		for (size_t i = 0; arr != NULL && i < n; i++) {
 			cJSON *o = cJSON_CreateObject(), *c;
 			cJSON_AddItemToArray(arr, o);
-			cJSON_AddStringToObject(o, "label", d[i].label);
+			if (d[i].label[0] != '\0')
+				cJSON_AddStringToObject(o, "label", d[i].label);
+			else
+				cJSON_AddNullToObject(o, "label");
 			cJSON_AddStringToObject(o, "id", d[i].id_hex);
 			cJSON_AddNumberToObject(o, "bits", d[i].bits);
 			add_tri(o, "sensitive", d[i].sensitive);
@@ -223,9 +232,11 @@ static int list_keys(settings *s)
 		code = print_json(arr);
 	} else {
 		for (size_t i = 0; i < n; i++) {
+			/* A key may have no CKA_LABEL (PKCS#11 v2.40 section 4.4:
+			 * the default is empty); its URI names it by id. */
 			printf("key: %s\n  id: %s\n  bits: %u\n  sensitive: %s\n  extractable: %s\n"
 			       "  always-authenticate: %s\n",
-			       d[i].label, d[i].id_hex, d[i].bits, yes_no(d[i].sensitive),
+			       d[i].label[0] != '\0' ? d[i].label : "(no label)", d[i].id_hex, d[i].bits, yes_no(d[i].sensitive),
 			       yes_no(d[i].extractable), yes_no(d[i].always_authenticate));
 			if (d[i].has_cert)
 				printf("  certificate: %s, valid until %s\n",
@@ -249,21 +260,24 @@ int cmd_pkcs11(int argc, char **argv)
 	char cmd[40];
 	int tokens;
 
+	if (argc >= 1 && strcmp(argv[0], "create-cert") == 0)
+		return cmd_pkcs11_create_cert(argc - 1, argv + 1);
 	if (argc < 1 || (strcmp(argv[0], "list-tokens") != 0 && strcmp(argv[0], "list-keys") != 0)) {
 		if (argc >= 1 && strcmp(argv[0], "--version") == 0)
 			return cli_write_stdout_line(QSJWT_VERSION);
 		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-			printf("Usage: qs-jwt pkcs11 <list-tokens|list-keys> [options]\n\n"
+			printf("Usage: qs-jwt pkcs11 <list-tokens|list-keys|create-cert> [options]\n\n"
 			       "  list-tokens  every token of every PKCS#11 module, with its URI\n"
-			       "  list-keys    every RSA private key on a token, with its URI\n");
+			       "  list-keys    every RSA private key on a token, with its URI\n"
+			       "  create-cert  the self-signed certificate of a key already on a token\n");
 			return cli_flush_stdout();
 		}
 		/* The word is the user's: shown only as cli_shown() allows (a
 		 * PEM pasted here is not printed, nor escape sequences). */
 		if (argc < 1)
-			cli_usage_error("pkcs11", "missing subcommand 'list-tokens|list-keys'");
+			cli_usage_error("pkcs11", "missing subcommand 'list-tokens|list-keys|create-cert'");
 		else
-			cli_usage_error("pkcs11", "unknown subcommand %s (list-tokens or list-keys)",
+			cli_usage_error("pkcs11", "unknown subcommand %s (list-tokens, list-keys or create-cert)",
 					cli_shown(argv[0]));
 		return EXIT_USAGE;
 	}

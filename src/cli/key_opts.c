@@ -30,6 +30,10 @@ const cli_option key_opts_table[] = {
 	{ KEY_OPT_P11_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none (default: every module\n"
 	  "registered with p11-kit)" },
+	{ KEY_OPT_P11_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
+	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
+	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
+	  "secmod='secmod.db' flags=\"" },
 	{ KEY_OPT_P11_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "file holding the token's user PIN (not readable by group or others; one\n"
 	  "trailing newline is ignored); see also QSJWT_PKCS11_PIN" },
@@ -141,6 +145,9 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 	case KEY_OPT_P11_MODULE:
 		k->p11.module_path = value;
 		return 0;
+	case KEY_OPT_P11_MODULE_INIT:
+		k->p11.module_init = value;
+		return 0;
 	case KEY_OPT_P11_PIN_FILE:
 		k->pin_file = value;
 		return 0;
@@ -212,8 +219,9 @@ static int check_dependents(const key_opts *k, const char *cmd)
 	}
 	if (stray == NULL && k->p11.uri == NULL) {
 		needs = "--pkcs11-uri";
-		stray = k->p11.module_path != NULL ? "--pkcs11-module"
-			: k->pin_file != NULL      ? "--pkcs11-pin-file"
+		stray = k->p11.module_path != NULL   ? "--pkcs11-module"
+			: k->p11.module_init != NULL ? "--pkcs11-module-init"
+			: k->pin_file != NULL        ? "--pkcs11-pin-file"
 			: k->p11.allow_pin_in_uri  ? "--allow-pin-in-uri"
 			: k->p11.pin_final_try     ? "--pkcs11-pin-final-try"
 						   : NULL;
@@ -315,7 +323,7 @@ int key_opts_signer(key_opts *k, int64_t now, qsjwt_signer **out)
 
 	if (k->cert_create) {
 		cert_job_opts o = { k->prefix, k->key_bits, k->days, k->force,
-				    k->p11.uri != NULL ? &k->p11 : NULL, k->idp_issuer, k->idp_kid };
+				    k->p11.uri != NULL ? &k->p11 : NULL, k->idp_issuer, k->idp_kid, 0, 1 };
 		code = cert_job_start(&o, now, &k->job, &k->signer);
 	} else if (k->p11.uri != NULL) {
 		code = cli_exit_code(qsjwt_signer_from_pkcs11(&k->p11, &k->signer));

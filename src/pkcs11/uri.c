@@ -139,30 +139,34 @@ out:
 	return rc;
 }
 
-static char *format(P11KitUri *uri, P11KitUriType type, const char *module_path)
+static char *format(P11KitUri *uri, P11KitUriType type, const p11_modules *m)
 {
+	const char *path = m != NULL ? p11_modules_path(m) : NULL;
+	const char *name = m != NULL ? p11_modules_name(m) : NULL;
 	char *s = NULL;
 
-	if (module_path != NULL)
-		p11_kit_uri_set_module_path(uri, module_path);
+	if (path != NULL)
+		p11_kit_uri_set_module_path(uri, path);
+	else if (name != NULL)
+		p11_kit_uri_set_module_name(uri, name);
 	if (p11_kit_uri_format(uri, type, &s) != P11_KIT_URI_OK)
 		s = NULL;
 	p11_kit_uri_free(uri);
 	return s;
 }
 
-char *p11_uri_token(const CK_TOKEN_INFO *ti, const char *module_path)
+char *p11_uri_token(const CK_TOKEN_INFO *ti, const p11_modules *m)
 {
 	P11KitUri *uri = p11_kit_uri_new();
 
 	if (uri == NULL)
 		return NULL;
 	memcpy(p11_kit_uri_get_token_info(uri), ti, sizeof(*ti));
-	return format(uri, P11_KIT_URI_FOR_TOKEN, module_path);
+	return format(uri, P11_KIT_URI_FOR_TOKEN, m);
 }
 
 char *p11_uri_object(const CK_TOKEN_INFO *ti, CK_OBJECT_CLASS cls, const char *label,
-		     const unsigned char *id, size_t id_len, const char *module_path)
+		     const unsigned char *id, size_t id_len, const p11_modules *m)
 {
 	P11KitUri *uri = p11_kit_uri_new();
 	CK_ATTRIBUTE a;
@@ -188,5 +192,5 @@ char *p11_uri_object(const CK_TOKEN_INFO *ti, CK_OBJECT_CLASS cls, const char *l
 		a.ulValueLen = sizeof(cls);
 		p11_kit_uri_set_attribute(uri, &a);
 	}
-	return format(uri, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, module_path);
+	return format(uri, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, m);
 }

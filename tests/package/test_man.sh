@@ -154,12 +154,12 @@ for c in create-qseow create-qscloud decode serve; do
 	check_block "$page" ENVIRONMENT "$c" "Environment:"
 done
 
-begin "qs-jwt-pkcs11: the options of both subcommands"
-check_options qs-jwt-pkcs11 "pkcs11 list-tokens" "pkcs11 list-keys"
+begin "qs-jwt-pkcs11: the options of the three subcommands"
+check_options qs-jwt-pkcs11 "pkcs11 list-tokens" "pkcs11 list-keys" "pkcs11 create-cert"
 
-begin "qs-jwt-pkcs11: both subcommands, in it and in qs-jwt(1)"
+begin "qs-jwt-pkcs11: the three subcommands, in it and in qs-jwt(1)"
 "$QSJWT_BIN" pkcs11 --help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p' >"$T_TMP/subs"
-assert_eq "list-tokens list-keys " "$(tr '\n' ' ' <"$T_TMP/subs")" "subcommands of qs-jwt pkcs11 --help"
+assert_eq "list-tokens list-keys create-cert " "$(tr '\n' ' ' <"$T_TMP/subs")" "subcommands of qs-jwt pkcs11 --help"
 terms qs-jwt-pkcs11 COMMANDS >"$T_TMP/subterms"
 while read -r s; do
 	grep -qxF "$s" "$T_TMP/subterms" || fail "qs-jwt-pkcs11(1) COMMANDS has no entry for $s"

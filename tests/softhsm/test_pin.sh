@@ -398,4 +398,15 @@ assert_not_contains "$TTY_LOG" "PIN for token"
 assert_nowhere "$PIN" "$SPY_LOG" "$ERR" "$TTY_LOG"
 assert_fails 5 "cannot log in to token 'qlikpad'"
 
+
+begin "a token whose user PIN was never set (CKR_USER_PIN_NOT_INITIALIZED): exit 5, its own message and next step"
+hsm_new nouser placeholder 4321-place
+# SoftHSM2 keeps a free slot beside each store's tokens: a token there,
+# initialised with an SO PIN only.
+pkcs11-tool --module "$SOFTHSM_MODULE" --slot-index 1 --init-token --label nouser \
+	--so-pin 87654321 >"$T_TMP/init.log" 2>&1 || fail "pkcs11-tool --init-token: $(cat "$T_TMP/init.log")"
+qs "${CLAIMS[@]}" --pkcs11-module "$SOFTHSM_MODULE" --pkcs11-uri 'pkcs11:token=nouser;object=jwt' \
+	--pkcs11-pin-file "$HSM_DIR/pin"
+assert_fails 5 "token 'nouser' has no user PIN yet; set one with the SO PIN first (e.g. pkcs11-tool --login --login-type so --init-pin)"
+
 finish
