@@ -5,11 +5,11 @@
 # The option lists follow `qs-jwt <command> --help`; tests/package/test_man.sh
 # and test_completion.sh keep the three in step.
 
-_qs_jwt_commands='create-qseow create-qscloud decode pkcs11'
-_qs_jwt_pkcs11_commands='list-tokens list-keys'
+_qs_jwt_commands='create-qseow create-qscloud decode pkcs11 serve'
+_qs_jwt_pkcs11_commands='list-tokens list-keys create-cert'
 
 _qs_jwt_key_opts='--cert-privatekey-file --cert-privatekey-passphrase-file
-	--cert-privatekey --pkcs11-uri --pkcs11-module --pkcs11-pin-file
+	--cert-privatekey --pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --cert-create --cert-create-key-bits
 	--cert-create-expires-days --cert-file-prefix --force'
 
@@ -17,27 +17,40 @@ _qs_jwt_opts_create_qseow="--userdir --userid --username --useremail --groups
 	--expires --audience --alg --batch --jobs $_qs_jwt_key_opts
 	--loglevel --minimal-output --help --version"
 
-_qs_jwt_opts_create_qscloud="--issuer --keyid --sub --subject --username --useremail
+_qs_jwt_opts_create_qscloud="--issuer --keyid --keyid-from-key --sub --subject --username --useremail
 	--useremail-verified --groups --expires --alg $_qs_jwt_key_opts
 	--loglevel --minimal-output --help --version"
 
 _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
-	--pkcs11-uri --pkcs11-module --pkcs11-pin-file --allow-pin-in-uri
-	--pkcs11-pin-final-try --clock-skew --expected-audience --minimal-output --json
+	--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file --allow-pin-in-uri
+	--pkcs11-pin-final-try --clock-skew --expected-audience --profile --userid-claim
+	--userdir-claim --expected-issuer --expected-keyid --minimal-output --json
 	--loglevel --help --version'
 
-_qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
-	--allow-pin-in-uri --pkcs11-pin-final-try --json --loglevel --help'
+_qs_jwt_opts_serve='--listen --socket-mode --jobs --policy --audit-log --audit-syslog
+	--connection-timeout --certificate --alg --cert-privatekey-file
+	--cert-privatekey-passphrase-file --cert-privatekey --pkcs11-uri --pkcs11-module
+	--pkcs11-module-init --pkcs11-pin-file --allow-pin-in-uri --pkcs11-pin-final-try --loglevel
+	--help --version'
+
+_qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
+	--allow-pin-in-uri --pkcs11-pin-final-try --json --loglevel --help --version'
+
+_qs_jwt_opts_pkcs11_create_cert='--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
+	--allow-pin-in-uri --pkcs11-pin-final-try --cert-create-expires-days
+	--cert-file-prefix --store-on-token --force --loglevel --help'
 
 # Options whose value is a file name.
 _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file
 	--pkcs11-pin-file --pkcs11-module --jwt-file --cert-publickey-file --batch
-	--cert-file-prefix '
+	--cert-file-prefix --policy --audit-log --certificate '
 
 # Options that take a value we cannot guess: complete nothing after them.
 _qs_jwt_value_opts=' --userdir --userid --username --useremail --groups --expires --audience
-	--jobs --cert-privatekey --pkcs11-uri --cert-create-expires-days --issuer --keyid
-	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience '
+	--jobs --cert-privatekey --pkcs11-uri --pkcs11-module-init --cert-create-expires-days --issuer --keyid
+	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience
+	--userid-claim --userdir-claim --expected-issuer --expected-keyid
+	--listen --socket-mode --connection-timeout '
 
 # Whether word $2 is one of the words of $1.
 _qs_jwt_in()
@@ -76,6 +89,7 @@ _qs_jwt_complete()
 	--alg) _qs_jwt_words 'RS256 RS384 RS512' "$cur"; return ;;
 	--cert-create-key-bits) _qs_jwt_words '2048 3072 4096' "$cur"; return ;;
 	--useremail-verified) _qs_jwt_words 'true false' "$cur"; return ;;
+	--profile) _qs_jwt_words 'qseow qscloud' "$cur"; return ;;
 	--cert-create)
 		# The value is optional: the next word may be an option instead.
 		if [[ $cur != -* ]]; then
@@ -130,6 +144,7 @@ _qs_jwt()
 	create-qseow) opts=$_qs_jwt_opts_create_qseow ;;
 	create-qscloud) opts=$_qs_jwt_opts_create_qscloud ;;
 	decode) opts=$_qs_jwt_opts_decode ;;
+	serve) opts=$_qs_jwt_opts_serve ;;
 	pkcs11)
 		if ((COMP_CWORD == 2)); then
 			_qs_jwt_words "$_qs_jwt_pkcs11_commands --help" "$cur"
@@ -137,6 +152,7 @@ _qs_jwt()
 		fi
 		_qs_jwt_in "$_qs_jwt_pkcs11_commands" "${COMP_WORDS[2]}" || return 0
 		opts=$_qs_jwt_opts_pkcs11
+		[[ ${COMP_WORDS[2]} == create-cert ]] && opts=$_qs_jwt_opts_pkcs11_create_cert
 		;;
 	*) return 0 ;;
 	esac

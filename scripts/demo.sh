@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# build.sh installs only what the demo needs (scripts/install-deps.sh --demo).
 qsjwt=$(scripts/build.sh)
 # shellcheck source=softhsm.sh
 . scripts/softhsm.sh
@@ -59,5 +60,11 @@ while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done
 printf '%s' "$p" | openssl base64 -d -A
 echo
 echo
-echo "Give $work/out/publickey.cer to the QSEoW virtual proxy (JWT authentication);"
-echo "the next run signs with the same key: --pkcs11-uri '$uri'"
+echo "Give $work/out/publickey.cer to the QSEoW virtual proxy (JWT authentication)."
+echo "The next run signs with the same key (the token lives in $work/softhsm, which"
+echo "SoftHSM2 finds through SOFTHSM2_CONF):"
+echo
+echo "  export SOFTHSM2_CONF=$work/softhsm/softhsm2.conf"
+echo "  $qsjwt create-qseow --pkcs11-uri '$uri' \\"
+echo "    --pkcs11-pin-file $work/softhsm/pin --userdir ACME --userid jdoe \\"
+echo "    --username 'John Doe' --useremail john.doe@example.com --expires 60m --audience qlik-aud"

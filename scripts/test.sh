@@ -10,6 +10,11 @@ top=$PWD
 
 scripts/install-deps.sh
 jobs=$(nproc)
+# The PKCS#11 modules that must not be installed (they would register with
+# p11-kit for the whole machine), unpacked for tests/tokens.
+scripts/tokens.sh fetch build/tokens
+scripts/tokens.sh fetch build-asan/tokens
+scripts/tokens.sh fetch build-vg/tokens
 
 echo "== build (warnings are errors)"
 cmake -S . -B build -DQSJWT_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -24,6 +24,18 @@
 extern "C" {
 #endif
 
+/* On calls whose result must be read (every qsjwt_err: a failure ignored is
+ * a token or a verdict that is not what it seems). */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L
+#define QSJWT_MUST_USE [[nodiscard]]
+#elif defined(__GNUC__) || defined(__clang__)
+#define QSJWT_MUST_USE __attribute__((warn_unused_result))
+#elif defined(_MSC_VER)
+#define QSJWT_MUST_USE _Check_return_
+#else
+#define QSJWT_MUST_USE
+#endif
+
 typedef enum {
 	QSJWT_OK = 0,
 	QSJWT_ERR_INVALID,     /* a value given by the caller is not acceptable */
@@ -62,6 +74,7 @@ void qsjwt_log_set_hide_info(int hide);
  * when stderr is a terminal and NO_COLOR is unset). NULL restores it. */
 void qsjwt_log_set_handler(qsjwt_log_fn fn, void *ud);
 /* Parse "error", "warn", "warning", "info", "verbose", "debug". */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_log_level_from_name(const char *name, qsjwt_log_level *out);
 
 /* ---- secrets ------------------------------------------------------------- */
@@ -76,6 +89,7 @@ void qsjwt_secret_free(char *s);
 typedef enum { QSJWT_RS256 = 0, QSJWT_RS384, QSJWT_RS512 } qsjwt_alg;
 
 /* "RS256", "RS384", "RS512" (exact case, as in the JWS header). */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_alg_from_name(const char *name, qsjwt_alg *out);
 const char *qsjwt_alg_name(qsjwt_alg alg);
 
@@ -88,7 +102,10 @@ const char *qsjwt_alg_name(qsjwt_alg alg);
  * case-insensitive, at most 100 characters. No unit means milliseconds.
  * *ms_out gets the lifetime in milliseconds as an IEEE-754 double, exactly as
  * the original computed it; *has_unit (may be NULL) whether a unit was given.
+ * Independent of the process locale ("1.5h" is 5400 s under de_DE too).
+ * QSJWT_ERR_INVALID is not reported: the caller names the option or field.
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_timespan_parse(const char *text, double *ms_out, int *has_unit);
 
 /*
@@ -96,6 +113,7 @@ qsjwt_err qsjwt_timespan_parse(const char *text, double *ms_out, int *has_unit);
  * original). QSJWT_ERR_INVALID when the result is before 1970 or after
  * QSJWT_MAX_TIME.
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_exp_from_ms(int64_t iat, double ms, int64_t *exp_out);
 
 /* ---- claims --------------------------------------------------------------- */
@@ -119,6 +137,7 @@ typedef struct {
  * escaped as ECMAScript JSON.stringify does. *json_out is NUL-terminated and
  * the caller's (free()). QSJWT_ERR_INVALID if a string is not valid UTF-8.
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_qseow_payload(const qsjwt_qseow_claims *claims, char **json_out,
 			      size_t *len_out);
 
@@ -141,6 +160,7 @@ typedef int (*qsjwt_passphrase_fn)(char *buf, int size, const char *what, void *
  * keys and RSA below 2048 bits. The caller keeps and wipes `pem`.
  * Free the result with qsjwt_signer_free().
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_from_pem(const char *pem, size_t len, const char *what,
 				qsjwt_passphrase_fn pass, void *pass_ud,
 				qsjwt_signer **out);
@@ -150,6 +170,7 @@ qsjwt_err qsjwt_signer_from_pem(const char *pem, size_t len, const char *what,
  * is polled during generation: when it becomes non-zero, generation stops
  * with QSJWT_ERR_INTERRUPTED.
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_generate(unsigned bits, const volatile sig_atomic_t *cancel,
 				qsjwt_signer **out);
 
@@ -157,6 +178,7 @@ qsjwt_err qsjwt_signer_generate(unsigned bits, const volatile sig_atomic_t *canc
  * RSASSA-PKCS1-v1_5 signature over data with the hash of `alg`. *sig_out is
  * the caller's (free()).
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data,
 			    size_t len, unsigned char **sig_out, size_t *sig_len);
 
@@ -166,9 +188,11 @@ qsjwt_err qsjwt_signer_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char 
  * token keys get their own session on the token, sharing the login (one
  * login per run). Free every such signer before `s`.
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_session(qsjwt_signer *s, qsjwt_signer **out);
 
 /* Verify a signature with the signer's public key. QSJWT_ERR_VERIFY if bad. */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_verify(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data,
 			      size_t len, const unsigned char *sig, size_t sig_len);
 
@@ -177,10 +201,12 @@ unsigned qsjwt_signer_bits(const qsjwt_signer *s);
 /* Where the key came from, for messages (never key material). Borrowed. */
 const char *qsjwt_signer_describe(const qsjwt_signer *s);
 /* SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY"), caller frees. */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_public_pem(const qsjwt_signer *s, char **pem_out);
 /* The private key as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), for keys that are
  * in memory. A secret: free it with qsjwt_secret_free(). QSJWT_ERR_KEY for
  * keys that cannot leave their token. */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_private_pem(const qsjwt_signer *s, char **pem_out);
 void qsjwt_signer_free(qsjwt_signer *s);
 
@@ -192,6 +218,7 @@ void qsjwt_signer_free(qsjwt_signer *s);
  * signature is verified with the signer's public key before the token is
  * returned. The token is a bearer credential: free it with qsjwt_secret_free().
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_jwt_sign(qsjwt_signer *s, qsjwt_alg alg, const char *payload,
 			 size_t payload_len, char **token_out);
 
@@ -214,6 +241,7 @@ typedef struct {
  * to-be-signed bytes are signed through the signer, and the result is
  * verified before it is returned. Free with qsjwt_cert_free().
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_cert_create(qsjwt_signer *s, int64_t now, int days, qsjwt_cert **out);
 void qsjwt_cert_free(qsjwt_cert *c);
 
@@ -237,11 +265,16 @@ typedef struct {
 	int pin_final_try;       /* try the PIN even when one try is left */
 	qsjwt_pin_fn pin_fn;
 	void *pin_ud;
+	const char *module_init; /* --pkcs11-module-init: C_Initialize's pReserved for a
+				  * module named by path (NSS softokn's configdir=...);
+				  * NULL: none, or the p11-kit configuration's
+				  * x-init-reserved of the registered module with that path */
 } qsjwt_pkcs11_opts;
 
 /* Check a URI without touching a token: QSJWT_ERR_INVALID (reported) when it
  * does not parse, uses an attribute we do not support, names a non-private
  * object (for_key), or has pin-value without allow_pin_in_uri. */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_pkcs11_check_uri(const char *uri, int allow_pin_in_uri, int for_key);
 
 /*
@@ -251,7 +284,12 @@ qsjwt_err qsjwt_pkcs11_check_uri(const char *uri, int allow_pin_in_uri, int for_
  * initialisation, one session and one login for the signer's life;
  * qsjwt_signer_free() logs out and finalizes the module.
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **out);
+/* The same in a read-write session, so that qsjwt_signer_store_cert() can
+ * store a certificate beside the key. */
+QSJWT_MUST_USE
+qsjwt_err qsjwt_signer_from_pkcs11_rw(const qsjwt_pkcs11_opts *o, qsjwt_signer **out);
 
 /*
  * Generate an RSA key pair on the token: private key sensitive, never
@@ -261,12 +299,18 @@ qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **ou
  * `cancel` is checked when the token returns. Until qsjwt_signer_keep() the
  * new objects are removed by qsjwt_signer_free().
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
 				const volatile sig_atomic_t *cancel, qsjwt_signer **out);
-/* Store the certificate on the token beside a key made by
- * qsjwt_pkcs11_generate (same label and id); a no-op for other signers. */
+/* Store the certificate on the token beside the signer's key (same label
+ * and id); a no-op for signers not on a token. For a key that was on the
+ * token before, a certificate with the same id already there is
+ * QSJWT_ERR_EXISTS. Until qsjwt_signer_keep() the stored certificate is
+ * removed by qsjwt_signer_free(). */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_store_cert(qsjwt_signer *s, const qsjwt_cert *c);
-/* Keep the objects qsjwt_pkcs11_generate created (the run succeeded). */
+/* Keep the objects qsjwt_pkcs11_generate or qsjwt_signer_store_cert
+ * created (the run succeeded). */
 void qsjwt_signer_keep(qsjwt_signer *s);
 /* The key's canonical URI for later runs; NULL for keys not on a token. */
 const char *qsjwt_signer_uri(const qsjwt_signer *s);
@@ -278,6 +322,7 @@ typedef struct {
 } qsjwt_token_desc;
 
 /* Every token of the modules (filtered by uri when not NULL). */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_pkcs11_list_tokens(const qsjwt_pkcs11_opts *o, qsjwt_token_desc **out,
 				   size_t *n);
 void qsjwt_token_descs_free(qsjwt_token_desc *d, size_t n);
@@ -291,10 +336,14 @@ typedef struct {
 	char *cert_subject;   /* with has_cert */
 	char *cert_not_after; /* "YYYY-MM-DDTHH:MM:SSZ" */
 	char *uri;
+	unsigned char *modulus, *exponent; /* CKA_MODULUS, CKA_PUBLIC_EXPONENT;
+					    * NULL when the token hides them */
+	size_t modulus_len, exponent_len;
 } qsjwt_key_desc;
 
 /* Every RSA private key on the one token the URI matches (login by the PIN
  * rules when the token needs it). */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **out, size_t *n);
 void qsjwt_key_descs_free(qsjwt_key_desc *d, size_t n);
 
@@ -305,10 +354,12 @@ typedef struct qsjwt_pubkey qsjwt_pubkey;
 
 /* From SPKI PEM ("BEGIN PUBLIC KEY"), PKCS#1 PEM ("BEGIN RSA PUBLIC KEY"), or
  * an X.509 certificate in PEM or DER. `what` names the source in messages. */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_pubkey_from_data(const unsigned char *data, size_t len, const char *what,
 				 qsjwt_pubkey **out);
 /* The public key object or certificate on a token with the label/id the URI
  * names (no login when those objects are public; else the PIN rules). */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_pubkey_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_pubkey **out);
 /* "RSA 2048 bits", "EC P-256", for messages. Borrowed. */
 const char *qsjwt_pubkey_describe(const qsjwt_pubkey *k);
@@ -326,6 +377,7 @@ typedef struct qsjwt_jwt qsjwt_jwt;
  * names. QSJWT_ERR_INVALID with a message naming the part that is wrong (a
  * JWE, five parts, is named as such). Free with qsjwt_jwt_free().
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_jwt_decode(const char *text, size_t len, qsjwt_jwt **out);
 /* The decoded header and payload JSON, as sent (NUL-terminated). Borrowed. */
 const char *qsjwt_jwt_header(const qsjwt_jwt *t);
@@ -335,7 +387,8 @@ void qsjwt_jwt_free(qsjwt_jwt *t);
 typedef enum { QSJWT_CHECK_PASS = 0, QSJWT_CHECK_FAIL, QSJWT_CHECK_ABSENT } qsjwt_check_result;
 
 typedef struct {
-	const char *name;          /* "signature", "exp", "nbf", "iat", "aud" */
+	const char *name;          /* "signature", "exp", "nbf", "iat", "aud", "iss",
+				    * "kid", and a profile's "qscloud.*", "qseow.*" */
 	qsjwt_check_result result;
 	char detail[200];          /* why, in words */
 } qsjwt_check;
@@ -346,7 +399,7 @@ typedef struct {
 	const char *audience;      /* expected aud; NULL: not checked */
 } qsjwt_verify_opts;
 
-#define QSJWT_MAX_CHECKS 5
+#define QSJWT_MAX_CHECKS 24
 
 typedef struct {
 	int valid;                 /* every check passed */
@@ -364,9 +417,42 @@ typedef struct {
  * for the matching EC curve); the header's alg never chooses the key type
  * (RFC 8725 section 3.1), so "none", HMAC and mismatched algorithms fail.
  * Returns QSJWT_OK when the checks could be run (see r->valid).
+ * r->valid is 1 only when every check ran and passed: after any error
+ * (a negative skew, say) it is 0 and no check is listed.
  */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_jwt_verify(const qsjwt_jwt *t, const qsjwt_pubkey *key,
 			   const qsjwt_verify_opts *o, qsjwt_verify_result *r);
+
+/* ---- Qlik profiles: what each product accepts ---------------------------- */
+
+typedef enum { QSJWT_PROFILE_NONE = 0, QSJWT_PROFILE_QSEOW, QSJWT_PROFILE_QSCLOUD } qsjwt_profile;
+
+/* "qseow", "qscloud" (exact case). */
+QSJWT_MUST_USE
+qsjwt_err qsjwt_profile_from_name(const char *name, qsjwt_profile *out);
+
+typedef struct {
+	qsjwt_profile profile;
+	const char *userid_claim;  /* QSEoW: the claim the virtual proxy maps to the
+				    * user ID; NULL: "userId" */
+	const char *userdir_claim; /* QSEoW: the user directory claim; NULL:
+				    * "userDirectory" */
+	const char *issuer;        /* expected iss; NULL: not compared */
+	const char *keyid;         /* expected header kid; NULL: not compared */
+} qsjwt_profile_opts;
+
+/*
+ * Append to r (a result of qsjwt_jwt_verify) the checks of the profile, each
+ * named "qscloud.<rule>" or "qseow.<rule>", and, with QSJWT_PROFILE_NONE,
+ * "iss" and "kid" for an expected issuer and key ID. A failed check clears
+ * r->valid. The rules and their sources are in docs/compatibility.md.
+ * Returns QSJWT_OK when the checks could be run, QSJWT_ERR_INVALID for a bad
+ * profile.
+ */
+QSJWT_MUST_USE
+qsjwt_err qsjwt_profile_check(const qsjwt_jwt *t, const qsjwt_profile_opts *o,
+			      qsjwt_verify_result *r);
 
 /* ---- Qlik Cloud ---------------------------------------------------------- */
 
@@ -383,16 +469,62 @@ typedef struct {
 	const char *issuer;         /* iss */
 } qsjwt_qscloud_claims;
 
-/* Payload keys in order jti, sub, subType ("user"), name, email, group,
- * email_verified (a JSON boolean), iat, nbf, exp, aud
- * ("qlik.api/login/jwt-session"), iss. */
+/* Longest lifetime (exp - nbf, seconds) Qlik Cloud accepts. */
+#define QSJWT_QSCLOUD_MAX_LIFETIME 3600
+
+/*
+ * The rules Qlik Cloud applies to the claims we issue, beyond their types:
+ * exp at most QSJWT_QSCLOUD_MAX_LIFETIME seconds after nbf (nbf = iat). On a
+ * broken rule: QSJWT_ERR_INVALID and `why` (why_size bytes, may be NULL)
+ * names it ("Qlik Cloud rejects a token whose exp is more than 3600 s after
+ * nbf (this one: 7200 s)"); nothing is logged, so a caller can report it as
+ * its own usage error. qsjwt_qscloud_payload() applies the same rules.
+ */
+QSJWT_MUST_USE
+qsjwt_err qsjwt_qscloud_check(const qsjwt_qscloud_claims *c, char *why, size_t why_size);
+
+/* Payload keys in order jti, sub, subType ("user"), name, email, groups
+ * (an array of strings, the name Qlik Cloud reads), email_verified (a JSON
+ * boolean), iat, nbf, exp, aud ("qlik.api/login/jwt-session"), iss.
+ * QSJWT_ERR_INVALID (logged) for a string that is not UTF-8 or a claim set
+ * qsjwt_qscloud_check() refuses. */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_qscloud_payload(const qsjwt_qscloud_claims *c, char **json_out,
 				size_t *len_out);
 /* n random bytes, base64url (for jti and a random sub); caller frees. */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_random_b64url(size_t n, char **out);
+
+/* ---- JWK --------------------------------------------------------------------- */
+
+/*
+ * An RSA public key (modulus n, exponent e: unsigned big-endian, leading
+ * zeros ignored) as a JWK (RFC 7517, RFC 7518 section 6.3.1):
+ * {"e":"AQAB","kty":"RSA","n":"..."}, and its RFC 7638 thumbprint, the
+ * base64url SHA-256 of exactly those bytes. Either out-parameter may be NULL;
+ * the strings are the caller's (free()).
+ */
+QSJWT_MUST_USE
+qsjwt_err qsjwt_jwk_rsa(const unsigned char *n, size_t n_len, const unsigned char *e,
+			size_t e_len, char **jwk_out, char **thumbprint_out);
+/* The same for a signer's public key (any key source). */
+QSJWT_MUST_USE
+qsjwt_err qsjwt_signer_jwk(const qsjwt_signer *s, char **jwk_out, char **thumbprint_out);
+
+/*
+ * The request body that creates a Qlik Cloud JWT identity provider for one
+ * key (POST /api/v1/identity-providers; `qlik identity-provider create
+ * jwtauth --file`): {"provider":"external","protocol":"jwtAuth",
+ * "description":..,"options":{"issuer":ISSUER,"staticKeys":[{"kid":KID,
+ * "pem":PEM}]}}, indented, with a final newline. Caller frees.
+ */
+QSJWT_MUST_USE
+qsjwt_err qsjwt_qscloud_idp_json(const char *issuer, const char *kid, const char *pem,
+				 char **json_out);
 
 /* As qsjwt_jwt_sign, with "kid" in the header when kid is not NULL:
  * {"alg":ALG,"typ":"JWT","kid":KID}. */
+QSJWT_MUST_USE
 qsjwt_err qsjwt_jwt_sign_kid(qsjwt_signer *s, qsjwt_alg alg, const char *kid,
 			     const char *payload, size_t payload_len, char **token_out);
 

@@ -8,9 +8,7 @@
 #include "cli/batch.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "cli/cli.h"
+#include "cli/stop.h"
 #include "jose/json.h"
+#include "jose/request.h"
 #include "platform/platform.h"
+#include "pool/pool.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
 #define LINE_MAX_BYTES (64 * 1024)
 #define READ_CHUNK (128 * 1024)
-#define MAX_JOBS 256
 /* After the batch stops, how long a signing call still inside the module
  * may take before the batch gives up on it. A healthy token answers in
  * well under a second even for RSA-4096 on a smartcard; a module whose
@@ -49,17 +47,19 @@ typedef struct {
 	char *token;            /* a secret: wiped when freed */
 	char *error;            /* this line cannot be issued; the batch goes on */
 	int fatal;              /* signing failed: the batch stops here */
+	pool_job job;           /* while queued on the pool or being signed */
 } slot;
 
 typedef struct {
 	const batch_opts *o;
 	pthread_mutex_t mu;
-	pthread_cond_t cv_work, cv_done, cv_space, cv_exit;
+	pthread_cond_t cv_done, cv_space;
 	slot *ring;
 	size_t window;
-	unsigned long long head, next_sign, next_write;
+	unsigned long long head, next_write;
 	int input_done, stop;
-	unsigned running;       /* workers that have not returned */
+	int wake[2];            /* the reader polls wake[0]: a stop or a signal */
+	pool *pool;
 	int abandoned;          /* gave up waiting for the workers still signing */
 	unsigned long issued, failed, stopped_at; /* lines written; first line not issued */
 	unsigned long pend_issued, pend_failed;   /* in the writer's buffer, not yet written */
@@ -69,12 +69,6 @@ typedef struct {
 	off_t total_bytes, read_bytes;
 	struct timespec start;
 } batch;
-
-typedef struct {
-	batch *b;
-	qsjwt_signer *signer;
-	pthread_t thread;
-} worker;
 
 static double elapsed(const struct timespec *since)
 {
@@ -99,165 +93,35 @@ static void slot_clear(slot *s)
 static void batch_stop(batch *b)
 {
 	b->stop = 1;
-	pthread_cond_broadcast(&b->cv_work);
+	/* The reader may be blocked on a pipe that sends nothing more. */
+	if (b->wake[1] >= 0)
+		(void)!write(b->wake[1], "", 1);
+	if (b->pool != NULL)
+		pool_cancel(b->pool);
 	pthread_cond_broadcast(&b->cv_space);
-	pthread_cond_broadcast(&b->cv_exit);
+	pthread_cond_broadcast(&b->cv_done);
 }
 
 /* ---- parsing a line ------------------------------------------------------------ */
 
-static char *errorf(const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 1, 2)))
-#endif
-	;
-
-static char *errorf(const char *fmt, ...)
-{
-	char buf[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return strdup(buf);
-}
-
-static const char *const fields[] = { "userid",   "userdir", "username", "useremail",
-				      "groups",   "expires", "audience" };
-
-/* Whether a JSON text holds the escape \u0000 (an odd number of
- * backslashes before "u0000"). */
-static int has_nul_escape(const char *text, size_t len)
-{
-	for (size_t i = 0; i + 5 < len; i++) {
-		size_t k = i;
-		if (text[i + 1] != 'u' || strncmp(text + i + 2, "0000", 4) != 0 || text[i] != '\\')
-			continue;
-		while (k > 0 && text[k - 1] == '\\')
-			k--;
-		if ((i - k) % 2 == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* Fill s from one JSON line, or set s->error. */
 static void parse_line(const batch_opts *o, const char *text, size_t len, int64_t iat, slot *s)
 {
-	const char *v[7] = { NULL };
-	const char **groups = NULL;
-	qsjwt_qseow_claims c;
-	const cJSON *g, *m;
-	cJSON *j = NULL;
-	const char *end = NULL;
-	size_t n_groups = 0, k;
-	double ms = 0;
+	qseow_request r;
 	int64_t exp;
 
-	if (!utf8_valid(text, len)) {
-		s->error = strdup(memchr(text, '\0', len) != NULL ? "the line holds a NUL byte"
-								   : "the line is not valid UTF-8");
+	s->error = qseow_request_parse(text, len, "line", &r);
+	if (s->error != NULL)
 		return;
+	s->error = qseow_request_payload(&r, o->expires, o->audience, 1, iat, &s->payload,
+					 &s->payload_len, &exp);
+	if (s->error == NULL) {
+		s->userid = strdup(r.userid);
+		s->userdir = strdup(r.userdir);
+		if (s->userid == NULL || s->userdir == NULL)
+			s->error = strdup("cannot build the claims");
 	}
-	if (has_nul_escape(text, len)) {
-		/* cJSON would cut the value there: a token for "admin" from
-		 * "admin\u0000evil". No command line can carry a NUL either. */
-		s->error = strdup("a value holds a NUL character (\\u0000)");
-		return;
-	}
-	j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	while (j != NULL && end < text + len && (*end == ' ' || *end == '\t' || *end == '\r'))
-		end++;
-	if (j == NULL || !cJSON_IsObject(j) || end != text + len) {
-		s->error = strdup("the line is not a JSON object");
-		goto out;
-	}
-	for (m = j->child; m != NULL; m = m->next) {
-		for (k = 0; k < 7 && strcmp(m->string, fields[k]) != 0; k++)
-			;
-		if (k == 7) {
-			s->error = errorf("unknown field '%.100s' (known: userid, userdir, username, "
-					  "useremail, groups, expires, audience)",
-					  m->string);
-			goto out;
-		}
-		if (v[k] != NULL || (k == 4 && groups != NULL)) {
-			s->error = errorf("field '%s' given twice", fields[k]);
-			goto out;
-		}
-		if (k == 4) {
-			if (!cJSON_IsArray(m)) {
-				s->error = strdup("field 'groups' must be an array of strings");
-				goto out;
-			}
-			groups = calloc((size_t)cJSON_GetArraySize(m) + 1, sizeof(*groups));
-			if (groups == NULL) {
-				s->error = strdup("out of memory");
-				goto out;
-			}
-			cJSON_ArrayForEach(g, m)
-			{
-				if (!cJSON_IsString(g)) {
-					s->error = strdup("field 'groups' must be an array of strings");
-					goto out;
-				}
-				groups[n_groups++] = g->valuestring;
-			}
-			continue;
-		}
-		if (!cJSON_IsString(m)) {
-			s->error = errorf("field '%s' must be a string", fields[k]);
-			goto out;
-		}
-		v[k] = m->valuestring;
-	}
-	for (k = 0; k < 4; k++) {
-		if (v[k] == NULL) {
-			s->error = errorf("missing field '%s'", fields[k]);
-			goto out;
-		}
-	}
-	if (v[5] == NULL)
-		v[5] = o->expires;
-	if (v[6] == NULL)
-		v[6] = o->audience;
-	if (v[5] == NULL || v[6] == NULL) {
-		const char *what = v[5] == NULL ? "expires" : "audience";
-		s->error = errorf("no %s: give it in the line or with --%s on the command line",
-				  what, what);
-		goto out;
-	}
-	if (strlen(v[0]) > CLI_MAX_VALUE || strlen(v[1]) > CLI_MAX_VALUE) {
-		s->error = strdup("a value is longer than 64 KiB");
-		goto out;
-	}
-	if (qsjwt_timespan_parse(v[5], &ms, NULL) != QSJWT_OK) {
-		s->error = errorf("expires '%.100s' is not a timespan (e.g. 60m, 8h, 7d)", v[5]);
-		goto out;
-	}
-	if (qsjwt_exp_from_ms(iat, ms, &exp) != QSJWT_OK) {
-		s->error = errorf("expires '%.100s' puts exp outside 1970 to 9999", v[5]);
-		goto out;
-	}
-	c.user_id = v[0];
-	c.user_directory = v[1];
-	c.name = v[2];
-	c.email = v[3];
-	/* "groups": [] is no group, as a run without --groups: no claim. */
-	c.groups = n_groups > 0 ? groups : NULL;
-	c.n_groups = n_groups;
-	c.iat = iat;
-	c.exp = exp;
-	c.audience = v[6];
-	s->userid = strdup(v[0]);
-	s->userdir = strdup(v[1]);
-	if (s->userid == NULL || s->userdir == NULL ||
-	    qsjwt_qseow_payload(&c, &s->payload, &s->payload_len) != QSJWT_OK)
-		s->error = strdup("cannot build the claims");
-out:
-	free(groups);
-	cJSON_Delete(j);
+	qseow_request_release(&r);
 }
 
 char *batch_parse_line(const batch_opts *o, const char *text, size_t len, int64_t iat,
@@ -279,49 +143,41 @@ char *batch_parse_line(const batch_opts *o, const char *text, size_t len, int64_
 	return err;
 }
 
-/* ---- workers ------------------------------------------------------------------- */
+/* ---- signing (on the pool's workers) --------------------------------------------- */
 
-static void *work(void *arg)
+/* A worker takes the slot: signed only while the batch goes on. */
+static int sign_start(pool_job *j)
 {
-	worker *w = arg;
-	batch *b = w->b;
-	slot *s;
-	qsjwt_err rc;
+	slot *s = (slot *)(void *)((char *)j - offsetof(slot, job));
+	batch *b = j->ctx;
+	int skip;
 
 	pthread_mutex_lock(&b->mu);
-	for (;;) {
-		while (!b->stop && b->next_sign < b->head &&
-		       b->ring[b->next_sign % b->window].state != S_READY)
-			b->next_sign++;
-		if (b->stop)
-			break;
-		if (b->next_sign == b->head) {
-			if (b->input_done)
-				break;
-			pthread_cond_wait(&b->cv_work, &b->mu);
-			continue;
-		}
-		s = &b->ring[b->next_sign % b->window];
-		s->seq = b->next_sign++;
+	skip = b->stop;
+	if (!skip)
 		s->state = S_SIGNING;
-		pthread_mutex_unlock(&b->mu);
-		/* Signed and verified against the public key before it is kept. */
-		rc = qsjwt_jwt_sign(w->signer, b->o->alg, s->payload, s->payload_len, &s->token);
-		pthread_mutex_lock(&b->mu);
-		if (rc != QSJWT_OK) {
-			s->fatal = 1;
-			batch_stop(b);
-		}
-		s->state = S_DONE;
-		/* The writer waits for the next line only: wake it for that one
-		 * (it then writes every finished line after it). */
-		if (s->seq == b->next_write || s->fatal)
-			pthread_cond_broadcast(&b->cv_done);
-	}
-	b->running--;
-	pthread_cond_broadcast(&b->cv_exit);
 	pthread_mutex_unlock(&b->mu);
-	return NULL;
+	return skip;
+}
+
+static void sign_done(pool_job *j)
+{
+	slot *s = (slot *)(void *)((char *)j - offsetof(slot, job));
+	batch *b = j->ctx;
+
+	pthread_mutex_lock(&b->mu);
+	s->token = j->token;
+	j->token = NULL;
+	if (j->rc != QSJWT_OK) {
+		s->fatal = 1;
+		batch_stop(b);
+	}
+	s->state = S_DONE;
+	/* The writer waits for the next line only: wake it for that one
+	 * (it then writes every finished line after it). */
+	if (s->seq == b->next_write || s->fatal)
+		pthread_cond_broadcast(&b->cv_done);
+	pthread_mutex_unlock(&b->mu);
 }
 
 /* ---- writing -------------------------------------------------------------------- */
@@ -481,7 +337,7 @@ static void *write_out(void *arg)
 /* Queue one input line (a parse error is queued too: it is output in order). */
 static int push(batch *b, unsigned long line, const char *text, size_t len, int too_long)
 {
-	slot s;
+	slot s, *q;
 
 	memset(&s, 0, sizeof(s));
 	s.line = line;
@@ -490,19 +346,38 @@ static int push(batch *b, unsigned long line, const char *text, size_t len, int 
 	else
 		parse_line(b->o, text, len, cli_now(), &s);
 	pthread_mutex_lock(&b->mu);
-	while (!b->stop && b->head - b->next_write >= b->window)
-		pthread_cond_wait(&b->cv_space, &b->mu);
-	if (b->stop) {
+	while (!b->stop && !stop_signal() && b->head - b->next_write >= b->window) {
+		/* A signal cannot wake a condition wait: look again now and then. */
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 100 * 1000 * 1000;
+		if (t.tv_nsec >= 1000 * 1000 * 1000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&b->cv_space, &b->mu, &t);
+	}
+	if (b->stop || stop_signal()) {
 		pthread_mutex_unlock(&b->mu);
 		slot_clear(&s);
 		return -1;
 	}
 	s.state = s.error != NULL ? S_DONE : S_READY;
-	b->ring[b->head++ % b->window] = s;
-	if (s.state == S_READY)
-		pthread_cond_signal(&b->cv_work);
-	else
+	s.seq = b->head;
+	q = &b->ring[b->head++ % b->window];
+	*q = s;
+	if (q->state == S_READY) {
+		q->job.alg = b->o->alg;
+		q->job.payload = q->payload;
+		q->job.payload_len = q->payload_len;
+		q->job.start = sign_start;
+		q->job.done = sign_done;
+		q->job.ctx = b;
+		/* Cancelled: the batch is stopping, the slot stays unsigned. */
+		(void)pool_submit(b->pool, &q->job);
+	} else {
 		pthread_cond_signal(&b->cv_done);
+	}
 	pthread_mutex_unlock(&b->mu);
 	return 0;
 }
@@ -517,6 +392,23 @@ static int skipped(const char *p, size_t len)
 	return i == len || p[i] == '#';
 }
 
+/* Wait until fd has input: 1, or 0 when the batch stopped or a stop signal
+ * came meanwhile (the wake pipe tells either at once). */
+static int wait_input(batch *b, int fd)
+{
+	int stopped;
+
+	for (;;) {
+		pthread_mutex_lock(&b->mu);
+		stopped = b->stop;
+		pthread_mutex_unlock(&b->mu);
+		if (stopped || stop_signal())
+			return 0;
+		if (plat_wait_input(fd, b->wake[0]))
+			return 1;
+	}
+}
+
 static int read_input(batch *b, int fd)
 {
 	char *buf = malloc(READ_CHUNK + LINE_MAX_BYTES + 1);
@@ -527,8 +419,14 @@ static int read_input(batch *b, int fd)
 	if (buf == NULL)
 		return -1;
 	while (!eof) {
-		ssize_t n = read(fd, buf + have, READ_CHUNK + LINE_MAX_BYTES - have);
-		if (n < 0 && errno == EINTR)
+		ssize_t n;
+		if (!wait_input(b, fd)) {
+			if (stop_signal())
+				rc = -1;
+			break;
+		}
+		n = plat_read(fd, buf + have, READ_CHUNK + LINE_MAX_BYTES - have);
+		if (n < 0 && (errno == EINTR || stop_signal()))
 			continue;
 		if (n < 0) {
 			log_error("cannot read the batch input: %s", strerror(errno));
@@ -577,41 +475,11 @@ static int read_input(batch *b, int fd)
 
 /* ---- the batch ------------------------------------------------------------------- */
 
-/* Wait until every worker has returned. Once the batch is stopped, a
- * worker still inside the module gets STOP_GRACE_SECONDS; after that the
- * batch is abandoned (b->abandoned): the writer stops at the first line
- * not signed, and the caller must not touch the workers or the module
- * again. Lock held. */
-static void wait_workers(batch *b)
-{
-	struct timespec deadline;
-	int timed = 0;
-
-	while (b->running > 0) {
-		if (!b->stop) {
-			pthread_cond_wait(&b->cv_exit, &b->mu);
-			continue;
-		}
-		if (!timed) {
-			clock_gettime(CLOCK_MONOTONIC, &deadline);
-			deadline.tv_sec += STOP_GRACE_SECONDS;
-			timed = 1;
-		}
-		if (pthread_cond_timedwait(&b->cv_exit, &b->mu, &deadline) == ETIMEDOUT &&
-		    b->running > 0) {
-			b->abandoned = 1;
-			pthread_cond_broadcast(&b->cv_done);
-			return;
-		}
-	}
-}
-
 int batch_run(const batch_opts *o, qsjwt_signer *signer)
 {
-	worker *w = NULL;
 	pthread_t writer;
-	unsigned jobs = o->jobs, started = 0, stuck;
-	pthread_condattr_t ca;
+	unsigned jobs = o->jobs, stuck;
+	int started;
 	struct stat st;
 	batch b;
 	int fd = STDIN_FILENO, code = EXIT_RUNTIME, read_rc;
@@ -619,6 +487,7 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
+	b.wake[0] = b.wake[1] = -1;
 	if (strcmp(o->input, "-") != 0) {
 		fd = plat_open_plain(o->input);
 		if (fd < 0) {
@@ -626,6 +495,15 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 			return EXIT_RUNTIME;
 		}
 	}
+	if (plat_wake_pipe(b.wake) != 0) {
+		log_error("cannot start the batch: %s", strerror(errno));
+		b.wake[0] = b.wake[1] = -1;
+		goto out_fd;
+	}
+	/* A signal stops the batch like a signing failure: the lines signed
+	 * so far are written whole, then main() dies of the signal (128+N). */
+	stop_set_wake_fd(b.wake[1]);
+	stop_catch();
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		log_error("cannot read batch file '%s': it is a directory", o->input);
 		goto out_fd;
@@ -635,54 +513,41 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 	b.progress = plat_isatty(STDERR_FILENO);
 	b.window = jobs * 64 < 256 ? 256 : jobs * 64;
 	b.ring = calloc(b.window, sizeof(*b.ring));
-	w = calloc(jobs, sizeof(*w));
-	if (b.ring == NULL || w == NULL)
+	if (b.ring == NULL)
 		goto out_fd;
 	pthread_mutex_init(&b.mu, NULL);
-	pthread_cond_init(&b.cv_work, NULL);
 	pthread_cond_init(&b.cv_done, NULL);
 	pthread_cond_init(&b.cv_space, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&b.cv_exit, &ca);
-	pthread_condattr_destroy(&ca);
-	/* Every worker's session before the first line: a token that cannot
-	 * give them fails the run before anything is printed. */
-	for (unsigned i = 0; i < jobs; i++) {
-		w[i].b = &b;
-		if (qsjwt_signer_session(signer, &w[i].signer) != QSJWT_OK)
-			goto out_workers;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &b.start);
 	log_verbose("batch from %s with %u job%s", strcmp(o->input, "-") == 0 ? "standard input"
 									   : o->input,
 		    jobs, jobs == 1 ? "" : "s");
-	if (pthread_create(&writer, NULL, write_out, &b) != 0)
-		goto out_workers;
-	for (; started < jobs; started++) {
-		pthread_mutex_lock(&b.mu);
-		b.running++;
-		pthread_mutex_unlock(&b.mu);
-		if (pthread_create(&w[started].thread, NULL, work, &w[started]) != 0) {
-			pthread_mutex_lock(&b.mu);
-			b.running--;
-			pthread_mutex_unlock(&b.mu);
-			break;
-		}
-	}
-	read_rc = started == jobs ? read_input(&b, fd) : -1;
+	/* Only this thread (the reader, which polls) takes the signals: a
+	 * worker's call into a PKCS#11 module must not see EINTR. The pool's
+	 * workers and the writer inherit the mask. Every worker's session
+	 * comes before the first line: a token that cannot give them fails
+	 * the run before anything is printed. */
+	plat_stop_signals_block(1);
+	started = pool_new(signer, jobs, &b.pool) == QSJWT_OK &&
+		  pthread_create(&writer, NULL, write_out, &b) == 0;
+	plat_stop_signals_block(0);
+	if (!started)
+		goto out_sync;
+	read_rc = read_input(&b, fd);
 	pthread_mutex_lock(&b.mu);
 	b.input_done = 1;
 	if (read_rc != 0)
 		batch_stop(&b);
-	pthread_cond_broadcast(&b.cv_work);
-	pthread_cond_broadcast(&b.cv_done);
-	wait_workers(&b);
-	stuck = b.abandoned ? b.running : 0;
 	pthread_cond_broadcast(&b.cv_done);
 	pthread_mutex_unlock(&b.mu);
-	for (unsigned i = 0; i < started && stuck == 0; i++)
-		pthread_join(w[i].thread, NULL);
+	/* Every queued line signed; once the batch stopped, a signing call
+	 * still inside the module gets STOP_GRACE_SECONDS. */
+	stuck = pool_drain(b.pool, STOP_GRACE_SECONDS);
+	pthread_mutex_lock(&b.mu);
+	if (stuck > 0)
+		b.abandoned = 1; /* the writer stops at the first line not signed */
+	pthread_cond_broadcast(&b.cv_done);
+	pthread_mutex_unlock(&b.mu);
 	pthread_join(writer, NULL);
 
 	t = elapsed(&b.start);
@@ -696,6 +561,10 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 			  b.issued, b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s",
 			  b.stopped_at, b.stopped_at,
 			  strcmp(o->input, "-") == 0 ? "INPUT" : o->input);
+	} else if (stop_signal()) {
+		log_error("batch interrupted by signal %d: %lu token%s issued, %lu line%s failed",
+			  stop_signal(), b.issued, b.issued == 1 ? "" : "s", b.failed,
+			  b.failed == 1 ? "" : "s");
 	} else if (read_rc != 0 || b.stop) {
 		log_error("batch stopped: %lu token%s issued, %lu line%s failed", b.issued,
 			  b.issued == 1 ? "" : "s", b.failed, b.failed == 1 ? "" : "s");
@@ -716,20 +585,22 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 		log_error("%u signing call%s still inside the PKCS#11 module %d s after the batch "
 			  "stopped: exiting without closing the token session",
 			  stuck, stuck == 1 ? " was" : "s were", STOP_GRACE_SECONDS);
-		_exit(EXIT_RUNTIME);
+		_exit(stop_signal() ? 128 + stop_signal() : EXIT_RUNTIME);
 	}
+out_sync:
+	pool_free(b.pool);
 	for (size_t i = 0; i < b.window; i++)
 		slot_clear(&b.ring[i]);
-out_workers:
-	for (unsigned i = 0; i < jobs; i++)
-		qsjwt_signer_free(w[i].signer);
 	pthread_mutex_destroy(&b.mu);
-	pthread_cond_destroy(&b.cv_work);
 	pthread_cond_destroy(&b.cv_done);
 	pthread_cond_destroy(&b.cv_space);
-	pthread_cond_destroy(&b.cv_exit);
 out_fd:
-	free(w);
+	if (b.wake[0] >= 0) {
+		stop_release();
+		stop_set_wake_fd(-1);
+		close(b.wake[0]);
+		close(b.wake[1]);
+	}
 	free(b.ring);
 	if (fd != STDIN_FILENO)
 		close(fd);

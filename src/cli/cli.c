@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,8 +23,41 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 	 * control bytes (they could forge lines or drive the terminal), no
 	 * bytes that are not UTF-8, and not 64 KiB of it. */
 	log_escape(msg, shown, sizeof(shown));
-	fprintf(stderr, "qs-jwt %s: error: %s%s\nsee 'qs-jwt %s --help'\n", cmd, shown,
-		n >= (int)sizeof(msg) ? "..." : "", cmd);
+	if (cmd == NULL)
+		fprintf(stderr, "qs-jwt: error: %s%s\nsee 'qs-jwt --help'\n", shown,
+			n >= (int)sizeof(msg) ? "..." : "");
+	else
+		fprintf(stderr, "qs-jwt %s: error: %s%s\nsee 'qs-jwt %s --help'\n", cmd, shown,
+			n >= (int)sizeof(msg) ? "..." : "", cmd);
+}
+
+typedef struct {
+	char msg[1024];
+} first_error;
+
+static void capture_error(qsjwt_log_level level, const char *msg, void *ud)
+{
+	first_error *e = ud;
+
+	if (level == QSJWT_LOG_ERROR && e->msg[0] == '\0')
+		snprintf(e->msg, sizeof(e->msg), "%s", msg);
+}
+
+int cli_check_uri(const char *cmd, const char *uri, int allow_pin_in_uri, int for_key)
+{
+	first_error e;
+	qsjwt_err rc;
+
+	/* The library reports why through the log; a usage error has the one
+	 * format of every other usage error, naming the option. */
+	e.msg[0] = '\0';
+	qsjwt_log_set_handler(capture_error, &e);
+	rc = qsjwt_pkcs11_check_uri(uri, allow_pin_in_uri, for_key);
+	qsjwt_log_set_handler(NULL, NULL);
+	if (rc == QSJWT_OK)
+		return 0;
+	cli_usage_error(cmd, "--pkcs11-uri: %s", e.msg[0] != '\0' ? e.msg : qsjwt_err_str(rc));
+	return -1;
 }
 
 /* Longest argument repeated in a message. */
@@ -76,6 +110,60 @@ static const cli_option *find_short(const cli_option *opts, size_t n, char c)
 	return NULL;
 }
 
+size_t cli_edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	/* Levenshtein over two rows; option names are short. */
+	size_t row[2][65], i, j;
+
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	for (j = 0; j <= lb; j++)
+		row[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t *cur = row[i % 2], *prev = row[(i - 1) % 2];
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+	}
+	return row[la % 2][lb];
+}
+
+/* The known name closest to what was typed, when it is close enough to be
+ * a slip (at most 2 edits, and fewer than a third of the name); else NULL. */
+const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = cli_edit_distance(typed, len, names[i], strlen(names[i]));
+		if (d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	return best != NULL && best_d <= 2 && best_d * 3 < strlen(best) ? best : NULL;
+}
+
+static const char *closest_option(const cli_option *opts, size_t n, const char *typed,
+				  size_t len)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = cli_edit_distance(typed, len, opts[i].name, strlen(opts[i].name));
+		if (d < best_d) {
+			best_d = d;
+			best = opts[i].name;
+		}
+	}
+	return best != NULL && best_d <= 2 && best_d * 3 < strlen(best) ? best : NULL;
+}
+
 static int check_value(const char *cmd, const cli_option *o, const char *v)
 {
 	size_t len = strlen(v);
@@ -120,7 +208,14 @@ int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char 
 			char shown[CLI_SHOWN_MAX + 40];
 			/* Never echo a value (after '='): it may be a key or a PIN. */
 			size_t len = has_inline ? (size_t)(strchr(a, '=') - a) : strlen(a);
-			cli_usage_error(cmd, "unknown option %s", show_arg(a, len, shown));
+			const char *near = NULL;
+			if (a[1] == '-' && show_arg(a, len, shown)[0] == '\'')
+				near = closest_option(opts, n, a + 2, len - 2);
+			show_arg(a, len, shown);
+			if (near != NULL)
+				cli_usage_error(cmd, "unknown option %s; did you mean --%s?", shown, near);
+			else
+				cli_usage_error(cmd, "unknown option %s", shown);
 			return -1;
 		}
 		switch (o->arg) {
@@ -163,12 +258,19 @@ int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char 
 	return 0;
 }
 
+/* Help lines fit 80 columns: "  LEFT" in HELP_COL columns, then the help
+ * text wrapped at word boundaries ('\n' in a help text is a space, except
+ * "\n\n", a line break). */
+#define HELP_COL 32
+#define HELP_WIDTH 80
+
 void cli_print_options(FILE *fp, const cli_option *opts, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const cli_option *o = &opts[i];
-		char left[80];
 		const char *h = o->help;
+		char left[80];
+		size_t col;
 		int w;
 
 		if (o->short_name)
@@ -177,20 +279,38 @@ void cli_print_options(FILE *fp, const cli_option *opts, size_t n)
 			w = snprintf(left, sizeof(left), "--%s", o->name);
 		if (o->metavar != NULL && w > 0 && (size_t)w < sizeof(left))
 			snprintf(left + w, sizeof(left) - (size_t)w, " %s", o->metavar);
-		fprintf(fp, "  %-36s", left);
-		if (strlen(left) > 36)
-			fprintf(fp, "\n  %-36s", "");
-		/* Help texts carry their own line breaks; indent continuation lines. */
-		while (*h != '\0') {
-			const char *nl = strchr(h, '\n');
-			size_t len = nl != NULL ? (size_t)(nl - h) : strlen(h);
-			fprintf(fp, "%.*s\n", (int)len, h);
-			h += len;
-			if (*h == '\n') {
-				h++;
-				fprintf(fp, "  %-36s", "");
-			}
+		if (strlen(left) > HELP_COL - 5) {
+			fprintf(fp, "  %s\n%*s", left, HELP_COL, "");
+		} else {
+			fprintf(fp, "  %-*s", HELP_COL - 2, left);
 		}
+		col = HELP_COL;
+		while (*h != '\0') {
+			size_t len;
+			if (*h == '\n' && h[1] == '\n') {
+				fprintf(fp, "\n%*s", HELP_COL, "");
+				col = HELP_COL;
+				h += 2;
+				continue;
+			}
+			if (*h == ' ' || *h == '\n') {
+				h++;
+				continue;
+			}
+			len = strcspn(h, " \n");
+			if (col > HELP_COL && col + 1 + len > HELP_WIDTH) {
+				fprintf(fp, "\n%*s", HELP_COL, "");
+				col = HELP_COL;
+			}
+			if (col > HELP_COL) {
+				fputc(' ', fp);
+				col++;
+			}
+			fprintf(fp, "%.*s", (int)len, h);
+			col += len;
+			h += len;
+		}
+		fputc('\n', fp);
 	}
 }
 
@@ -241,17 +361,146 @@ int cli_flush_stdout(void)
 	return EXIT_OK;
 }
 
-void cli_print_exit_codes(FILE *fp)
+void cli_print_exit_codes(FILE *fp, int with_verify)
 {
 	fputs("Exit codes:\n"
 	      "  0  success\n"
 	      "  1  runtime failure (key unreadable or unusable, file write failed, ...)\n"
-	      "  2  usage error (unknown option, missing or bad value, no key source or two)\n"
-	      "  3  verification failed\n"
-	      "  4  PKCS#11 token or key not found, or more than one matched\n"
+	      "  2  usage error (unknown option, missing or bad value, no key source or two)\n",
+	      fp);
+	if (with_verify)
+		fputs("  3  verification failed\n", fp);
+	fputs("  4  PKCS#11 token or key not found, or more than one matched\n"
 	      "  5  PKCS#11 login failed (wrong, locked or missing PIN)\n"
 	      "  128+N  interrupted by signal N (nothing left behind)\n",
 	      fp);
+}
+
+const cli_option cli_common_opts[] = {
+	{ CLI_OPT_LOGLEVEL, "loglevel", 0, CLI_VALUE, 0, "<level>",
+	  "log level: error, warn (or warning), info, verbose, debug (default info)" },
+	{ CLI_OPT_MINIMAL, "minimal-output", 0, CLI_FLAG, 0, NULL,
+	  "hide info lines (warnings and errors remain); stdout holds the token alone\n"
+	  "either way" },
+	{ CLI_OPT_HELP, "help", 'h', CLI_FLAG, 0, NULL, "display help for command" },
+	{ CLI_OPT_VERSION, "version", 0, CLI_FLAG, 0, NULL, "output the version number" },
+};
+const size_t cli_common_opts_len = sizeof(cli_common_opts) / sizeof(cli_common_opts[0]);
+
+void cli_common_init(cli_common *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->loglevel = QSJWT_LOG_INFO;
+}
+
+int cli_common_handle(cli_common *c, const char *cmd, int id, const char *value)
+{
+	switch (id) {
+	case CLI_OPT_LOGLEVEL:
+		return cli_loglevel(cmd, value, &c->loglevel);
+	case CLI_OPT_MINIMAL:
+		c->minimal = 1;
+		return 0;
+	case CLI_OPT_HELP:
+		c->help = 1;
+		return 0;
+	case CLI_OPT_VERSION:
+		c->version = 1;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int table_add(cli_table *t, const cli_option *o)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 32;
+		cli_option *v = realloc(t->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = *o;
+	return 0;
+}
+
+static int table_has(const cli_table *t, const cli_option *o)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		/* Aliases share an id: the name tells them apart. */
+		if (t->v[i].id == o->id && strcmp(t->v[i].name, o->name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int cli_table_build(cli_table *t, const int *first, size_t n_first,
+		    const cli_option *const *parts, const size_t *lens, size_t n_parts)
+{
+	int rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (size_t f = 0; f < n_first && rc == 0; f++) {
+		for (size_t p = 0; p < n_parts && rc == 0; p++) {
+			for (size_t i = 0; i < lens[p] && rc == 0; i++) {
+				if (parts[p][i].id == first[f] && !table_has(t, &parts[p][i]))
+					rc = table_add(t, &parts[p][i]);
+			}
+		}
+	}
+	for (size_t p = 0; p < n_parts && rc == 0; p++) {
+		for (size_t i = 0; i < lens[p] && rc == 0; i++) {
+			if (!table_has(t, &parts[p][i]))
+				rc = table_add(t, &parts[p][i]);
+		}
+	}
+	if (rc != 0) {
+		log_error("out of memory");
+		cli_table_free(t);
+	}
+	return rc;
+}
+
+void cli_table_free(cli_table *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+int cli_groups_add(const char *cmd, const char ***groups, size_t *n, const char *value)
+{
+	const char **g = realloc(*groups, (*n + 1) * sizeof(*g));
+
+	if (g == NULL) {
+		cli_usage_error(cmd, "out of memory for --groups");
+		return -1;
+	}
+	g[(*n)++] = value;
+	*groups = g;
+	return 0;
+}
+
+int cli_require(const char *cmd, const char *const *values, const char *const *names, size_t n)
+{
+	char list[512];
+	size_t used = 0, missing = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (values[i] != NULL)
+			continue;
+		missing++;
+		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0,
+					 "%s'%s'", missing > 1 ? ", " : "", names[i]);
+		if (used >= sizeof(list))
+			used = sizeof(list) - 1;
+	}
+	if (missing == 0)
+		return 0;
+	cli_usage_error(cmd, "required option%s %s not specified", missing > 1 ? "s" : "", list);
+	return -1;
 }
 
 int cli_help_or_version(int help, int version, void (*print_help)(void), int *code)
@@ -326,6 +575,13 @@ int cli_expires(const char *cmd, const char *text, int64_t iat, int64_t *exp)
 		log_warn("--expires '%s' has no unit and is read as milliseconds, as the "
 			 "original did; write e.g. '%ss' for seconds",
 			 text, text);
+	else if (text[strlen(text) - 1] == 'M' &&
+		 (strlen(text) < 2 || text[strlen(text) - 2] == ' ' ||
+		  (text[strlen(text) - 2] >= '0' && text[strlen(text) - 2] <= '9')))
+		/* The `ms` grammar is case-insensitive: M is m, minutes. */
+		log_warn("--expires '%s' means minutes (M is m, as in the original), not "
+			 "months; write e.g. '30d' for a month",
+			 text);
 	if (*exp <= iat)
 		log_warn("--expires '%s' gives a token that is expired when issued (exp %lld, "
 			 "iat %lld)",

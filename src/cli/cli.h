@@ -8,7 +8,7 @@
 
 #include <qsjwt/qsjwt.h>
 
-/* Exit codes (DESIGN.md decision 8). */
+/* Exit codes (docs/design.md decision 8). */
 enum {
 	EXIT_OK = 0,
 	EXIT_RUNTIME = 1,
@@ -60,12 +60,68 @@ int cli_parse(const char *cmd, const cli_option *opts, size_t n, int argc, char 
  * short plain text, else only its size (it may be a secret given in the
  * wrong place, or binary junk). One static buffer: one value per message. */
 const char *cli_shown(const char *value);
-/* "qs-jwt CMD: error: MESSAGE" and "see 'qs-jwt CMD --help'" on stderr. */
+/* "qs-jwt CMD: error: MESSAGE" and "see 'qs-jwt CMD --help'" on stderr (cmd
+ * NULL: "qs-jwt: error: ..." and "see 'qs-jwt --help'"), MESSAGE escaped. */
 void cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+
+/* ---- the scaffolding every signing command shares -------------------------- */
+
+/* Ids of the common options (cli_common_opts). */
+enum { CLI_OPT_LOGLEVEL = 2000, CLI_OPT_MINIMAL, CLI_OPT_HELP, CLI_OPT_VERSION };
+
+/* --loglevel, --minimal-output, -h/--help, --version. */
+extern const cli_option cli_common_opts[];
+extern const size_t cli_common_opts_len;
+
+typedef struct {
+	qsjwt_log_level loglevel;
+	int minimal, help, version;
+} cli_common;
+
+void cli_common_init(cli_common *c);
+/* One of cli_common_opts: 0, -1 (usage error printed), 1 (not ours). */
+int cli_common_handle(cli_common *c, const char *cmd, int id, const char *value);
+
+/* A command's option table, grown as needed (no fixed size that could drop
+ * an option). */
+typedef struct {
+	cli_option *v;
+	size_t n, cap;
+} cli_table;
+
+/*
+ * The table of a command: the options with the ids in `first` (looked up in
+ * the parts), in that order, then every other option of the parts, part by
+ * part in their order. Each part is an array of options; parts[i] has
+ * lens[i] entries. 0, or -1 (out of memory, reported). Free with
+ * cli_table_free().
+ */
+int cli_table_build(cli_table *t, const int *first, size_t n_first,
+		    const cli_option *const *parts, const size_t *lens, size_t n_parts);
+void cli_table_free(cli_table *t);
+
+/* --groups VALUE appended to *groups (NULL-free array of borrowed strings):
+ * 0, or -1 after a usage error (out of memory). */
+int cli_groups_add(const char *cmd, const char ***groups, size_t *n, const char *value);
+
+/* The required options not given (NULL in `values`), named all at once:
+ * "required option '--a <x>' not specified", or "required options '--a <x>',
+ * '--b <y>' not specified". 0 when all are there, else -1. */
+int cli_require(const char *cmd, const char *const *values, const char *const *names, size_t n);
+
+/* --pkcs11-uri checked before any token is touched: 0, or -1 after a usage
+ * error that names the option and says why. */
+int cli_check_uri(const char *cmd, const char *uri, int allow_pin_in_uri, int for_key);
+
+/* Levenshtein distance of two short strings ((size_t)-1 above 64 bytes). */
+size_t cli_edit_distance(const char *a, size_t la, const char *b, size_t lb);
+/* The name in `names` a typed word is a slip of (at most 2 edits, fewer than
+ * a third of the name), or NULL: for "did you mean". */
+const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n);
 
 /* The option list of a --help text. */
 void cli_print_options(FILE *fp, const cli_option *opts, size_t n);
@@ -86,8 +142,9 @@ int cli_flush_stdout(void);
  * and return 1 (the command is done); else 0. */
 int cli_help_or_version(int help, int version, void (*print_help)(void), int *code);
 
-/* Exit codes, for --help. */
-void cli_print_exit_codes(FILE *fp);
+/* Exit codes, for --help; 3 (verification failed) only for a command that
+ * can return it. */
+void cli_print_exit_codes(FILE *fp, int with_verify);
 
 /* --loglevel VALUE: 0, or -1 after a usage error. */
 int cli_loglevel(const char *cmd, const char *value, qsjwt_log_level *out);

@@ -1,5 +1,5 @@
 /* qs-jwt create-qseow: a JWT for Qlik Sense Enterprise on Windows, byte for
- * byte as the original Node.js tool made it (REFERENCE.md). */
+ * byte as the original Node.js tool made it (docs/compatibility.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,96 +28,87 @@ enum {
 	OPT_AUDIENCE,
 	OPT_ALG,
 	OPT_BATCH,
-	OPT_JOBS,
-	OPT_LOGLEVEL,
-	OPT_MINIMAL,
-	OPT_HELP,
-	OPT_VERSION
+	OPT_JOBS
 };
 
+/* The original's placeholders (<directory>, <name>, <email>, <time>). */
 static const cli_option claim_opts[] = {
-	{ OPT_USERDIR, "userdir", 0, CLI_VALUE, 1, "<userdir>",
+	{ OPT_USERDIR, "userdir", 0, CLI_VALUE, 1, "<directory>",
 	  "user directory of the user (claim userDirectory); required" },
 	{ OPT_USERID, "userid", 0, CLI_VALUE, 1, "<userid>", "user ID (claim userId); required" },
-	{ OPT_USERNAME, "username", 0, CLI_VALUE, 1, "<username>",
+	{ OPT_USERNAME, "username", 0, CLI_VALUE, 1, "<name>",
 	  "full name of the user (claim name); required" },
-	{ OPT_USEREMAIL, "useremail", 0, CLI_VALUE, 1, "<useremail>",
+	{ OPT_USEREMAIL, "useremail", 0, CLI_VALUE, 1, "<email>",
 	  "email address of the user (claim email); required" },
 	{ OPT_GROUPS, "groups", 0, CLI_VARIADIC, 1, "<groups...>",
-	  "groups the user belongs to (claim group, always an array): takes the\n"
+	  "groups the user belongs to (claim group, always an array): takes the "
 	  "arguments up to the next option; repeating --groups appends" },
-	{ OPT_EXPIRES, "expires", 0, CLI_VALUE, 1, "<expires>",
-	  "lifetime of the JWT: a number and a unit, e.g. 30s, 60m, 8h, 7d, 1y;\n"
-	  "no unit means milliseconds, as in the original; required" },
+	{ OPT_EXPIRES, "expires", 0, CLI_VALUE, 1, "<time>",
+	  "lifetime of the JWT: a number and a unit, e.g. 30s, 60m, 8h, 7d, 1y; "
+	  "no unit means milliseconds and M means minutes, as in the original; required" },
 	{ OPT_AUDIENCE, "audience", 0, CLI_VALUE, 1, "<audience>",
 	  "audience (claim aud); must equal the virtual proxy's JWT audience; required" },
 	{ OPT_ALG, "alg", 0, CLI_VALUE, 0, "<alg>",
 	  "signature algorithm: RS256 (default), RS384 or RS512" },
 	{ OPT_BATCH, "batch", 0, CLI_VALUE, 0, "<file>",
-	  "issue one token per JSON line of FILE ('-': standard input):\n"
-	  "{\"userid\",\"userdir\",\"username\",\"useremail\",\"groups\":[...]} and optional\n"
-	  "\"expires\" and \"audience\" (else --expires/--audience); prints JSON lines\n"
-	  "{\"line\",\"userid\",\"userdir\",\"token\"} or {\"line\",\"error\"} in input order" },
+	  "issue one token per JSON line of FILE ('-': standard input), with the "
+	  "fields userid, userdir, username, useremail, groups (an array) and, "
+	  "optionally, expires and audience (else --expires and --audience); "
+	  "prints JSON lines {\"line\", \"userid\", \"userdir\", \"token\"} or "
+	  "{\"line\", \"error\"} in input order" },
 	{ OPT_JOBS, "jobs", 0, CLI_VALUE, 0, "<n>",
 	  "with --batch: signing workers (default: the number of online CPUs)" },
 };
 
-static const cli_option common_opts[] = {
-	{ OPT_LOGLEVEL, "loglevel", 0, CLI_VALUE, 0, "<level>",
-	  "log level: error, warn (or warning), info, verbose, debug (default info)" },
-	{ OPT_MINIMAL, "minimal-output", 0, CLI_FLAG, 0, NULL,
-	  "hide info lines (warnings and errors remain); stdout holds the token alone\n"
-	  "either way" },
-	{ OPT_HELP, "help", 'h', CLI_FLAG, 0, NULL, "display help for command" },
-	{ OPT_VERSION, "version", 0, CLI_FLAG, 0, NULL, "output the version number" },
+/* The original's options, in the original's order (its --help); then ours. */
+static const int original_order[] = {
+	OPT_USERDIR,	  OPT_USERID,	      OPT_USERNAME,	OPT_USEREMAIL,
+	OPT_EXPIRES,	  OPT_AUDIENCE,	      CLI_OPT_LOGLEVEL, OPT_GROUPS,
+	KEY_OPT_FILE,	  KEY_OPT_PARAM,      KEY_OPT_CERT_CREATE, KEY_OPT_PREFIX,
+	KEY_OPT_DAYS,	  CLI_OPT_MINIMAL,    CLI_OPT_HELP,	CLI_OPT_VERSION,
 };
-
-#define N_CLAIM (sizeof(claim_opts) / sizeof(claim_opts[0]))
-#define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
-#define N_ALL (N_CLAIM + 16 + N_COMMON)
+#define N_ORIGINAL (sizeof(original_order) / sizeof(original_order[0]))
 
 typedef struct {
 	const char *userdir, *userid, *username, *useremail, *expires, *audience;
 	const char **groups;
 	size_t n_groups;
 	qsjwt_alg alg;
-	qsjwt_log_level loglevel;
-	int minimal, help, version;
+	cli_common common;
 	const char *batch;
 	long jobs; /* 0: not given */
-	int any_user_opt;
 	key_opts key;
 } settings;
 
-static cli_option all_opts[N_ALL];
-static size_t n_all;
+static cli_table table;
 
-static void build_table(void)
+static int build_table(void)
 {
-	n_all = 0;
-	for (size_t i = 0; i < N_CLAIM; i++)
-		all_opts[n_all++] = claim_opts[i];
-	for (size_t i = 0; i < key_opts_table_len && n_all < N_ALL; i++)
-		all_opts[n_all++] = key_opts_table[i];
-	for (size_t i = 0; i < N_COMMON && n_all < N_ALL; i++)
-		all_opts[n_all++] = common_opts[i];
+	const cli_option *parts[] = { claim_opts, key_opts_table, cli_common_opts };
+	const size_t lens[] = { sizeof(claim_opts) / sizeof(claim_opts[0]), key_opts_table_len,
+				cli_common_opts_len };
+
+	return cli_table_build(&table, original_order, N_ORIGINAL, parts, lens, 3);
 }
 
 static void help(void)
 {
 	printf("Usage: qs-jwt create-qseow [options]\n\n"
-	       "Create a JWT for Qlik Sense Enterprise on Windows (QSEoW), signed RS256 with\n"
-	       "a key from a PEM file, a PEM parameter, or a new key pair (--cert-create).\n"
+	       "Create a JWT for Qlik Sense Enterprise on Windows (QSEoW), signed RS256\n"
+	       "(or RS384/RS512, --alg) with a key from a PEM file, a PEM parameter, a\n"
+	       "PKCS#11 token (HSM, smartcard), or a new key pair (--cert-create).\n"
 	       "The token alone is printed on standard output; logs go to standard error.\n\n"
-	       "Options:\n");
-	cli_print_options(stdout, all_opts, n_all);
+	       "Options (those of the original qs-jwt):\n");
+	cli_print_options(stdout, table.v, N_ORIGINAL);
+	printf("\nMore options:\n");
+	cli_print_options(stdout, table.v + N_ORIGINAL, table.n - N_ORIGINAL);
 	printf("\nEnvironment:\n"
 	       "  QSJWT_KEY_PASSPHRASE  passphrase of an encrypted private key (when no\n"
 	       "                        --cert-privatekey-passphrase-file is given)\n"
 	       "  QSJWT_PKCS11_PIN      user PIN of the token (when the URI has no pin-source\n"
 	       "                        and no --pkcs11-pin-file is given)\n"
 	       "  NO_COLOR              when set and not empty, logs are never coloured\n\n");
-	cli_print_exit_codes(stdout);
+	cli_print_exit_codes(stdout, 0);
 	printf("\nExample:\n"
 	       "  qs-jwt create-qseow --userdir ACME --userid jdoe --username 'John Doe' \\\n"
 	       "    --useremail john.doe@example.com --groups Sales Finance --expires 60m \\\n"
@@ -127,7 +118,7 @@ static void help(void)
 static int handle(void *ud, int id, char *value)
 {
 	settings *s = ud;
-	const char **g;
+	int rc;
 
 	switch (id) {
 	case OPT_USERDIR: s->userdir = value; return 0;
@@ -148,39 +139,24 @@ static int handle(void *ud, int id, char *value)
 	case OPT_EXPIRES: s->expires = value; return 0;
 	case OPT_AUDIENCE: s->audience = value; return 0;
 	case OPT_GROUPS:
-		g = realloc(s->groups, (s->n_groups + 1) * sizeof(*g));
-		if (g == NULL) {
-			cli_usage_error(CMD, "out of memory");
-			return -1;
-		}
-		g[s->n_groups++] = value;
-		s->groups = g;
-		return 0;
+		return cli_groups_add(CMD, &s->groups, &s->n_groups, value);
 	case OPT_ALG:
 		return cli_alg(CMD, value, &s->alg);
-	case OPT_LOGLEVEL:
-		return cli_loglevel(CMD, value, &s->loglevel);
-	case OPT_MINIMAL: s->minimal = 1; return 0;
-	case OPT_HELP: s->help = 1; return 0;
-	case OPT_VERSION: s->version = 1; return 0;
 	default:
+		rc = cli_common_handle(&s->common, CMD, id, value);
+		if (rc != 1)
+			return rc;
 		return key_opts_handle(&s->key, CMD, id, value) < 0 ? -1 : 0;
 	}
 }
 
 static int validate(settings *s)
 {
-	static const struct {
-		size_t offset;
-		const char *name;
-	} required[] = {
-		{ offsetof(settings, userdir), "--userdir <userdir>" },
-		{ offsetof(settings, userid), "--userid <userid>" },
-		{ offsetof(settings, username), "--username <username>" },
-		{ offsetof(settings, useremail), "--useremail <useremail>" },
-		{ offsetof(settings, expires), "--expires <expires>" },
-		{ offsetof(settings, audience), "--audience <audience>" },
-	};
+	const char *values[] = { s->userdir, s->userid, s->username,
+				 s->useremail, s->expires, s->audience };
+	static const char *const names[] = { "--userdir <directory>", "--userid <userid>",
+					     "--username <name>",     "--useremail <email>",
+					     "--expires <time>",      "--audience <audience>" };
 
 	if (s->batch != NULL) {
 		/* The per-user values come from the file. */
@@ -196,18 +172,22 @@ static int validate(settings *s)
 					stray);
 			return -1;
 		}
+		/* Two readers of one stdin: the key reader would swallow the
+		 * users' lines. */
+		if (strcmp(s->batch, "-") == 0 && s->key.param_stdin) {
+			cli_usage_error(CMD, "--batch - and --cert-privatekey - cannot both read "
+					     "standard input; give the key with "
+					     "--cert-privatekey-file");
+			return -1;
+		}
 		return key_opts_validate(&s->key, CMD);
 	}
 	if (s->jobs != 0) {
 		cli_usage_error(CMD, "--jobs only applies with --batch");
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		if (*(const char **)((char *)s + required[i].offset) == NULL) {
-			cli_usage_error(CMD, "required option '%s' not specified", required[i].name);
-			return -1;
-		}
-	}
+	if (cli_require(CMD, values, names, sizeof(names) / sizeof(names[0])) != 0)
+		return -1;
 	return key_opts_validate(&s->key, CMD);
 }
 
@@ -254,15 +234,18 @@ int cmd_create_qseow(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.alg = QSJWT_RS256;
-	s.loglevel = QSJWT_LOG_INFO;
+	cli_common_init(&s.common);
 	key_opts_init(&s.key);
-	build_table();
-	if (cli_parse(CMD, all_opts, n_all, argc, argv, handle, &s) != 0)
+	if (build_table() != 0) {
+		code = EXIT_RUNTIME;
 		goto out;
-	if (cli_help_or_version(s.help, s.version, help, &code))
+	}
+	if (cli_parse(CMD, table.v, table.n, argc, argv, handle, &s) != 0)
 		goto out;
-	qsjwt_log_set_level(s.loglevel);
-	qsjwt_log_set_hide_info(s.minimal);
+	if (cli_help_or_version(s.common.help, s.common.version, help, &code))
+		goto out;
+	qsjwt_log_set_level(s.common.loglevel);
+	qsjwt_log_set_hide_info(s.common.minimal);
 	if (validate(&s) != 0)
 		goto out;
 	iat = cli_now();
@@ -311,5 +294,6 @@ out:
 	free(payload);
 	key_opts_release(&s.key); /* frees the signer */
 	free(s.groups);
+	cli_table_free(&table);
 	return code;
 }

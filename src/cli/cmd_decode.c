@@ -29,11 +29,17 @@ enum {
 	OPT_PUB,
 	OPT_URI,
 	OPT_MODULE,
+	OPT_MODULE_INIT,
 	OPT_PIN_FILE,
 	OPT_ALLOW_PIN,
 	OPT_FINAL_TRY,
 	OPT_SKEW,
 	OPT_AUDIENCE,
+	OPT_PROFILE,
+	OPT_USERID_CLAIM,
+	OPT_USERDIR_CLAIM,
+	OPT_ISSUER,
+	OPT_KEYID,
 	OPT_MINIMAL,
 	OPT_LOGLEVEL,
 	OPT_HELP,
@@ -55,6 +61,10 @@ static const cli_option opts[] = {
 	  "token (no PIN needed when those objects are public)" },
 	{ OPT_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none" },
+	{ OPT_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
+	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
+	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
+	  "secmod='secmod.db' flags=\"" },
 	{ OPT_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "file holding the token's user PIN, if the key's public half is private" },
 	{ OPT_ALLOW_PIN, "allow-pin-in-uri", 0, CLI_FLAG, 0, NULL,
@@ -65,6 +75,18 @@ static const cli_option opts[] = {
 	  "clock difference to allow for exp, nbf and iat (default 0)" },
 	{ OPT_AUDIENCE, "expected-audience", 0, CLI_VALUE, 1, "<audience>",
 	  "check that aud equals this (or, for a list, holds it); needs a key" },
+	{ OPT_PROFILE, "profile", 0, CLI_VALUE, 0, "<qseow|qscloud>",
+	  "also check what that Qlik product accepts (alg, required claims and their\n"
+	  "types; for qscloud kid, aud, groups and exp - nbf <= 3600); needs a key" },
+	{ OPT_USERID_CLAIM, "userid-claim", 0, CLI_VALUE, 1, "<claim>",
+	  "with --profile qseow: the claim the virtual proxy maps to the user ID\n"
+	  "(default userId)" },
+	{ OPT_USERDIR_CLAIM, "userdir-claim", 0, CLI_VALUE, 1, "<claim>",
+	  "with --profile qseow: the user directory claim (default userDirectory)" },
+	{ OPT_ISSUER, "expected-issuer", 0, CLI_VALUE, 1, "<issuer>",
+	  "check that iss equals this (the issuer of the Qlik Cloud IdP); needs a key" },
+	{ OPT_KEYID, "expected-keyid", 0, CLI_VALUE, 1, "<kid>",
+	  "check that the header's kid equals this (the IdP's key ID); needs a key" },
 	{ OPT_MINIMAL, "minimal-output", 0, CLI_FLAG, 0, NULL,
 	  "print one JSON object: {\"header\", \"payload\", \"verification\"}" },
 	{ OPT_MINIMAL, "json", 0, CLI_FLAG, 0, NULL, "the same as --minimal-output" },
@@ -77,6 +99,7 @@ static const cli_option opts[] = {
 
 typedef struct {
 	const char *jwt, *jwt_file, *pub_file, *pub, *audience;
+	qsjwt_profile_opts prof;
 	long skew;
 	int minimal, help, version;
 	qsjwt_log_level level;
@@ -96,10 +119,22 @@ static int handle(void *ud, int id, char *value)
 	case OPT_PUB: s->pub = value; break;
 	case OPT_URI: s->p11.uri = value; break;
 	case OPT_MODULE: s->p11.module_path = value; break;
+	case OPT_MODULE_INIT: s->p11.module_init = value; break;
 	case OPT_PIN_FILE: s->pin_src.file = value; break;
 	case OPT_ALLOW_PIN: s->p11.allow_pin_in_uri = 1; break;
 	case OPT_FINAL_TRY: s->p11.pin_final_try = 1; break;
 	case OPT_AUDIENCE: s->audience = value; break;
+	case OPT_USERID_CLAIM: s->prof.userid_claim = value; break;
+	case OPT_USERDIR_CLAIM: s->prof.userdir_claim = value; break;
+	case OPT_ISSUER: s->prof.issuer = value; break;
+	case OPT_KEYID: s->prof.keyid = value; break;
+	case OPT_PROFILE:
+		if (qsjwt_profile_from_name(value, &s->prof.profile) != QSJWT_OK) {
+			cli_usage_error(CMD, "--profile takes 'qseow' or 'qscloud', not %s",
+					cli_shown(value));
+			return -1;
+		}
+		break;
 	case OPT_MINIMAL: s->minimal = 1; break;
 	case OPT_HELP: s->help = 1; break;
 	case OPT_VERSION: s->version = 1; break;
@@ -123,12 +158,13 @@ static void help(void)
 	       "Show a JWT's header and payload. Given a key (--cert-publickey-file,\n"
 	       "--cert-publickey or --pkcs11-uri), verify its signature (RS256/384/512,\n"
 	       "ES256/384/512; the key decides which are acceptable) and its claims: exp,\n"
-	       "nbf, iat not in the future, and aud with --expected-audience.\n\n"
+	       "nbf, iat not in the future, and aud with --expected-audience. With --profile,\n"
+	       "also what QSEoW or Qlik Cloud accepts, each rule by name.\n\n"
 	       "Options:\n");
 	cli_print_options(stdout, opts, N_OPTS);
 	printf("\nEnvironment:\n"
 	       "  QSJWT_PKCS11_PIN      user PIN of the token, if needed\n\n");
-	cli_print_exit_codes(stdout);
+	cli_print_exit_codes(stdout, 1);
 }
 
 static int validate(settings *s)
@@ -136,6 +172,7 @@ static int validate(settings *s)
 	int keys = (s->pub_file != NULL) + (s->pub != NULL) + (s->p11.uri != NULL);
 	int stdin_users = (s->jwt_file != NULL && strcmp(s->jwt_file, "-") == 0) +
 			  (s->pub != NULL && strcmp(s->pub, "-") == 0);
+	const char *needs_key;
 
 	if ((s->jwt != NULL) == (s->jwt_file != NULL)) {
 		cli_usage_error(CMD, "give exactly one of --jwt and --jwt-file");
@@ -151,23 +188,35 @@ static int validate(settings *s)
 				     "input");
 		return -1;
 	}
-	if (keys == 0 && (s->audience != NULL || s->skew != 0)) {
+	if (s->prof.profile != QSJWT_PROFILE_QSEOW &&
+	    (s->prof.userid_claim != NULL || s->prof.userdir_claim != NULL)) {
+		cli_usage_error(CMD, "%s only applies with --profile qseow",
+				s->prof.userid_claim != NULL ? "--userid-claim" : "--userdir-claim");
+		return -1;
+	}
+	/* Checked claims without a checked signature would read as a verdict
+	 * on a token anybody could have written. */
+	needs_key = s->audience != NULL	     ? "--expected-audience"
+		    : s->skew != 0	     ? "--clock-skew"
+		    : s->prof.profile != 0   ? "--profile"
+		    : s->prof.issuer != NULL ? "--expected-issuer"
+		    : s->prof.keyid != NULL  ? "--expected-keyid"
+					     : NULL;
+	if (keys == 0 && needs_key != NULL) {
 		cli_usage_error(CMD, "%s needs a key to verify with (--cert-publickey-file, "
 				     "--cert-publickey or --pkcs11-uri)",
-				s->audience != NULL ? "--expected-audience" : "--clock-skew");
+				needs_key);
 		return -1;
 	}
 	if (s->p11.uri == NULL &&
-	    (s->p11.module_path != NULL || s->pin_src.file != NULL || s->p11.allow_pin_in_uri ||
+	    (s->p11.module_path != NULL || s->p11.module_init != NULL || s->pin_src.file != NULL ||
+	     s->p11.allow_pin_in_uri ||
 	     s->p11.pin_final_try)) {
 		cli_usage_error(CMD, "the PKCS#11 options only apply with --pkcs11-uri");
 		return -1;
 	}
-	if (s->p11.uri != NULL &&
-	    qsjwt_pkcs11_check_uri(s->p11.uri, s->p11.allow_pin_in_uri, 0) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt %s --help'\n", CMD);
+	if (s->p11.uri != NULL && cli_check_uri(CMD, s->p11.uri, s->p11.allow_pin_in_uri, 0) != 0)
 		return -1;
-	}
 	return 0;
 }
 
@@ -286,10 +335,15 @@ static int print_text(const cJSON *hdr, const cJSON *pl, const qsjwt_verify_resu
 				  "were not verified\n(use --cert-publickey-file, --cert-publickey "
 				  "or --pkcs11-uri)");
 	} else {
+		int width = 9;
+		for (size_t i = 0; i < r->n_checks; i++) {
+			if ((int)strlen(r->checks[i].name) > width)
+				width = (int)strlen(r->checks[i].name);
+		}
 		strbuf_addstr(&b, r->valid ? "valid" : "INVALID");
 		for (size_t i = 0; i < r->n_checks; i++) {
 			char line[300];
-			snprintf(line, sizeof(line), "\n  %-9s %-6s %s", r->checks[i].name,
+			snprintf(line, sizeof(line), "\n  %-*s %-6s %s", width, r->checks[i].name,
 				 result_name(r->checks[i].result), r->checks[i].detail);
 			strbuf_addstr(&b, line);
 		}
@@ -380,7 +434,8 @@ int cmd_decode(int argc, char **argv)
 		vo.now = cli_now();
 		vo.skew = s.skew;
 		vo.audience = s.audience;
-		if (qsjwt_jwt_verify(jwt, key, &vo, &res) != QSJWT_OK) {
+		if (qsjwt_jwt_verify(jwt, key, &vo, &res) != QSJWT_OK ||
+		    qsjwt_profile_check(jwt, &s.prof, &res) != QSJWT_OK) {
 			code = EXIT_RUNTIME;
 			goto out;
 		}

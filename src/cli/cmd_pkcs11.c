@@ -1,5 +1,5 @@
 /* qs-jwt pkcs11 list-tokens | list-keys: what the PKCS#11 modules offer, with
- * URIs to paste into --pkcs11-uri. */
+ * URIs to paste into --pkcs11-uri (create-cert: cmd_pkcs11_cert.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +16,14 @@
 enum {
 	OPT_URI = 1,
 	OPT_MODULE,
+	OPT_MODULE_INIT,
 	OPT_PIN_FILE,
 	OPT_ALLOW_PIN,
 	OPT_FINAL_TRY,
 	OPT_JSON,
 	OPT_LOGLEVEL,
-	OPT_HELP
+	OPT_HELP,
+	OPT_VERSION
 };
 
 static const cli_option opts[] = {
@@ -31,6 +33,10 @@ static const cli_option opts[] = {
 	{ OPT_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none (default: every module\n"
 	  "registered with p11-kit)" },
+	{ OPT_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
+	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
+	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
+	  "secmod='secmod.db' flags=\"" },
 	{ OPT_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "list-keys: file holding the user PIN (not readable by group or others)" },
 	{ OPT_ALLOW_PIN, "allow-pin-in-uri", 0, CLI_FLAG, 0, NULL,
@@ -41,6 +47,7 @@ static const cli_option opts[] = {
 	{ OPT_LOGLEVEL, "loglevel", 0, CLI_VALUE, 0, "<level>",
 	  "log level: error, warn (or warning), info, verbose, debug (default info)" },
 	{ OPT_HELP, "help", 'h', CLI_FLAG, 0, NULL, "display help for command" },
+	{ OPT_VERSION, "version", 0, CLI_FLAG, 0, NULL, "output the version number" },
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -48,7 +55,7 @@ typedef struct {
 	const char *cmd;
 	qsjwt_pkcs11_opts p11;
 	secret_source pin_src;
-	int json, help;
+	int json, help, version;
 	qsjwt_log_level level;
 } settings;
 
@@ -59,11 +66,13 @@ static int handle(void *ud, int id, char *value)
 	switch (id) {
 	case OPT_URI: s->p11.uri = value; break;
 	case OPT_MODULE: s->p11.module_path = value; break;
+	case OPT_MODULE_INIT: s->p11.module_init = value; break;
 	case OPT_PIN_FILE: s->pin_src.file = value; break;
 	case OPT_ALLOW_PIN: s->p11.allow_pin_in_uri = 1; break;
 	case OPT_FINAL_TRY: s->p11.pin_final_try = 1; break;
 	case OPT_JSON: s->json = 1; break;
 	case OPT_HELP: s->help = 1; break;
+	case OPT_VERSION: s->version = 1; break;
 	case OPT_LOGLEVEL:
 		if (qsjwt_log_level_from_name(value, &s->level) != QSJWT_OK) {
 			cli_usage_error(s->cmd,
@@ -92,7 +101,7 @@ static void help(const char *which)
 	printf("Options:\n");
 	cli_print_options(stdout, opts, N_OPTS);
 	printf("\n");
-	cli_print_exit_codes(stdout);
+	cli_print_exit_codes(stdout, 0);
 }
 
 static const char *yes_no(int v)
@@ -156,6 +165,29 @@ static int list_tokens(settings *s)
 	return code;
 }
 
+/* "jwk" (RFC 7517) and "jwk_thumbprint" (RFC 7638: a kid for the Qlik
+ * Cloud identity provider), null when the token hides the public half. */
+static void add_jwk(cJSON *o, const qsjwt_key_desc *k)
+{
+	char *jwk = NULL, *thumb = NULL;
+	cJSON *j = NULL;
+
+	if (k->modulus != NULL && k->exponent != NULL &&
+	    qsjwt_jwk_rsa(k->modulus, k->modulus_len, k->exponent, k->exponent_len, &jwk,
+			  &thumb) == QSJWT_OK)
+		j = cJSON_Parse(jwk);
+	if (j != NULL && thumb != NULL) {
+		cJSON_AddItemToObject(o, "jwk", j);
+		cJSON_AddStringToObject(o, "jwk_thumbprint", thumb);
+	} else {
+		cJSON_Delete(j);
+		cJSON_AddNullToObject(o, "jwk");
+		cJSON_AddNullToObject(o, "jwk_thumbprint");
+	}
+	free(jwk);
+	free(thumb);
+}
+
 static int list_keys(settings *s)
 {
 	qsjwt_key_desc *d = NULL;
@@ -176,7 +208,10 @@ static int list_keys(settings *s)
 		for (size_t i = 0; arr != NULL && i < n; i++) {
 			cJSON *o = cJSON_CreateObject(), *c;
 			cJSON_AddItemToArray(arr, o);
-			cJSON_AddStringToObject(o, "label", d[i].label);
+			if (d[i].label[0] != '\0')
+				cJSON_AddStringToObject(o, "label", d[i].label);
+			else
+				cJSON_AddNullToObject(o, "label");
 			cJSON_AddStringToObject(o, "id", d[i].id_hex);
 			cJSON_AddNumberToObject(o, "bits", d[i].bits);
 			add_tri(o, "sensitive", d[i].sensitive);
@@ -192,13 +227,16 @@ static int list_keys(settings *s)
 				cJSON_AddNullToObject(o, "certificate");
 			}
 			cJSON_AddStringToObject(o, "uri", d[i].uri);
+			add_jwk(o, &d[i]);
 		}
 		code = print_json(arr);
 	} else {
 		for (size_t i = 0; i < n; i++) {
+			/* A key may have no CKA_LABEL (PKCS#11 v2.40 section 4.4:
+			 * the default is empty); its URI names it by id. */
 			printf("key: %s\n  id: %s\n  bits: %u\n  sensitive: %s\n  extractable: %s\n"
 			       "  always-authenticate: %s\n",
-			       d[i].label, d[i].id_hex, d[i].bits, yes_no(d[i].sensitive),
+			       d[i].label[0] != '\0' ? d[i].label : "(no label)", d[i].id_hex, d[i].bits, yes_no(d[i].sensitive),
 			       yes_no(d[i].extractable), yes_no(d[i].always_authenticate));
 			if (d[i].has_cert)
 				printf("  certificate: %s, valid until %s\n",
@@ -222,16 +260,25 @@ int cmd_pkcs11(int argc, char **argv)
 	char cmd[40];
 	int tokens;
 
+	if (argc >= 1 && strcmp(argv[0], "create-cert") == 0)
+		return cmd_pkcs11_create_cert(argc - 1, argv + 1);
 	if (argc < 1 || (strcmp(argv[0], "list-tokens") != 0 && strcmp(argv[0], "list-keys") != 0)) {
+		if (argc >= 1 && strcmp(argv[0], "--version") == 0)
+			return cli_write_stdout_line(QSJWT_VERSION);
 		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-			printf("Usage: qs-jwt pkcs11 <list-tokens|list-keys> [options]\n\n"
+			printf("Usage: qs-jwt pkcs11 <list-tokens|list-keys|create-cert> [options]\n\n"
 			       "  list-tokens  every token of every PKCS#11 module, with its URI\n"
-			       "  list-keys    every RSA private key on a token, with its URI\n");
+			       "  list-keys    every RSA private key on a token, with its URI\n"
+			       "  create-cert  the self-signed certificate of a key already on a token\n");
 			return cli_flush_stdout();
 		}
-		fprintf(stderr, "qs-jwt pkcs11: error: %s '%s'\nsee 'qs-jwt pkcs11 --help'\n",
-			argc < 1 ? "missing subcommand" : "unknown subcommand",
-			argc < 1 ? "list-tokens|list-keys" : argv[0]);
+		/* The word is the user's: shown only as cli_shown() allows (a
+		 * PEM pasted here is not printed, nor escape sequences). */
+		if (argc < 1)
+			cli_usage_error("pkcs11", "missing subcommand 'list-tokens|list-keys|create-cert'");
+		else
+			cli_usage_error("pkcs11", "unknown subcommand %s (list-tokens, list-keys or create-cert)",
+					cli_shown(argv[0]));
 		return EXIT_USAGE;
 	}
 	tokens = strcmp(argv[0], "list-tokens") == 0;
@@ -247,11 +294,10 @@ int cmd_pkcs11(int argc, char **argv)
 		help(argv[0]);
 		return cli_flush_stdout();
 	}
+	if (s.version)
+		return cli_write_stdout_line(QSJWT_VERSION);
 	qsjwt_log_set_level(s.level);
-	if (s.p11.uri != NULL &&
-	    qsjwt_pkcs11_check_uri(s.p11.uri, s.p11.allow_pin_in_uri, 0) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt %s --help'\n", cmd);
+	if (s.p11.uri != NULL && cli_check_uri(cmd, s.p11.uri, s.p11.allow_pin_in_uri, 0) != 0)
 		return EXIT_USAGE;
-	}
 	return tokens ? list_tokens(&s) : list_keys(&s);
 }

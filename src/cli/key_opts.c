@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cert_job.h"
 #include "platform/platform.h"
@@ -30,6 +31,10 @@ const cli_option key_opts_table[] = {
 	{ KEY_OPT_P11_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none (default: every module\n"
 	  "registered with p11-kit)" },
+	{ KEY_OPT_P11_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
+	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
+	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
+	  "secmod='secmod.db' flags=\"" },
 	{ KEY_OPT_P11_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "file holding the token's user PIN (not readable by group or others; one\n"
 	  "trailing newline is ignored); see also QSJWT_PKCS11_PIN" },
@@ -112,6 +117,16 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 	case KEY_OPT_PARAM:
 		release_param(k);
 		k->param_stdin = strcmp(value, "-") == 0;
+		if (!k->param_stdin && strstr(value, "-----BEGIN") == NULL &&
+		    strchr(value, '\n') == NULL) {
+			/* One line and no PEM armour: a file name, most likely. */
+			cli_usage_error(cmd,
+					"--cert-privatekey takes the key's PEM text, and %s is "
+					"not PEM; did you mean --cert-privatekey-file?",
+					cli_shown(value));
+			qsjwt_secret_wipe(value, strlen(value));
+			return -1;
+		}
 		if (!k->param_stdin) {
 			k->param_len = strlen(value);
 			k->param = malloc(k->param_len + 1);
@@ -131,6 +146,9 @@ int key_opts_handle(key_opts *k, const char *cmd, int id, char *value)
 		return 0;
 	case KEY_OPT_P11_MODULE:
 		k->p11.module_path = value;
+		return 0;
+	case KEY_OPT_P11_MODULE_INIT:
+		k->p11.module_init = value;
 		return 0;
 	case KEY_OPT_P11_PIN_FILE:
 		k->pin_file = value;
@@ -189,17 +207,23 @@ static int check_dependents(const key_opts *k, const char *cmd)
 	const char *stray = NULL, *needs = NULL;
 
 	if (!k->cert_create) {
+		/* The original took these without --cert-create (wrapper scripts
+		 * pass every option they know): accepted, with a warning. */
+		if (k->days_given)
+			log_warn("--cert-create-expires-days has no effect without --cert-create "
+				 "true");
+		if (k->prefix_given)
+			log_warn("--cert-file-prefix has no effect without --cert-create true");
 		needs = "--cert-create true";
-		stray = k->days_given       ? "--cert-create-expires-days"
-			: k->key_bits != 0  ? "--cert-create-key-bits"
-			: k->prefix_given   ? "--cert-file-prefix"
-			: k->force          ? "--force"
-					    : NULL;
+		stray = k->key_bits != 0 ? "--cert-create-key-bits"
+			: k->force       ? "--force"
+					 : NULL;
 	}
 	if (stray == NULL && k->p11.uri == NULL) {
 		needs = "--pkcs11-uri";
-		stray = k->p11.module_path != NULL ? "--pkcs11-module"
-			: k->pin_file != NULL      ? "--pkcs11-pin-file"
+		stray = k->p11.module_path != NULL   ? "--pkcs11-module"
+			: k->p11.module_init != NULL ? "--pkcs11-module-init"
+			: k->pin_file != NULL        ? "--pkcs11-pin-file"
 			: k->p11.allow_pin_in_uri  ? "--allow-pin-in-uri"
 			: k->p11.pin_final_try     ? "--pkcs11-pin-final-try"
 						   : NULL;
@@ -218,6 +242,7 @@ static int check_dependents(const key_opts *k, const char *cmd)
 
 int key_opts_validate(key_opts *k, const char *cmd)
 {
+	struct stat st;
 	const char *given[4];
 	int n = 0;
 
@@ -247,11 +272,15 @@ int key_opts_validate(key_opts *k, const char *cmd)
 	}
 	if (check_dependents(k, cmd) != 0)
 		return -1;
-	if (k->p11.uri != NULL &&
-	    qsjwt_pkcs11_check_uri(k->p11.uri, k->p11.allow_pin_in_uri, 1) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt %s --help'\n", cmd);
+	if (k->cert_create && k->prefix[0] != '\0' && k->prefix[strlen(k->prefix) - 1] != '/' &&
+	    stat(k->prefix, &st) == 0 && S_ISDIR(st.st_mode))
+		/* The original's behaviour, kept: the prefix is glued to the
+		 * file names ('outpublickey.pem' beside 'out/'). */
+		log_warn("--cert-file-prefix '%s' is a prefix: the files are '%spublickey.pem' "
+			 "and so on, not files in the directory '%s'; did you mean '%s/'?",
+			 k->prefix, k->prefix, k->prefix, k->prefix);
+	if (k->p11.uri != NULL && cli_check_uri(cmd, k->p11.uri, k->p11.allow_pin_in_uri, 1) != 0)
 		return -1;
-	}
 	k->pass_src.file = k->passphrase_file;
 	k->pin_src.file = k->pin_file;
 	return 0;
@@ -296,7 +325,7 @@ int key_opts_signer(key_opts *k, int64_t now, qsjwt_signer **out)
 
 	if (k->cert_create) {
 		cert_job_opts o = { k->prefix, k->key_bits, k->days, k->force,
-				    k->p11.uri != NULL ? &k->p11 : NULL };
+				    k->p11.uri != NULL ? &k->p11 : NULL, k->idp_issuer, k->idp_kid, 0, 1 };
 		code = cert_job_start(&o, now, &k->job, &k->signer);
 	} else if (k->p11.uri != NULL) {
 		code = cli_exit_code(qsjwt_signer_from_pkcs11(&k->p11, &k->signer));

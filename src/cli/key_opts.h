@@ -21,6 +21,7 @@ enum {
 	KEY_OPT_FORCE,
 	KEY_OPT_P11_URI,
 	KEY_OPT_P11_MODULE,
+	KEY_OPT_P11_MODULE_INIT,
 	KEY_OPT_P11_PIN_FILE,
 	KEY_OPT_P11_ALLOW_PIN,
 	KEY_OPT_P11_FINAL_TRY
@@ -45,6 +46,9 @@ typedef struct {
 	int force;
 	qsjwt_pkcs11_opts p11;       /* p11.uri: --pkcs11-uri */
 	const char *pin_file;        /* --pkcs11-pin-file */
+	const char *idp_issuer;      /* create-qscloud: with --cert-create, also write
+				      * the Qlik Cloud identity provider (cert_job.h) */
+	const char *idp_kid;
 	struct cert_job *job;        /* --cert-create */
 	qsjwt_signer *signer;
 	secret_source pass_src;      /* passphrase: file, env, terminal */

@@ -9,18 +9,11 @@
 
 #include <qsjwt/qsjwt.h>
 
-static volatile sig_atomic_t g_interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	g_interrupted = 1;
-}
+#include "cli/stop.h"
 
 int prompt_secret(const char *prompt, char *buf, size_t size)
 {
 	struct termios old, noecho;
-	struct sigaction sa, old_int, old_term;
 	size_t len = 0;
 	int fd, rc = -1;
 	char c;
@@ -32,14 +25,9 @@ int prompt_secret(const char *prompt, char *buf, size_t size)
 		close(fd);
 		return -1;
 	}
-	/* Ctrl-C must not leave the terminal without echo: catch it (without
-	 * SA_RESTART, so read() returns), restore, then report. */
-	g_interrupted = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	/* Ctrl-C must not leave the terminal without echo: catch it (read()
+	 * returns EINTR), restore the terminal, then die of it. */
+	stop_catch();
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	noecho.c_lflag |= ICANON;
@@ -47,9 +35,9 @@ int prompt_secret(const char *prompt, char *buf, size_t size)
 		goto out;
 	for (;;) {
 		ssize_t n = read(fd, &c, 1);
-		if (n < 0 && errno == EINTR && !g_interrupted)
+		if (n < 0 && errno == EINTR && !stop_signal())
 			continue;
-		if (n <= 0 || g_interrupted)
+		if (n <= 0 || stop_signal())
 			goto out;
 		if (c == '\n' || c == '\r')
 			break;
@@ -62,12 +50,17 @@ int prompt_secret(const char *prompt, char *buf, size_t size)
 out:
 	(void)tcsetattr(fd, TCSAFLUSH, &old);
 	(void)!write(fd, "\n", 1);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
 	if (rc < 0)
 		qsjwt_secret_wipe(buf, size);
 	close(fd);
-	if (g_interrupted)
+	stop_release();
+	if (stop_signal()) {
+		/* Nothing half-made outside a phase that catches signals: die
+		 * now (128+N). Inside one (--cert-create on a token), its owner
+		 * undoes its work first. */
+		stop_reraise();
 		errno = EINTR;
+		rc = -1;
+	}
 	return rc;
 }

@@ -1,4 +1,6 @@
-/* The QSEoW claim set, serialized byte for byte as the original did. */
+/* The QSEoW claim set, serialized byte for byte as the original did, and the
+ * Qlik Cloud one with the rules Qlik Cloud applies. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,10 +30,15 @@ static int valid_or_null(const char *s)
 	return s == NULL || valid(s);
 }
 
-static void add_groups(strbuf *b, const char *const *groups, size_t n)
+/* Always an array, even with one group. `name` is "group" for QSEoW (the
+ * original's name, which the virtual proxy maps) and "groups" for Qlik
+ * Cloud, whose JWT identity provider reads only that one (see
+ * docs/compatibility.md). */
+static void add_groups(strbuf *b, const char *name, const char *const *groups, size_t n)
 {
-	/* Always an array, even with one group. */
-	strbuf_addstr(b, ",\"group\":[");
+	strbuf_addstr(b, ",\"");
+	strbuf_addstr(b, name);
+	strbuf_addstr(b, "\":[");
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			strbuf_addch(b, ',');
@@ -63,7 +70,7 @@ qsjwt_err qsjwt_qseow_payload(const qsjwt_qseow_claims *c, char **json_out, size
 	strbuf_addch(&b, ',');
 	add_member(&b, "email", c->email);
 	if (c->groups != NULL)
-		add_groups(&b, c->groups, c->n_groups);
+		add_groups(&b, "group", c->groups, c->n_groups);
 	strbuf_addstr(&b, ",\"iat\":");
 	json_append_int(&b, (long long)c->iat);
 	strbuf_addstr(&b, ",\"exp\":");
@@ -78,11 +85,30 @@ qsjwt_err qsjwt_qseow_payload(const qsjwt_qseow_claims *c, char **json_out, size
 	return QSJWT_OK;
 }
 
+qsjwt_err qsjwt_qscloud_check(const qsjwt_qscloud_claims *c, char *why, size_t why_size)
+{
+	/* exp - nbf in seconds; nbf is iat. Qlik Cloud has refused longer
+	 * tokens since June 2022 (docs/compatibility.md). */
+	if (c->exp - c->iat > QSJWT_QSCLOUD_MAX_LIFETIME) {
+		if (why != NULL && why_size > 0)
+			snprintf(why, why_size,
+				 "Qlik Cloud rejects a token whose exp is more than %d s after nbf "
+				 "(this one: %lld s)",
+				 QSJWT_QSCLOUD_MAX_LIFETIME, (long long)(c->exp - c->iat));
+		return QSJWT_ERR_INVALID;
+	}
+	return QSJWT_OK;
+}
+
 qsjwt_err qsjwt_qscloud_payload(const qsjwt_qscloud_claims *c, char **json_out, size_t *len_out)
 {
 	strbuf b;
-	char *json;
+	char *json, why[160];
 
+	if (qsjwt_qscloud_check(c, why, sizeof(why)) != QSJWT_OK) {
+		log_error("%s", why);
+		return QSJWT_ERR_INVALID;
+	}
 	if (!valid(c->jti) || !valid(c->sub) || !valid_or_null(c->name) ||
 	    !valid_or_null(c->email) || !valid(c->issuer))
 		return QSJWT_ERR_INVALID;
@@ -105,7 +131,7 @@ qsjwt_err qsjwt_qscloud_payload(const qsjwt_qscloud_claims *c, char **json_out, 
 		add_member(&b, "email", c->email);
 	}
 	if (c->groups != NULL)
-		add_groups(&b, c->groups, c->n_groups);
+		add_groups(&b, "groups", c->groups, c->n_groups);
 	if (c->email_verified >= 0)
 		strbuf_addstr(&b, c->email_verified ? ",\"email_verified\":true"
 						    : ",\"email_verified\":false");

@@ -17,16 +17,9 @@
 
 #include "jose/b64url.h"
 #include "jose/json.h"
+#include "jose/jwt_impl.h"
 #include "keys/pubkey.h"
 #include "util/log.h"
-
-struct qsjwt_jwt {
-	unsigned char *header, *payload, *sig;
-	size_t header_len, payload_len, sig_len;
-	char *signing_input; /* header "." payload, as sent */
-	size_t signing_len;
-	cJSON *hdr, *pl;
-};
 
 void qsjwt_jwt_free(qsjwt_jwt *t)
 {
@@ -171,25 +164,28 @@ out:
 
 /* ---- verification ------------------------------------------------------------- */
 
-static qsjwt_check *add_check(qsjwt_verify_result *r, const char *name, qsjwt_check_result res,
-			      const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 4, 5)))
-#endif
-	;
-
-static qsjwt_check *add_check(qsjwt_verify_result *r, const char *name, qsjwt_check_result res,
-			      const char *fmt, ...)
+qsjwt_check *jwt_add_check(qsjwt_verify_result *r, const char *name, qsjwt_check_result res,
+			   const char *fmt, ...)
 {
-	qsjwt_check *c = &r->checks[r->n_checks++];
+	qsjwt_check *c;
 	va_list ap;
 
+	if (r->n_checks >= QSJWT_MAX_CHECKS) {
+		/* A check that cannot be recorded did not pass. */
+		r->valid = 0;
+		if (r->reason == NULL)
+			r->reason = "more checks than a result can hold";
+		return NULL;
+	}
+	c = &r->checks[r->n_checks++];
 	c->name = name;
 	c->result = res;
 	va_start(ap, fmt);
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
 	if (res == QSJWT_CHECK_FAIL) {
+		/* Checks added after qsjwt_jwt_verify (qsjwt_profile_check) can
+		 * only take validity away. */
 		r->valid = 0;
 		if (r->reason == NULL)
 			r->reason = c->detail;
@@ -244,15 +240,15 @@ static void check_signature(const qsjwt_jwt *t, const qsjwt_pubkey *key, qsjwt_v
 	EVP_MD_CTX *ctx;
 
 	if (!cJSON_IsString(alg)) {
-		add_check(r, "signature", QSJWT_CHECK_FAIL, "the header has no 'alg' string");
+		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL, "the header has no 'alg' string");
 		return;
 	}
 	snprintf(r->alg, sizeof(r->alg), "%s", alg->valuestring);
 	if (cJSON_GetObjectItemCaseSensitive(t->hdr, "crit") != NULL) {
 		/* RFC 7515 section 4.1.11: extensions we do not know make the
 		 * JWS invalid. */
-		add_check(r, "signature", QSJWT_CHECK_FAIL,
-			  "the header has 'crit' extensions, which qs-jwt does not understand");
+		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
+			      "the header has 'crit' extensions, which qs-jwt does not understand");
 		return;
 	}
 	/* The key's type decides which algorithms are acceptable; the header
@@ -262,28 +258,28 @@ static void check_signature(const qsjwt_jwt *t, const qsjwt_pubkey *key, qsjwt_v
 			break;
 	}
 	if (i == sizeof(algs) / sizeof(algs[0])) {
-		add_check(r, "signature", QSJWT_CHECK_FAIL,
-			  "alg '%.40s' does not fit the key (%s); it takes %s",
-			  alg->valuestring, qsjwt_pubkey_describe(key),
-			  kind == PUBKEY_RSA       ? "RS256, RS384 or RS512"
-			  : kind == PUBKEY_EC_P256 ? "ES256"
-			  : kind == PUBKEY_EC_P384 ? "ES384"
-						   : "ES512");
+		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
+			      "alg '%.40s' does not fit the key (%s); it takes %s",
+			      alg->valuestring, qsjwt_pubkey_describe(key),
+			      kind == PUBKEY_RSA       ? "RS256, RS384 or RS512"
+			      : kind == PUBKEY_EC_P256 ? "ES256"
+			      : kind == PUBKEY_EC_P384 ? "ES384"
+						       : "ES512");
 		return;
 	}
 	if (kind == PUBKEY_RSA && EVP_PKEY_get_bits(pkey) < 2048) {
-		add_check(r, "signature", QSJWT_CHECK_FAIL,
-			  "the RSA key has %d bits; RS algorithms need 2048 or more "
-			  "(RFC 7518 section 3.3)",
-			  EVP_PKEY_get_bits(pkey));
+		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
+			      "the RSA key has %d bits; RS algorithms need 2048 or more "
+			      "(RFC 7518 section 3.3)",
+			      EVP_PKEY_get_bits(pkey));
 		return;
 	}
 	md = algs[i].alg[2] == '2' ? EVP_sha256() : algs[i].alg[2] == '3' ? EVP_sha384() : EVP_sha512();
 	if (algs[i].ec_half != 0) {
 		if (!ecdsa_der(t->sig, t->sig_len, algs[i].ec_half, &der, &der_len)) {
-			add_check(r, "signature", QSJWT_CHECK_FAIL,
-				  "the %s signature has %zu bytes; it must have %zu", algs[i].alg,
-				  t->sig_len, 2 * algs[i].ec_half);
+			jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
+				      "the %s signature has %zu bytes; it must have %zu",
+				      algs[i].alg, t->sig_len, 2 * algs[i].ec_half);
 			return;
 		}
 		sig = der;
@@ -298,12 +294,13 @@ static void check_signature(const qsjwt_jwt *t, const qsjwt_pubkey *key, qsjwt_v
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_free(der);
 	if (ok)
-		add_check(r, "signature", QSJWT_CHECK_PASS, "%s signature verified with the key (%s)",
-			  algs[i].alg, qsjwt_pubkey_describe(key));
+		jwt_add_check(r, "signature", QSJWT_CHECK_PASS,
+			      "%s signature verified with the key (%s)", algs[i].alg,
+			      qsjwt_pubkey_describe(key));
 	else
-		add_check(r, "signature", QSJWT_CHECK_FAIL,
-			  "the %s signature does not verify with the key (%s)", algs[i].alg,
-			  qsjwt_pubkey_describe(key));
+		jwt_add_check(r, "signature", QSJWT_CHECK_FAIL,
+			      "the %s signature does not verify with the key (%s)", algs[i].alg,
+			      qsjwt_pubkey_describe(key));
 }
 
 static void iso(double t, char *buf, size_t size)
@@ -335,27 +332,27 @@ static void check_time(const qsjwt_jwt *t, const char *name, const qsjwt_verify_
 	int bad;
 
 	if (v == NULL) {
-		add_check(r, name, QSJWT_CHECK_ABSENT, "no '%s' claim", name);
+		jwt_add_check(r, name, QSJWT_CHECK_ABSENT, "no '%s' claim", name);
 		return;
 	}
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
-		add_check(r, name, QSJWT_CHECK_FAIL, "'%s' is not a number", name);
+		jwt_add_check(r, name, QSJWT_CHECK_FAIL, "'%s' is not a number", name);
 		return;
 	}
 	x = v->valuedouble;
 	iso(x, when, sizeof(when));
 	if (strcmp(name, "exp") == 0) {
 		bad = now >= x + skew;
-		add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
-			  bad ? "expired at %s" : "expires at %s", when);
+		jwt_add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
+			      bad ? "expired at %s" : "expires at %s", when);
 	} else if (strcmp(name, "nbf") == 0) {
 		bad = x > now + skew;
-		add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
-			  bad ? "not valid before %s" : "valid since %s", when);
+		jwt_add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
+			      bad ? "not valid before %s" : "valid since %s", when);
 	} else {
 		bad = x > now + skew;
-		add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
-			  bad ? "issued in the future, at %s" : "issued at %s", when);
+		jwt_add_check(r, name, bad ? QSJWT_CHECK_FAIL : QSJWT_CHECK_PASS,
+			      bad ? "issued in the future, at %s" : "issued at %s", when);
 	}
 }
 
@@ -364,44 +361,60 @@ static void check_audience(const qsjwt_jwt *t, const char *want, qsjwt_verify_re
 	const cJSON *aud = cJSON_GetObjectItemCaseSensitive(t->pl, "aud"), *a;
 
 	if (aud == NULL) {
-		add_check(r, "aud", QSJWT_CHECK_FAIL, "no 'aud' claim; expected '%.80s'", want);
+		jwt_add_check(r, "aud", QSJWT_CHECK_FAIL, "no 'aud' claim; expected '%.80s'", want);
 		return;
 	}
 	if (cJSON_IsString(aud)) {
 		if (strcmp(aud->valuestring, want) == 0)
-			add_check(r, "aud", QSJWT_CHECK_PASS, "audience '%.80s'", want);
+			jwt_add_check(r, "aud", QSJWT_CHECK_PASS, "audience '%.80s'", want);
 		else
-			add_check(r, "aud", QSJWT_CHECK_FAIL, "audience '%.60s', expected '%.60s'",
-				  aud->valuestring, want);
+			jwt_add_check(r, "aud", QSJWT_CHECK_FAIL,
+				      "audience '%.60s', expected '%.60s'", aud->valuestring, want);
 		return;
 	}
 	if (cJSON_IsArray(aud)) {
 		cJSON_ArrayForEach(a, aud)
 		{
 			if (cJSON_IsString(a) && strcmp(a->valuestring, want) == 0) {
-				add_check(r, "aud", QSJWT_CHECK_PASS, "audience list holds '%.80s'",
-					  want);
+				jwt_add_check(r, "aud", QSJWT_CHECK_PASS,
+					      "audience list holds '%.80s'", want);
 				return;
 			}
 		}
-		add_check(r, "aud", QSJWT_CHECK_FAIL, "audience list does not hold '%.80s'", want);
+		jwt_add_check(r, "aud", QSJWT_CHECK_FAIL, "audience list does not hold '%.80s'",
+			      want);
 		return;
 	}
-	add_check(r, "aud", QSJWT_CHECK_FAIL, "'aud' is neither a string nor an array");
+	jwt_add_check(r, "aud", QSJWT_CHECK_FAIL, "'aud' is neither a string nor an array");
 }
 
 qsjwt_err qsjwt_jwt_verify(const qsjwt_jwt *t, const qsjwt_pubkey *key,
 			   const qsjwt_verify_opts *o, qsjwt_verify_result *r)
 {
+	qsjwt_err rc = QSJWT_ERR_INVALID;
+	int failed = 0, signed_ok = 0;
+
+	/* Not valid until every check has run and passed: a caller that reads
+	 * only r->valid after an error must not accept the token. */
 	memset(r, 0, sizeof(*r));
-	r->valid = 1;
-	if (o->skew < 0)
-		return QSJWT_ERR_INVALID;
+	if (o->skew < 0 || o->skew > QSJWT_MAX_TIME) {
+		log_error("the clock skew must be from 0 to %lld seconds, not %lld",
+			  (long long)QSJWT_MAX_TIME, (long long)o->skew);
+		goto out;
+	}
 	check_signature(t, key, r);
 	check_time(t, "exp", o, r);
 	check_time(t, "nbf", o, r);
 	check_time(t, "iat", o, r);
 	if (o->audience != NULL)
 		check_audience(t, o->audience, r);
-	return QSJWT_OK;
+	for (size_t i = 0; i < r->n_checks; i++) {
+		failed |= r->checks[i].result == QSJWT_CHECK_FAIL;
+		signed_ok |= strcmp(r->checks[i].name, "signature") == 0 &&
+			     r->checks[i].result == QSJWT_CHECK_PASS;
+	}
+	r->valid = signed_ok && !failed;
+	rc = QSJWT_OK;
+out:
+	return rc;
 }

@@ -4,12 +4,14 @@
  * reproduced operation for operation in IEEE-754 doubles, so odd inputs give
  * the original's numbers (68.1y: one second below the exact decimal).
  */
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <qsjwt/qsjwt.h>
+
+#include "util/log.h"
 
 #define TIMESPAN_MAX_LEN 100
 
@@ -27,6 +29,47 @@ static const struct {
 	{ "year", 31557600000.0 }, { "yrs", 31557600000.0 }, { "yr", 31557600000.0 },
 	{ "y", 31557600000.0 },
 };
+
+/* ASCII case-insensitive equality: strcasecmp follows the locale. */
+static int ascii_ieq(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+		char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+		if (x != y)
+			return 0;
+	}
+	return *a == *b;
+}
+
+/*
+ * strtod in the "C" locale: the process locale (setlocale(LC_ALL, "") in a
+ * program using the library, under de_DE say) would make ',' the decimal
+ * point and read "1.5" as 1. The text is DIGITS[.DIGITS] at this point.
+ * -1 when no "C" locale object can be had.
+ */
+static int c_strtod(const char *num, double *out)
+{
+#if defined(_WIN32)
+	_locale_t c = _create_locale(LC_NUMERIC, "C");
+
+	if (c == NULL)
+		return -1;
+	*out = _strtod_l(num, NULL, c);
+	_free_locale(c);
+	return 0;
+#else
+	locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), old;
+
+	if (c == (locale_t)0)
+		return -1;
+	old = uselocale(c);
+	*out = strtod(num, NULL);
+	uselocale(old);
+	freelocale(c);
+	return 0;
+#endif
+}
 
 static size_t digits(const char *s)
 {
@@ -66,7 +109,7 @@ qsjwt_err qsjwt_timespan_parse(const char *text, double *ms_out, int *has_unit)
 	if (text[i] != '\0') {
 		size_t k;
 		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
-			if (strcasecmp(text + i, units[k].name) == 0)
+			if (ascii_ieq(text + i, units[k].name))
 				break;
 		}
 		if (k == sizeof(units) / sizeof(units[0]))
@@ -75,7 +118,10 @@ qsjwt_err qsjwt_timespan_parse(const char *text, double *ms_out, int *has_unit)
 		unit = 1;
 	}
 	/* parseFloat and strtod both round correctly to the nearest double. */
-	n = strtod(num, NULL);
+	if (c_strtod(num, &n) != 0) {
+		log_error("cannot read the number in --expires: no \"C\" locale");
+		return QSJWT_ERR_NOMEM;
+	}
 	*ms_out = unit ? n * factor : n;
 	if (has_unit != NULL)
 		*has_unit = unit;

@@ -89,9 +89,9 @@ static qsjwt_err check_attributes(p11_signer *ps, CK_OBJECT_HANDLE priv)
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		int v = p11_get_bool(ps->tok, ps->session, priv, want[i].type);
-		/* SENSITIVE and EXTRACTABLE must read back; the others only must
-		 * not contradict the template. */
-		if (v != want[i].want && (v != -1 || i < 2)) {
+		/* Sign-only, sensitive and never extractable must read back;
+		 * CKA_UNWRAP only must not contradict the template. */
+		if (v != want[i].want && (v != -1 || want[i].type != CKA_UNWRAP)) {
 			log_error("token '%s' did not honour %s=%s on the new key (it reads %s); "
 				  "the key is removed",
 				  ps->tok->label, want[i].name, want[i].want ? "true" : "false",
@@ -100,6 +100,65 @@ static qsjwt_err check_attributes(p11_signer *ps, CK_OBJECT_HANDLE priv)
 		}
 	}
 	return QSJWT_OK;
+}
+
+/* One C_GenerateKeyPair. The private key is sign-only, sensitive and never
+ * extractable. The full public template also says what the public half is
+ * for; a token may refuse that: tpm2-pkcs11 derives the public key's
+ * CKA_VERIFY/CKA_ENCRYPT/CKA_WRAP from the TPM object's sign and decrypt
+ * bits and fails with CKR_GENERAL_ERROR on any mismatch (tpm2-pkcs11
+ * src/lib/object.c, "User specified and TPM specified attr mismatch").
+ * The minimal template leaves them to the token; the private key's
+ * attributes, which decide what the key can do, are the same in both. */
+static CK_RV generate(p11_signer *ps, CK_ULONG key_bits, const char *label,
+		      const unsigned char *idp, size_t id_len, int full,
+		      CK_OBJECT_HANDLE *pub_h, CK_OBJECT_HANDLE *priv_h)
+{
+	CK_MECHANISM mech = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_BBOOL t = CK_TRUE, f = CK_FALSE;
+	CK_KEY_TYPE kt = CKK_RSA;
+	CK_BYTE e[] = { 0x01, 0x00, 0x01 };
+	/* The three usage attributes come last so that the minimal template
+	 * is a prefix of the full one. */
+	CK_ATTRIBUTE pub_t[] = {
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &t, sizeof(t) },
+		{ CKA_PRIVATE, &f, sizeof(f) },
+		{ CKA_MODULUS_BITS, &key_bits, sizeof(key_bits) },
+		{ CKA_PUBLIC_EXPONENT, e, sizeof(e) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_ID, (void *)idp, id_len },
+		{ CKA_VERIFY, &t, sizeof(t) },
+		{ CKA_ENCRYPT, &f, sizeof(f) },
+		{ CKA_WRAP, &f, sizeof(f) },
+	};
+	CK_ATTRIBUTE priv_t[] = {
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &t, sizeof(t) },
+		{ CKA_PRIVATE, &t, sizeof(t) },
+		{ CKA_SENSITIVE, &t, sizeof(t) },
+		{ CKA_EXTRACTABLE, &f, sizeof(f) },
+		{ CKA_SIGN, &t, sizeof(t) },
+		{ CKA_DECRYPT, &f, sizeof(f) },
+		{ CKA_UNWRAP, &f, sizeof(f) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_ID, (void *)idp, id_len },
+	};
+	CK_ULONG n_pub = sizeof(pub_t) / sizeof(pub_t[0]);
+
+	if (!full)
+		n_pub -= 3;
+	return ps->tok->f->C_GenerateKeyPair(ps->session, &mech, pub_t, n_pub, priv_t,
+					     sizeof(priv_t) / sizeof(priv_t[0]), pub_h, priv_h);
+}
+
+/* The answers that can mean "not this template" (PKCS#11 v2.40 section
+ * 5.14): worth one more try with the minimal one, never a PIN, size,
+ * device or cancel error. */
+static int retry_minimal(CK_RV rv)
+{
+	return rv == CKR_GENERAL_ERROR || rv == CKR_TEMPLATE_INCONSISTENT ||
+	       rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_ATTRIBUTE_TYPE_INVALID;
 }
 
 qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
@@ -147,40 +206,18 @@ qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
 		rc = choose_bits(&ps, bits, &key_bits);
 	if (rc != QSJWT_OK)
 		goto out;
-	{
-		CK_MECHANISM mech = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
-		CK_BBOOL t = CK_TRUE, f = CK_FALSE;
-		CK_KEY_TYPE kt = CKK_RSA;
-		CK_BYTE e[] = { 0x01, 0x00, 0x01 };
-		CK_ATTRIBUTE pub_t[] = {
-			{ CKA_KEY_TYPE, &kt, sizeof(kt) },
-			{ CKA_TOKEN, &t, sizeof(t) },
-			{ CKA_PRIVATE, &f, sizeof(f) },
-			{ CKA_VERIFY, &t, sizeof(t) },
-			{ CKA_ENCRYPT, &f, sizeof(f) },
-			{ CKA_WRAP, &f, sizeof(f) },
-			{ CKA_MODULUS_BITS, &key_bits, sizeof(key_bits) },
-			{ CKA_PUBLIC_EXPONENT, e, sizeof(e) },
-			{ CKA_LABEL, label, strlen(label) },
-			{ CKA_ID, idp, id_len },
-		};
-		CK_ATTRIBUTE priv_t[] = {
-			{ CKA_KEY_TYPE, &kt, sizeof(kt) },
-			{ CKA_TOKEN, &t, sizeof(t) },
-			{ CKA_PRIVATE, &t, sizeof(t) },
-			{ CKA_SENSITIVE, &t, sizeof(t) },
-			{ CKA_EXTRACTABLE, &f, sizeof(f) },
-			{ CKA_SIGN, &t, sizeof(t) },
-			{ CKA_DECRYPT, &f, sizeof(f) },
-			{ CKA_UNWRAP, &f, sizeof(f) },
-			{ CKA_LABEL, label, strlen(label) },
-			{ CKA_ID, idp, id_len },
-		};
-		log_info("generating an RSA-%lu key pair on token '%s' ...", (unsigned long)key_bits,
-			 ps.tok->label);
-		rv = ps.tok->f->C_GenerateKeyPair(ps.session, &mech, pub_t,
-						  sizeof(pub_t) / sizeof(pub_t[0]), priv_t,
-						  sizeof(priv_t) / sizeof(priv_t[0]), &pub_h, &priv_h);
+	log_info("generating an RSA-%lu key pair on token '%s' ...", (unsigned long)key_bits,
+		 ps.tok->label);
+	rv = generate(&ps, key_bits, label, idp, id_len, 1, &pub_h, &priv_h);
+	if (retry_minimal(rv) && !(cancel != NULL && *cancel)) {
+		log_verbose("token '%s' refused the public key template (%s); generating again "
+			    "without CKA_VERIFY, CKA_ENCRYPT and CKA_WRAP on the public key",
+			    ps.tok->label, p11_rv_name(rv));
+		rv = generate(&ps, key_bits, label, idp, id_len, 0, &pub_h, &priv_h);
+	}
+	if (rv != CKR_OK && cancel != NULL && *cancel) {
+		rc = QSJWT_ERR_INTERRUPTED;
+		goto out;
 	}
 	if (rv != CKR_OK) {
 		log_error("token '%s' failed to generate the key pair: %s", ps.tok->label,

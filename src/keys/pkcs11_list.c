@@ -78,7 +78,7 @@ qsjwt_err qsjwt_pkcs11_list_tokens(const qsjwt_pkcs11_opts *o, qsjwt_token_desc 
 	if (o->uri != NULL)
 		rc = p11_uri_parse(o->uri, P11_URI_TOKEN_FILTER, o->allow_pin_in_uri, &uri);
 	if (rc == QSJWT_OK)
-		rc = p11_modules_open(uri, o->module_path, &mods);
+		rc = p11_modules_open(uri, o->module_path, o->module_init, &mods);
 	if (rc == QSJWT_OK)
 		rc = p11_tokens_find(mods, uri, &toks, &n);
 	if (rc != QSJWT_OK)
@@ -96,7 +96,7 @@ qsjwt_err qsjwt_pkcs11_list_tokens(const qsjwt_pkcs11_opts *o, qsjwt_token_desc 
 		d[i].serial = trimmed(ti->serialNumber, sizeof(ti->serialNumber));
 		d[i].module = strdup(toks[i].module_name);
 		d[i].flags = flags_text(ti->flags);
-		d[i].uri = p11_uri_token(ti, p11_modules_path(mods));
+		d[i].uri = p11_uri_token(ti, mods);
 		if (!d[i].label || !d[i].manufacturer || !d[i].model || !d[i].serial ||
 		    !d[i].module || !d[i].flags || !d[i].uri)
 			rc = QSJWT_ERR_NOMEM;
@@ -123,6 +123,8 @@ void qsjwt_key_descs_free(qsjwt_key_desc *d, size_t n)
 		free(d[i].cert_subject);
 		free(d[i].cert_not_after);
 		free(d[i].uri);
+		free(d[i].modulus);
+		free(d[i].exponent);
 	}
 	free(d);
 }
@@ -203,6 +205,16 @@ qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **ou
 					 &mod_len) == QSJWT_OK)
 				bits = mod_len * 8;
 		}
+		/* The public half of an RSA private key object (PKCS#11 section
+		 * 2.1.3: never sensitive), for the key's JWK. */
+		if (mod == NULL)
+			(void)p11_get_attr(ps.tok, ps.session, found[i], CKA_MODULUS, &mod,
+					   &mod_len);
+		(void)p11_get_attr(ps.tok, ps.session, found[i], CKA_PUBLIC_EXPONENT, &k->exponent,
+				   &k->exponent_len);
+		k->modulus = mod;
+		k->modulus_len = mod_len;
+		mod = NULL;
 		k->label = label != NULL ? (char *)label : strdup("");
 		label = NULL;
 		k->id_hex = p11_hex(id, id_len);
@@ -213,7 +225,7 @@ qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **ou
 			p11_get_bool(ps.tok, ps.session, found[i], CKA_ALWAYS_AUTHENTICATE);
 		describe_cert(&ps, id, id_len, k);
 		k->uri = p11_uri_object(&ps.tok->info, CKO_PRIVATE_KEY, k->label, id, id_len,
-					p11_modules_path(ps.mods));
+					ps.mods);
 		free(id);
 		free(mod);
 		if (k->label == NULL || k->id_hex == NULL || k->uri == NULL)

@@ -113,8 +113,11 @@ qsjwt_err qsjwt_pubkey_from_data(const unsigned char *data, size_t len, const ch
 	const unsigned char *p = data;
 	BIO *bio;
 
-	if (len > INT32_MAX)
+	if (len > INT32_MAX) {
+		log_error("%s is larger than %ld bytes; refusing to read it", what,
+			  (long)INT32_MAX);
 		return QSJWT_ERR_INVALID;
+	}
 	if (contains(data, len, "PRIVATE KEY-----")) {
 		log_error("%s holds a private key; give the public key or the certificate "
 			  "(publickey.pem or publickey.cer) instead",

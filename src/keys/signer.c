@@ -29,6 +29,11 @@ qsjwt_err signer_new(const signer_ops *ops, void *impl, EVP_PKEY *pub, char *wha
 	return QSJWT_OK;
 }
 
+int signer_self_checked(const qsjwt_signer *s)
+{
+	return s->self_checked;
+}
+
 const char *qsjwt_err_str(qsjwt_err err)
 {
 	static const char *const names[] = {
@@ -214,6 +219,7 @@ qsjwt_err qsjwt_signer_session(qsjwt_signer *s, qsjwt_signer **out)
 	rc = signer_new(s->ops, impl, s->pub, strdup(s->what), &c);
 	if (rc != QSJWT_OK)
 		return rc;
+	c->self_checked = s->self_checked;
 	/* The child's uri stays NULL: the parent owns the key's identity. */
 	*out = c;
 	return QSJWT_OK;

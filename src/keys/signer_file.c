@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/rsa.h>
 
 #include "keys/signer_impl.h"
@@ -126,17 +128,62 @@ static qsjwt_err file_session(qsjwt_signer *s, void **impl_out)
 static const signer_ops file_ops = { file_sign, file_private_pem, file_free, NULL, NULL,
 				     file_session };
 
+/*
+ * Whether OpenSSL checks each signature of this key itself. Its RSA private
+ * operation (crypto/rsa/rsa_ossl.c, rsa_ossl_mod_exp, OpenSSL 1.0 to 3.x)
+ * computes the blinded signature with CRT, raises it to the public exponent,
+ * compares with the input, and on a mismatch recomputes it without CRT: a
+ * fault in one CRT half, the one that gives the key away from a single bad
+ * signature (Boneh, DeMillo, Lipton 1997), never leaves it. What it does not
+ * check (unblinding, encoding) can only yield a token that does not verify,
+ * never the key. That holds for OpenSSL's own code (default and FIPS
+ * providers) on keys with all CRT values that agree with n, e and d (checked
+ * here once: a damaged key whose modulus changed would pass OpenSSL's check
+ * through its fallback and sign wrongly); for others, and always for token
+ * keys, qsjwt_jwt_sign verifies each signature itself (docs/design.md).
+ */
+static int crt_checked_by_openssl(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *ctx;
+	static const char *const crt[] = { OSSL_PKEY_PARAM_RSA_FACTOR1,
+					   OSSL_PKEY_PARAM_RSA_FACTOR2,
+					   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+					   OSSL_PKEY_PARAM_RSA_EXPONENT2,
+					   OSSL_PKEY_PARAM_RSA_COEFFICIENT1 };
+	const OSSL_PROVIDER *prov = EVP_PKEY_get0_provider(pkey);
+	const char *name = prov != NULL ? OSSL_PROVIDER_get0_name(prov) : NULL;
+	int ok = name != NULL && (strcmp(name, "default") == 0 || strcmp(name, "fips") == 0);
+
+	for (size_t i = 0; ok && i < sizeof(crt) / sizeof(crt[0]); i++) {
+		BIGNUM *v = NULL;
+		ok = EVP_PKEY_get_bn_param(pkey, crt[i], &v) == 1 && !BN_is_zero(v);
+		BN_clear_free(v);
+	}
+	/* n = p q, and d, dP, dQ, qInv agree with them and with e (SP 800-56B
+	 * pairwise checks; no primality tests, so cheap). */
+	ctx = ok ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+	ok = ctx != NULL && EVP_PKEY_pairwise_check(ctx) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
+
 /* Takes pkey (also on failure). */
 static qsjwt_err signer_from_pkey(EVP_PKEY *pkey, const char *what, qsjwt_signer **out)
 {
 	file_key *k = file_key_new(pkey);
+	int checked = crt_checked_by_openssl(pkey);
+	qsjwt_err rc;
 
 	if (k == NULL) {
 		EVP_PKEY_free(pkey);
 		return QSJWT_ERR_NOMEM;
 	}
 	/* k holds one reference, the signer's public key the other. */
-	return signer_new(&file_ops, k, pkey, strdup(what), out);
+	rc = signer_new(&file_ops, k, pkey, strdup(what), out);
+	if (rc == QSJWT_OK)
+		(*out)->self_checked = checked;
+	return rc;
 }
 
 /* ---- loading PEM ------------------------------------------------------------- */
@@ -176,6 +223,19 @@ static int pem_pass_cb(char *buf, int size, int rwflag, void *u)
 	return p->len;
 }
 
+/* The first `needle` in [p, end), or NULL: the PEM is not NUL-terminated
+ * (only `len` bytes of it are the caller's). */
+static const char *find_in(const char *p, const char *end, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; p < end && (size_t)(end - p) >= n; p++) {
+		if (memcmp(p, needle, n) == 0)
+			return p;
+	}
+	return NULL;
+}
+
 /* Describe the PEM blocks found, for a message on why there was no key. */
 static void describe_blocks(const char *pem, size_t len, char *buf, size_t size)
 {
@@ -184,14 +244,14 @@ static void describe_blocks(const char *pem, size_t len, char *buf, size_t size)
 
 	buf[0] = '\0';
 	while (p < end) {
-		const char *b = strstr(p, "-----BEGIN ");
+		const char *b = find_in(p, end, "-----BEGIN ");
 		const char *e;
 		size_t n;
-		if (b == NULL || b >= end)
+		if (b == NULL)
 			break;
 		b += strlen("-----BEGIN ");
-		e = strstr(b, "-----");
-		if (e == NULL || e >= end || e - b > 40)
+		e = find_in(b, end, "-----");
+		if (e == NULL || e - b > 40)
 			break;
 		n = (size_t)(e - b);
 		if (used + n + 4 < size) {
@@ -215,11 +275,16 @@ qsjwt_err qsjwt_signer_from_pem(const char *pem, size_t len, const char *what,
 	pc.fn = pass;
 	pc.ud = pass_ud;
 	pc.what = what;
-	if (len > INT32_MAX)
+	if (len > INT32_MAX) {
+		log_error("%s is larger than %ld bytes; refusing to read it", what,
+			  (long)INT32_MAX);
 		return QSJWT_ERR_INVALID;
+	}
 	bio = BIO_new_mem_buf(pem, (int)len);
-	if (bio == NULL)
+	if (bio == NULL) {
+		log_error("cannot read %s: out of memory", what);
 		return QSJWT_ERR_NOMEM;
+	}
 	ERR_clear_error();
 	/* Skips text and other PEM blocks (a certificate) before the key. */
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, pem_pass_cb, &pc);

@@ -30,6 +30,9 @@ struct qsjwt_signer {
 			 * (file keys: the whole key, shared with impl) */
 	char *what;     /* "key file 'k.pem'" and the like */
 	char *uri;      /* token keys: canonical URI (owned), else NULL */
+	/* The backend's private operation checks its own result (see
+	 * signer_self_checked). */
+	int self_checked;
 	/* EVP_DigestVerifyInit done once per algorithm, copied per check. */
 	EVP_MD_CTX *vtmpl[3];
 	EVP_MD_CTX *vwork;
@@ -39,6 +42,13 @@ struct qsjwt_signer {
  * on failure everything given is freed. */
 qsjwt_err signer_new(const signer_ops *ops, void *impl, EVP_PKEY *pub, char *what,
 		     qsjwt_signer **out);
+
+/* Whether a signature of s needs no second verification before it is
+ * handed out: only file keys that OpenSSL's own RSA code signs with CRT, which
+ * verifies each CRT result with the public exponent itself and recomputes
+ * without CRT when it does not match. Token keys: never (we cannot see what
+ * their hardware checks). */
+int signer_self_checked(const qsjwt_signer *s);
 
 /* The public key (borrowed). */
 EVP_PKEY *signer_public_key(const qsjwt_signer *s);

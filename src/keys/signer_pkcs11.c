@@ -2,6 +2,7 @@
  * token; every signature is checked in software with the public half before
  * it is used (qsjwt_jwt_sign, qsjwt_cert_create). */
 #include "keys/signer_pkcs11.h"
+#include "keys/token_cert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ static const unsigned char di_sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0
 					   0x03, 0x05, 0x00, 0x04, 0x40 };
 static const CK_MECHANISM_TYPE hashed_mechs[3] = { CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS,
 						   CKM_SHA512_RSA_PKCS };
+static const char *const hashed_mech_names[3] = { "CKM_SHA256_RSA_PKCS", "CKM_SHA384_RSA_PKCS",
+						  "CKM_SHA512_RSA_PKCS" };
+static const char *const digest_names[3] = { "SHA-256", "SHA-384", "SHA-512" };
 
 char *p11_hex(const unsigned char *b, size_t n)
 {
@@ -57,7 +61,7 @@ static void list_tokens_seen(p11_modules *m)
 	else
 		log_error("tokens seen:");
 	for (size_t i = 0; i < n; i++) {
-		char *u = p11_uri_token(&all[i].info, p11_modules_path(m));
+		char *u = p11_uri_token(&all[i].info, m);
 		log_error("  %s", u != NULL ? u : "?");
 		free(u);
 	}
@@ -88,7 +92,7 @@ qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_ke
 	rc = p11_uri_parse(o->uri, for_key ? P11_URI_KEY : P11_URI_TOKEN_FILTER,
 			   o->allow_pin_in_uri, &ps->uri);
 	if (rc == QSJWT_OK)
-		rc = p11_modules_open(ps->uri, o->module_path, &ps->mods);
+		rc = p11_modules_open(ps->uri, o->module_path, o->module_init, &ps->mods);
 	if (rc == QSJWT_OK)
 		rc = p11_tokens_find(ps->mods, ps->uri, &ps->tokens, &ps->n_tokens);
 	if (rc != QSJWT_OK)
@@ -118,7 +122,7 @@ qsjwt_err p11_signer_open(p11_signer *ps, const qsjwt_pkcs11_opts *o, int for_ke
 				  ps->n_tokens, same_label ? "serial=" : "token= (or serial=)");
 			for (size_t i = 0; i < ps->n_tokens; i++) {
 				char *u = p11_uri_token(&ps->tokens[i].info,
-							p11_modules_path(ps->mods));
+							ps->mods);
 				log_error("  %s", u != NULL ? u : "?");
 				free(u);
 			}
@@ -159,7 +163,9 @@ void p11_signer_close(p11_signer *ps)
 		}
 		if (ps->n_created > 0 && !ps->keep)
 			log_info("removed the new objects from token '%s'", ps->tok->label);
-		if (ps->logged_in)
+		/* Only our own login: C_Logout ends the login of every session
+		 * of the application (PKCS#11 v2.40 section 5.6). */
+		if (ps->logged_in == P11_LOGIN_OURS)
 			ps->tok->f->C_Logout(ps->session);
 		ps->tok->f->C_CloseSession(ps->session);
 	}
@@ -304,6 +310,19 @@ static qsjwt_err p11_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *d
 	qsjwt_err rc = QSJWT_ERR_CRYPTO;
 	CK_RV rv;
 
+	/* Said once per signer (a batch worker's session is a child: the
+	 * parent said it), so a user can tell which path signed. */
+	if (!ps->child && !ps->mech_said[alg] && (ps->hashed_mech[alg] || ps->raw_mech)) {
+		ps->mech_said[alg] = 1;
+		if (ps->hashed_mech[alg])
+			log_verbose("token '%s' signs %s with %s", ps->tok->label,
+				    qsjwt_alg_name(alg), hashed_mech_names[alg]);
+		else
+			log_verbose("token '%s' signs %s with CKM_RSA_PKCS over the %s DigestInfo "
+				    "(it has no usable %s)",
+				    ps->tok->label, qsjwt_alg_name(alg), digest_names[alg],
+				    hashed_mech_names[alg]);
+	}
 	if (ps->hashed_mech[alg]) {
 		mech.mechanism = hashed_mechs[alg];
 	} else if (ps->raw_mech) {
@@ -330,8 +349,14 @@ static qsjwt_err p11_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *d
 	rv = ps->tok->f->C_SignInit(ps->session, &mech, ps->key);
 	if (rv == CKR_OK && ps->always_auth) {
 		rc = p11_context_login(ps->tok, ps->session, ps->pin, ps->pin_len);
-		if (rc != QSJWT_OK)
+		if (rc != QSJWT_OK) {
+			/* The signing operation is still active: a C_Sign that fails
+			 * ends it (PKCS#11 v2.40 section 5.12), else the next
+			 * C_SignInit in this session gets CKR_OPERATION_ACTIVE. */
+			CK_ULONG n = out_len;
+			(void)ps->tok->f->C_Sign(ps->session, (CK_BYTE *)in, in_len, sig, &n);
 			goto out;
+		}
 	}
 	if (rv == CKR_OK)
 		rv = ps->tok->f->C_Sign(ps->session, (CK_BYTE *)in, in_len, sig, &out_len);
@@ -419,7 +444,7 @@ qsjwt_err p11_signer_wrap(p11_signer *ps, EVP_PKEY *pub, const char *label,
 		heap->pin_len = 0;
 	}
 	uri = p11_uri_object(&heap->tok->info, CKO_PRIVATE_KEY, label, id, id_len,
-			     p11_modules_path(heap->mods));
+			     heap->mods);
 	snprintf(what, sizeof(what), "key '%s' on token '%s'", label != NULL ? label : "",
 		 heap->tok->label);
 	rc = signer_new(&p11_ops, heap, pub, strdup(what), out);
@@ -453,7 +478,7 @@ void p11_list_keys_seen(p11_signer *ps)
 		(void)p11_get_attr(ps->tok, ps->session, found[i], CKA_LABEL, &label, &label_len);
 		(void)p11_get_attr(ps->tok, ps->session, found[i], CKA_ID, &id, &id_len);
 		u = p11_uri_object(&ps->tok->info, CKO_PRIVATE_KEY, (char *)label, id, id_len,
-				   p11_modules_path(ps->mods));
+				   ps->mods);
 		log_error("  %s", u != NULL ? u : "?");
 		free(u);
 		free(label);
@@ -461,7 +486,7 @@ void p11_list_keys_seen(p11_signer *ps)
 	}
 }
 
-qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **out)
+static qsjwt_err from_pkcs11(const qsjwt_pkcs11_opts *o, int rw, qsjwt_signer **out)
 {
 	p11_signer ps;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
@@ -475,7 +500,7 @@ qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **ou
 	char what[300];
 	qsjwt_err rc;
 
-	rc = p11_signer_open(&ps, o, 1, 0, 1);
+	rc = p11_signer_open(&ps, o, 1, rw, 1);
 	if (rc != QSJWT_OK)
 		return rc;
 	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
@@ -540,6 +565,16 @@ out:
 	return rc;
 }
 
+qsjwt_err qsjwt_signer_from_pkcs11(const qsjwt_pkcs11_opts *o, qsjwt_signer **out)
+{
+	return from_pkcs11(o, 0, out);
+}
+
+qsjwt_err qsjwt_signer_from_pkcs11_rw(const qsjwt_pkcs11_opts *o, qsjwt_signer **out)
+{
+	return from_pkcs11(o, 1, out);
+}
+
 qsjwt_err qsjwt_pkcs11_check_uri(const char *uri, int allow_pin_in_uri, int for_key)
 {
 	P11KitUri *u = NULL;
@@ -568,9 +603,7 @@ static qsjwt_err p11_store_cert(qsjwt_signer *s, const qsjwt_cert *c)
 	qsjwt_err rc = QSJWT_ERR_CRYPTO;
 	CK_RV rv;
 
-	if (ps->n_created == 0 || ps->n_created >= P11_MAX_CREATED)
-		goto out; /* only beside a key we generated */
-	if (x == NULL)
+	if (ps->n_created >= P11_MAX_CREATED || x == NULL)
 		goto out;
 	subj_len = i2d_X509_NAME(X509_get_subject_name(x), &subj);
 	serial_len = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &serial);
@@ -578,6 +611,24 @@ static qsjwt_err p11_store_cert(qsjwt_signer *s, const qsjwt_cert *c)
 		goto out;
 	(void)p11_get_attr(ps->tok, ps->session, ps->key, CKA_LABEL, &label, &label_len);
 	(void)p11_get_attr(ps->tok, ps->session, ps->key, CKA_ID, &id, &id_len);
+	if (ps->n_created == 0 && id_len > 0) {
+		/* A key that was there before: a certificate with its id may be
+		 * too (a client takes the first one it finds). */
+		CK_ATTRIBUTE q[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, id, id_len } };
+		CK_OBJECT_HANDLE seen[1];
+		CK_ULONG count = 0;
+		rc = p11_find(ps->tok, ps->session, q, 2, seen, 1, &count);
+		if (rc == QSJWT_OK && count > 0) {
+			log_error("token '%s' already holds a certificate with this key's id; nothing "
+				  "was stored or written (remove it first, or leave out "
+				  "--store-on-token)",
+				  ps->tok->label);
+			rc = QSJWT_ERR_EXISTS;
+		}
+		if (rc != QSJWT_OK)
+			goto out;
+		rc = QSJWT_ERR_CRYPTO;
+	}
 	{
 		CK_ATTRIBUTE tmpl[] = {
 			{ CKA_CLASS, &cls, sizeof(cls) },
@@ -609,6 +660,32 @@ out:
 	OPENSSL_free(serial);
 	X509_free(x);
 	free(label);
+	free(id);
+	return rc;
+}
+
+qsjwt_err signer_token_cert(qsjwt_signer *s, unsigned char **der, size_t *der_len)
+{
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_OBJECT_HANDLE found[1];
+	CK_ULONG count = 0;
+	unsigned char *id = NULL;
+	size_t id_len = 0;
+	p11_signer *ps;
+	qsjwt_err rc = QSJWT_ERR_NOT_FOUND;
+
+	if (s->ops != &p11_ops)
+		return rc;
+	ps = s->impl;
+	(void)p11_get_attr(ps->tok, ps->session, ps->key, CKA_ID, &id, &id_len);
+	if (id_len > 0) {
+		CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, id, id_len } };
+		if (p11_find(ps->tok, ps->session, t, 2, found, 1, &count) == QSJWT_OK && count > 0 &&
+		    p11_get_attr(ps->tok, ps->session, found[0], CKA_VALUE, der, der_len) ==
+			    QSJWT_OK &&
+		    *der_len > 0)
+			rc = QSJWT_OK;
+	}
 	free(id);
 	return rc;
 }

@@ -24,6 +24,7 @@ typedef struct {
 	size_t pin_len;
 	int hashed_mech[3];    /* CKM_SHA{256,384,512}_RSA_PKCS usable, by qsjwt_alg */
 	int raw_mech;          /* CKM_RSA_PKCS usable */
+	int mech_said[3];      /* the mechanism of this alg was logged */
 	CK_OBJECT_HANDLE created[P11_MAX_CREATED]; /* destroyed unless kept */
 	size_t n_created;
 	int keep;

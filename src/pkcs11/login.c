@@ -1,4 +1,4 @@
-/* Sessions and the user login, with the PIN rules of DESIGN.md decision 5:
+/* Sessions and the user login, with the PIN rules of docs/design.md decision 5:
  * a locked or final-try PIN is not tried; a PIN is tried exactly once. */
 #include <string.h>
 
@@ -37,8 +37,11 @@ static qsjwt_err get_pin(p11_token *t, const p11_login_opts *o, char *pin, size_
 
 	if (o->pin_value != NULL) {
 		n = strlen(o->pin_value);
-		if (n >= P11_PIN_MAX)
+		if (n >= P11_PIN_MAX) {
+			log_error("the PIN in the PKCS#11 URI (pin-value) is longer than %d bytes",
+				  P11_PIN_MAX - 1);
 			return QSJWT_ERR_INVALID;
+		}
 		memcpy(pin, o->pin_value, n);
 		*len = n;
 		log_verbose("PIN for token '%s' from the URI's pin-value", t->label);
@@ -120,8 +123,13 @@ qsjwt_err p11_login(p11_token *t, CK_SESSION_HANDLE h, const p11_login_opts *o,
 	switch (rv) {
 	case CKR_OK:
 	case CKR_USER_ALREADY_LOGGED_IN:
-		*logged_in = 1;
-		log_verbose("logged in to token '%s'", t->label);
+		*logged_in = rv == CKR_OK ? P11_LOGIN_OURS : P11_LOGIN_SHARED;
+		if (rv == CKR_OK)
+			log_verbose("logged in to token '%s'", t->label);
+		else
+			log_verbose("token '%s' is logged in already (by another user of the module "
+				    "in this process): using that login, and not logging it out",
+				    t->label);
 		rc = QSJWT_OK;
 		if (keep_pin != NULL) {
 			memcpy(keep_pin, pin, len);
@@ -136,6 +144,33 @@ qsjwt_err p11_login(p11_token *t, CK_SESSION_HANDLE h, const p11_login_opts *o,
 		break;
 	case CKR_PIN_LOCKED:
 		log_error("the user PIN of token '%s' is locked", t->label);
+		rc = QSJWT_ERR_LOGIN;
+		break;
+	case CKR_PIN_EXPIRED:
+		log_error("the user PIN of token '%s' has expired; set a new one first (e.g. "
+			  "pkcs11-tool --login --change-pin), then run again",
+			  t->label);
+		rc = QSJWT_ERR_LOGIN;
+		break;
+	case CKR_PIN_LEN_RANGE:
+		/* Not the PIN's own length: even that is not logged. */
+		log_error("token '%s' does not accept a PIN of that length (it takes %lu to %lu "
+			  "characters); check the PIN source (a PIN file's one trailing newline is "
+			  "ignored)",
+			  t->label, (unsigned long)t->info.ulMinPinLen,
+			  (unsigned long)t->info.ulMaxPinLen);
+		rc = QSJWT_ERR_LOGIN;
+		break;
+	case CKR_USER_PIN_NOT_INITIALIZED:
+		log_error("token '%s' has no user PIN yet; set one with the SO PIN first (e.g. "
+			  "pkcs11-tool --login --login-type so --init-pin)",
+			  t->label);
+		rc = QSJWT_ERR_LOGIN;
+		break;
+	case CKR_FUNCTION_CANCELED:
+		log_error("the PIN entry for token '%s' was cancelled on the reader; nothing was "
+			  "signed. Run again and enter the PIN on the PIN pad",
+			  t->label);
 		rc = QSJWT_ERR_LOGIN;
 		break;
 	default:

@@ -15,7 +15,9 @@ struct p11_modules {
 	CK_FUNCTION_LIST **list;     /* NULL-terminated, each initialised */
 	CK_FUNCTION_LIST **registry; /* module-name: the whole registry, to release */
 	CK_FUNCTION_LIST *single;    /* loaded from a path or chosen by name */
+	int unmanaged;               /* single was initialised by us, with init args */
 	char *path;                  /* module path to show in URIs */
+	char *name;                  /* or the module-name= it was chosen by */
 	CK_FUNCTION_LIST *one[2];
 };
 
@@ -82,7 +84,8 @@ const char *p11_rv_name(CK_RV rv)
 		{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
 		{ CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
 	};
-	static char other[32];
+	/* Worker threads report token failures too. */
+	static _Thread_local char other[32];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (names[i].rv == rv)
@@ -92,7 +95,52 @@ const char *p11_rv_name(CK_RV rv)
 	return other;
 }
 
-static qsjwt_err load_path(p11_modules *m, const char *path)
+/* What to do about CKR_ARGUMENTS_BAD from C_Initialize: modules such as
+ * NSS softokn need their configuration in CK_C_INITIALIZE_ARGS.pReserved
+ * (PKCS#11 v2.40 section 5.4; p11-kit's module option x-init-reserved). */
+static void log_init_failed(const char *what, CK_RV rv, int have_init)
+{
+	if (rv == CKR_ARGUMENTS_BAD && !have_init)
+		log_error("PKCS#11 module '%s' failed to initialise (C_Initialize): %s; it needs "
+			  "initialisation arguments (NSS softokn: \"configdir='sql:DIR' "
+			  "certPrefix='' keyPrefix='' secmod='secmod.db' flags=\"): give them with "
+			  "--pkcs11-module-init, or register the module with p11-kit with "
+			  "'x-init-reserved:' and name it with module-name=",
+			  what, p11_rv_name(rv));
+	else if (rv == CKR_ARGUMENTS_BAD)
+		log_error("PKCS#11 module '%s' failed to initialise (C_Initialize): %s; it does "
+			  "not accept the --pkcs11-module-init string (see the module's "
+			  "documentation)",
+			  what, p11_rv_name(rv));
+	else
+		log_error("PKCS#11 module '%s' failed to initialise (C_Initialize): %s", what,
+			  p11_rv_name(rv));
+}
+
+/* The registered module whose file is `path`, initialised with its p11-kit
+ * configuration (x-init-reserved among it); NULL when none is. */
+static CK_FUNCTION_LIST *registered_for_path(p11_modules *m, const char *path)
+{
+	CK_FUNCTION_LIST *found = NULL;
+
+	m->registry = p11_kit_modules_load(NULL, 0);
+	for (size_t i = 0; m->registry != NULL && m->registry[i] != NULL && found == NULL; i++) {
+		char *file = p11_kit_module_get_filename(m->registry[i]);
+		/* The same file, whatever the spelling of its path (symlinks). */
+		if (file != NULL && plat_same_file(file, path))
+			found = m->registry[i];
+		free(file);
+	}
+	if (found == NULL || p11_kit_module_initialize(found) != CKR_OK) {
+		if (m->registry != NULL)
+			p11_kit_modules_release(m->registry);
+		m->registry = NULL;
+		return NULL;
+	}
+	return found;
+}
+
+static qsjwt_err load_path(p11_modules *m, const char *path, const char *init)
 {
 	char *native;
 	CK_RV rv;
@@ -104,7 +152,9 @@ static qsjwt_err load_path(p11_modules *m, const char *path)
 	native = plat_path_native(path);
 	if (native == NULL)
 		return QSJWT_ERR_NOMEM;
-	m->single = p11_kit_module_load(native, 0);
+	/* With init arguments the module is ours alone: p11-kit's managed
+	 * C_Initialize would pass its own (none for a module given by path). */
+	m->single = p11_kit_module_load(native, init != NULL ? P11_KIT_MODULE_UNMANAGED : 0);
 	free(native);
 	if (m->single == NULL) {
 		const char *why = p11_kit_message();
@@ -112,10 +162,33 @@ static qsjwt_err load_path(p11_modules *m, const char *path)
 			  why != NULL ? why : "not a PKCS#11 module");
 		return QSJWT_ERR_NOT_FOUND;
 	}
-	rv = p11_kit_module_initialize(m->single);
+	if (init != NULL) {
+		CK_C_INITIALIZE_ARGS args;
+		memset(&args, 0, sizeof(args));
+		args.flags = CKF_OS_LOCKING_OK;
+		args.pReserved = (void *)init;
+		rv = m->single->C_Initialize(&args);
+		m->unmanaged = rv == CKR_OK;
+	} else {
+		rv = p11_kit_module_initialize(m->single);
+	}
+	if (rv == CKR_ARGUMENTS_BAD && init == NULL) {
+		/* A registered module's configuration may carry what it needs. */
+		CK_FUNCTION_LIST *reg = registered_for_path(m, path);
+		if (reg != NULL) {
+			char *name = p11_kit_module_get_name(reg);
+			log_verbose(
+			    "PKCS#11 module '%s': initialised with the p11-kit configuration "
+			    "of module '%s'",
+			    path, name != NULL ? name : "?");
+			free(name);
+			p11_kit_module_release(m->single);
+			m->single = reg;
+			rv = CKR_OK;
+		}
+	}
 	if (rv != CKR_OK) {
-		log_error("PKCS#11 module '%s' failed to initialise (C_Initialize): %s", path,
-			  p11_rv_name(rv));
+		log_init_failed(path, rv, init != NULL);
 		p11_kit_module_release(m->single);
 		m->single = NULL;
 		return QSJWT_ERR_NOT_FOUND;
@@ -123,7 +196,8 @@ static qsjwt_err load_path(p11_modules *m, const char *path)
 	m->path = strdup(path);
 	m->one[0] = m->single;
 	m->list = m->one;
-	log_verbose("PKCS#11 module '%s'", path);
+	log_verbose("PKCS#11 module '%s'%s", path,
+		    init != NULL ? ", with the --pkcs11-module-init string" : "");
 	return m->path != NULL ? QSJWT_OK : QSJWT_ERR_NOMEM;
 }
 
@@ -142,18 +216,19 @@ static qsjwt_err load_name(p11_modules *m, const char *name)
 	}
 	rv = p11_kit_module_initialize(m->single);
 	if (rv != CKR_OK) {
-		log_error("PKCS#11 module '%s' failed to initialise (C_Initialize): %s", name,
-			  p11_rv_name(rv));
+		log_init_failed(name, rv, 0);
 		m->single = NULL;
 		return QSJWT_ERR_NOT_FOUND;
 	}
 	m->one[0] = m->single;
 	m->list = m->one;
 	log_verbose("PKCS#11 module '%s' (registered with p11-kit)", name);
-	return QSJWT_OK;
+	m->name = strdup(name);
+	return m->name != NULL ? QSJWT_OK : QSJWT_ERR_NOMEM;
 }
 
-qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, p11_modules **out)
+qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, const char *module_init,
+			   p11_modules **out)
 {
 	const char *uri_path = uri != NULL ? p11_kit_uri_get_module_path(uri) : NULL;
 	const char *uri_name = uri != NULL ? p11_kit_uri_get_module_name(uri) : NULL;
@@ -167,12 +242,17 @@ qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, p11_mo
 	if ((uri_path != NULL || uri_name != NULL) && module_path != NULL)
 		log_warn("the PKCS#11 URI names the module; --pkcs11-module '%s' is ignored",
 			 module_path);
-	if (uri_path != NULL) {
-		rc = load_path(m, uri_path);
+	if (module_init != NULL && uri_path == NULL && module_path == NULL) {
+		log_error("--pkcs11-module-init needs the module named by path (--pkcs11-module "
+			  "or the URI's module-path=); a module named with module-name= takes "
+			  "its p11-kit configuration's x-init-reserved");
+		rc = QSJWT_ERR_INVALID;
+	} else if (uri_path != NULL) {
+		rc = load_path(m, uri_path, module_init);
 	} else if (uri_name != NULL) {
 		rc = load_name(m, uri_name);
 	} else if (module_path != NULL) {
-		rc = load_path(m, module_path);
+		rc = load_path(m, module_path, module_init);
 	} else {
 		m->list = p11_kit_modules_load_and_initialize(0);
 		if (m->list == NULL) {
@@ -199,6 +279,9 @@ void p11_modules_close(p11_modules *m)
 		return;
 	if (m->list != NULL && m->list != m->one) {
 		p11_kit_modules_finalize_and_release(m->list);
+	} else if (m->single != NULL && m->unmanaged) {
+		m->single->C_Finalize(NULL);
+		p11_kit_module_release(m->single);
 	} else if (m->single != NULL) {
 		p11_kit_module_finalize(m->single);
 		if (m->registry == NULL)
@@ -207,12 +290,33 @@ void p11_modules_close(p11_modules *m)
 	if (m->registry != NULL)
 		p11_kit_modules_release(m->registry);
 	free(m->path);
+	free(m->name);
 	free(m);
+}
+
+p11_modules *p11_modules_naming(const char *path, const char *name)
+{
+	p11_modules *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->path = path != NULL ? strdup(path) : NULL;
+	m->name = name != NULL ? strdup(name) : NULL;
+	if ((path != NULL && m->path == NULL) || (name != NULL && m->name == NULL)) {
+		p11_modules_close(m);
+		m = NULL;
+	}
+	return m;
 }
 
 const char *p11_modules_path(const p11_modules *m)
 {
 	return m->path;
+}
+
+const char *p11_modules_name(const p11_modules *m)
+{
+	return m->name;
 }
 
 static char *module_name(CK_FUNCTION_LIST *f)

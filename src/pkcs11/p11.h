@@ -1,7 +1,7 @@
 /*
  * The PKCS#11 layer: modules found and initialised through p11-kit, URIs
  * parsed and matched with p11-kit (RFC 7512), and direct Cryptoki calls for
- * everything on the token (DESIGN.md decisions 1, 4, 6).
+ * everything on the token (docs/design.md decisions 1, 4, 6).
  */
 #ifndef QSJWT_P11_H
 #define QSJWT_P11_H
@@ -26,16 +26,17 @@ typedef enum { P11_URI_KEY, P11_URI_TOKEN_FILTER } p11_uri_use;
 qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 			P11KitUri **out);
 
+typedef struct p11_modules p11_modules;
+
 /* A paste-able URI for a token, or for an object on it (label/id may be
- * NULL/empty, cls (CKO_*) or (CK_ULONG)-1 for none). module_path (may be
- * NULL) is added as a query attribute. Caller frees. */
-char *p11_uri_token(const CK_TOKEN_INFO *ti, const char *module_path);
+ * NULL/empty, cls (CKO_*) or (CK_ULONG)-1 for none). The module the user
+ * named (m may be NULL) is repeated as module-path= or module-name=, so
+ * the URI finds the same module again. Caller frees. */
+char *p11_uri_token(const CK_TOKEN_INFO *ti, const p11_modules *m);
 char *p11_uri_object(const CK_TOKEN_INFO *ti, CK_OBJECT_CLASS cls, const char *label,
-		     const unsigned char *id, size_t id_len, const char *module_path);
+		     const unsigned char *id, size_t id_len, const p11_modules *m);
 
 /* ---- modules and tokens (module.c) --------------------------------------------- */
-
-typedef struct p11_modules p11_modules;
 
 typedef struct {
 	CK_FUNCTION_LIST *f;
@@ -53,12 +54,20 @@ typedef struct {
  * module-name, else `module_path` (--pkcs11-module), else every module
  * registered with p11-kit. QSJWT_ERR_NOT_FOUND when none can be used.
  */
-qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, p11_modules **out);
+qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, const char *module_init,
+			   p11_modules **out);
 /* C_Finalize every module and unload it. */
 void p11_modules_close(p11_modules *m);
+/* Modules that name a module by path or by name without loading it: what
+ * p11_uri_* repeat in the URIs they format (the URI tests). NULL when out
+ * of memory; p11_modules_close() frees it. */
+p11_modules *p11_modules_naming(const char *path, const char *name);
 /* The module path to repeat in listed URIs (NULL when modules came from the
- * p11-kit registry). Borrowed. */
+ * p11-kit registry or by name). Borrowed. */
 const char *p11_modules_path(const p11_modules *m);
+/* The module-name= the module was chosen by (NULL: by path, or the whole
+ * registry). Borrowed. */
+const char *p11_modules_name(const p11_modules *m);
 
 /* Every token present in the modules that matches uri (NULL: all). */
 qsjwt_err p11_tokens_find(p11_modules *m, const P11KitUri *uri, p11_token **out, size_t *n);
@@ -90,8 +99,13 @@ qsjwt_err p11_session_open(p11_token *t, int rw, CK_SESSION_HANDLE *out);
  * PIN or a final try (unless allowed) is never tried; a PIN is tried exactly
  * once. When keep_pin is not NULL the PIN is handed back for context-specific
  * logins (wipe it with qsjwt_secret_wipe); else it is wiped at once.
- * *logged_in tells whether C_Login was called successfully.
+ * *logged_in: 0 no login, P11_LOGIN_OURS we logged in (log out at the end),
+ * P11_LOGIN_SHARED the token was logged in already by another user of the
+ * module in this process (CKR_USER_ALREADY_LOGGED_IN): use it, never log it
+ * out.
  */
+#define P11_LOGIN_OURS 1
+#define P11_LOGIN_SHARED 2
 qsjwt_err p11_login(p11_token *t, CK_SESSION_HANDLE h, const p11_login_opts *o,
 		    char *keep_pin, size_t *keep_len, int *logged_in);
 /* The login for a CKA_ALWAYS_AUTHENTICATE key, right after C_SignInit. */

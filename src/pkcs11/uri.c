@@ -51,6 +51,27 @@ static qsjwt_err check_names(const char *part, size_t len, char sep, const char 
 	return QSJWT_OK;
 }
 
+/* RFC 7512 section 2.3 lists the values of "type"; p11-kit 0.24 silently
+ * drops any other, which would turn "type=nonsense" into "any type". */
+static qsjwt_err check_type(const char *part, size_t len)
+{
+	static const char *const types[] = { "public", "private", "cert", "secret-key", "data" };
+	const char *p = part, *end = part + len;
+
+	while (p < end) {
+		const char *next = memchr(p, ';', (size_t)(end - p));
+		size_t item = next != NULL ? (size_t)(next - p) : (size_t)(end - p);
+		if (item >= 5 && strncmp(p, "type=", 5) == 0 &&
+		    !known(p + 5, item - 5, types, sizeof(types) / sizeof(types[0]))) {
+			log_error("the PKCS#11 URI's type is not one of public, private, cert, "
+				  "secret-key, data (RFC 7512)");
+			return QSJWT_ERR_INVALID;
+		}
+		p += item + 1;
+	}
+	return QSJWT_OK;
+}
+
 qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 			P11KitUri **out)
 {
@@ -73,6 +94,8 @@ qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 	q = strchr(body, '?');
 	rc = check_names(body, q != NULL ? (size_t)(q - body) : strlen(body), ';', path_attrs,
 			 sizeof(path_attrs) / sizeof(path_attrs[0]), "path");
+	if (rc == QSJWT_OK)
+		rc = check_type(body, q != NULL ? (size_t)(q - body) : strlen(body));
 	if (rc == QSJWT_OK && q != NULL)
 		rc = check_names(q + 1, strlen(q + 1), '&', query_attrs,
 				 sizeof(query_attrs) / sizeof(query_attrs[0]), "query");
@@ -101,6 +124,12 @@ qsjwt_err p11_uri_parse(const char *text, p11_uri_use use, int allow_pin_value,
 			  "(--allow-pin-in-uri accepts it anyway)");
 		goto out;
 	}
+	if (p11_kit_uri_get_pin_value(uri) != NULL &&
+	    strlen(p11_kit_uri_get_pin_value(uri)) >= P11_PIN_MAX) {
+		log_error("the PIN in the PKCS#11 URI (pin-value) is longer than %d bytes",
+			  P11_PIN_MAX - 1);
+		goto out;
+	}
 	*out = uri;
 	uri = NULL;
 	rc = QSJWT_OK;
@@ -110,30 +139,34 @@ out:
 	return rc;
 }
 
-static char *format(P11KitUri *uri, P11KitUriType type, const char *module_path)
+static char *format(P11KitUri *uri, P11KitUriType type, const p11_modules *m)
 {
+	const char *path = m != NULL ? p11_modules_path(m) : NULL;
+	const char *name = m != NULL ? p11_modules_name(m) : NULL;
 	char *s = NULL;
 
-	if (module_path != NULL)
-		p11_kit_uri_set_module_path(uri, module_path);
+	if (path != NULL)
+		p11_kit_uri_set_module_path(uri, path);
+	else if (name != NULL)
+		p11_kit_uri_set_module_name(uri, name);
 	if (p11_kit_uri_format(uri, type, &s) != P11_KIT_URI_OK)
 		s = NULL;
 	p11_kit_uri_free(uri);
 	return s;
 }
 
-char *p11_uri_token(const CK_TOKEN_INFO *ti, const char *module_path)
+char *p11_uri_token(const CK_TOKEN_INFO *ti, const p11_modules *m)
 {
 	P11KitUri *uri = p11_kit_uri_new();
 
 	if (uri == NULL)
 		return NULL;
 	memcpy(p11_kit_uri_get_token_info(uri), ti, sizeof(*ti));
-	return format(uri, P11_KIT_URI_FOR_TOKEN, module_path);
+	return format(uri, P11_KIT_URI_FOR_TOKEN, m);
 }
 
 char *p11_uri_object(const CK_TOKEN_INFO *ti, CK_OBJECT_CLASS cls, const char *label,
-		     const unsigned char *id, size_t id_len, const char *module_path)
+		     const unsigned char *id, size_t id_len, const p11_modules *m)
 {
 	P11KitUri *uri = p11_kit_uri_new();
 	CK_ATTRIBUTE a;
@@ -159,5 +192,5 @@ char *p11_uri_object(const CK_TOKEN_INFO *ti, CK_OBJECT_CLASS cls, const char *l
 		a.ulValueLen = sizeof(cls);
 		p11_kit_uri_set_attribute(uri, &a);
 	}
-	return format(uri, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, module_path);
+	return format(uri, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, m);
 }

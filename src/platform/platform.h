@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Once at start: no core dumps (RLIMIT_CORE; Windows: SetErrorMode, no
  * crash dialog), a closed pipe is an error not a signal, binary stdin and
@@ -82,15 +83,45 @@ int plat_file_readable_by_others(int fd, const char *path, char *why, size_t why
 				 char *fix, size_t fix_size);
 
 /*
- * Ctrl-C and termination requests: while caught, they call handler with the
- * signal number instead of ending the process (Windows: SIGINT through the
- * CRT, Ctrl-Break and console close with SetConsoleCtrlHandler, as SIGTERM).
- * plat_stop_signals_restore() puts the previous handling back;
- * plat_die_of_signal() ends the process as that signal would.
+ * The stop signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT): while caught, they
+ * call handler with the signal number instead of ending the process, each
+ * blocking the others meanwhile, and a blocking read() returns EINTR (no
+ * SA_RESTART). Windows: Ctrl-C through the CRT and SetConsoleCtrlHandler as
+ * SIGINT, Ctrl-Break and console close as SIGTERM; the handler runs on a
+ * thread of its own there. plat_stop_signals_restore() puts the previous
+ * handling back; plat_die_of_signal() ends the process as that signal
+ * would (default action, unblocked, raised; Windows: STATUS_CONTROL_C_EXIT).
  */
 void plat_stop_signals_catch(void (*handler)(int));
 void plat_stop_signals_restore(void);
 void plat_die_of_signal(int sig);
+
+/* In the calling thread, block (1) or unblock (0) the stop signals, so the
+ * threads it starts meanwhile inherit the mask and never take them
+ * (pthread_sigmask). Windows: nothing to do, no thread gets interrupted. */
+void plat_stop_signals_block(int block);
+
+/* A pipe to wake a waiter from a signal handler: both ends non-blocking and
+ * not inherited by children. 0, or -1 with errno. */
+int plat_wake_pipe(int fds[2]);
+
+/*
+ * Waits until fd has input, end of file or an error (read() tells which):
+ * returns 1. Returns 0 when wake_fd got bytes (drained here) or a signal
+ * interrupted the wait; Windows: also after a short time (~50 ms), since a
+ * pipe or console cannot be waited on together with another pipe there. On
+ * 0 the caller checks its flags and calls again.
+ */
+int plat_wait_input(int fd, int wake_fd);
+
+/* read(), for the batch input after plat_wait_input(). Windows: a pipe
+ * that cannot be waited on (PeekNamedPipe fails: wine's unix FIFOs) is read
+ * by a thread of its own, and a stop signal ends the wait (-1, EINTR). */
+ssize_t plat_read(int fd, void *buf, size_t n);
+
+/* Whether the paths name the same file, whatever their spelling (links,
+ * case): 1 yes, 0 no or either cannot be examined. */
+int plat_same_file(const char *a, const char *b);
 
 /* Before a secret given as an argument is wiped in argv: wipe the other
  * copies the system keeps (Windows: GetCommandLineW() and the CRT's wide

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +169,16 @@ int plat_file_readable_by_others(int fd, const char *path, char *why, size_t why
 	return 1;
 }
 
-static struct sigaction g_old_int, g_old_term;
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define N_STOP (sizeof(stop_signals) / sizeof(stop_signals[0]))
+static struct sigaction g_old_stop[N_STOP];
+
+static void stop_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < N_STOP; i++)
+		sigaddset(set, stop_signals[i]);
+}
 
 void plat_stop_signals_catch(void (*handler)(int))
 {
@@ -175,15 +186,62 @@ void plat_stop_signals_catch(void (*handler)(int))
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &g_old_int);
-	sigaction(SIGTERM, &sa, &g_old_term);
+	stop_set(&sa.sa_mask);
+	/* No SA_RESTART: a blocking read() returns EINTR and sees the flag. */
+	for (size_t i = 0; i < N_STOP; i++)
+		sigaction(stop_signals[i], &sa, &g_old_stop[i]);
 }
 
 void plat_stop_signals_restore(void)
 {
-	sigaction(SIGINT, &g_old_int, NULL);
-	sigaction(SIGTERM, &g_old_term, NULL);
+	for (size_t i = 0; i < N_STOP; i++)
+		sigaction(stop_signals[i], &g_old_stop[i], NULL);
+}
+
+void plat_stop_signals_block(int block)
+{
+	sigset_t set;
+
+	stop_set(&set);
+	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+int plat_wake_pipe(int fds[2])
+{
+	if (pipe(fds) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		(void)fcntl(fds[i], F_SETFL, O_NONBLOCK);
+		(void)fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+	}
+	return 0;
+}
+
+int plat_wait_input(int fd, int wake_fd)
+{
+	struct pollfd p[2];
+	char drain[64];
+
+	p[0].fd = fd;
+	p[0].events = POLLIN;
+	p[1].fd = wake_fd;
+	p[1].events = POLLIN;
+	p[0].revents = p[1].revents = 0;
+	if (poll(p, 2, -1) < 0)
+		return errno == EINTR ? 0 : 1; /* read() reports any other error */
+	if (p[1].revents != 0) {
+		(void)!read(wake_fd, drain, sizeof(drain));
+		return 0;
+	}
+	return 1;
+}
+
+int plat_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
 }
 
 void plat_wipe_arg_copies(const char *value)
@@ -193,6 +251,16 @@ void plat_wipe_arg_copies(const char *value)
 
 void plat_die_of_signal(int sig)
 {
+	sigset_t set;
+
 	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	raise(sig);
+}
+
+ssize_t plat_read(int fd, void *buf, size_t n)
+{
+	return read(fd, buf, n);
 }

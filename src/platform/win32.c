@@ -417,6 +417,9 @@ out:
 static void (*g_handler)(int);
 static void (*g_old_int)(int);
 
+/* Set once a stop reached the handler: plat_read() stops waiting. */
+static volatile LONG g_stopped;
+
 static BOOL WINAPI on_console_event(DWORD event)
 {
 	void (*h)(int) = g_handler;
@@ -424,6 +427,7 @@ static BOOL WINAPI on_console_event(DWORD event)
 	if (h == NULL)
 		return FALSE;
 	h(event == CTRL_C_EVENT ? SIGINT : SIGTERM);
+	InterlockedExchange(&g_stopped, 1);
 	if (event == CTRL_CLOSE_EVENT || event == CTRL_LOGOFF_EVENT ||
 	    event == CTRL_SHUTDOWN_EVENT)
 		Sleep(5000); /* Windows ends us when this returns: let main clean up */
@@ -481,4 +485,171 @@ void plat_die_of_signal(int sig)
 	fflush(NULL);
 	/* What Windows reports for a program ended by Ctrl-C. */
 	ExitProcess((UINT)STATUS_CONTROL_C_EXIT);
+}
+
+void plat_stop_signals_block(int block)
+{
+	/* Console control handlers run on a thread of their own: no thread's
+	 * call (a PKCS#11 module's) is ever interrupted by one. */
+	(void)block;
+}
+
+int plat_wake_pipe(int fds[2])
+{
+	DWORD nowait = PIPE_NOWAIT;
+
+	if (_pipe(fds, 4096, _O_BINARY | _O_NOINHERIT) != 0)
+		return -1;
+	/* The handler's write must never block, however many signals came. */
+	for (int i = 0; i < 2; i++)
+		(void)SetNamedPipeHandleState((HANDLE)_get_osfhandle(fds[i]), &nowait, NULL,
+					      NULL);
+	return 0;
+}
+
+/* Bytes waiting in a pipe: >0, 0 none, -1 the pipe is closed or broken. */
+static long pipe_avail(int fd)
+{
+	DWORD avail = 0;
+
+	if (!PeekNamedPipe((HANDLE)_get_osfhandle(fd), NULL, 0, NULL, &avail, NULL))
+		return -1;
+	return (long)avail;
+}
+
+int plat_wait_input(int fd, int wake_fd)
+{
+	HANDLE h = (HANDLE)_get_osfhandle(fd);
+	char drain[64];
+	int rc = 0;
+
+	if (wake_fd >= 0 && pipe_avail(wake_fd) > 0) {
+		(void)!_read(wake_fd, drain, sizeof(drain));
+		return 0;
+	}
+	switch (GetFileType(h)) {
+	case FILE_TYPE_PIPE:
+		/* 0 bytes: nothing yet, wait a little. Broken (the writer is
+		 * gone) or not a pipe PeekNamedPipe knows (wine's view of a unix
+		 * FIFO): read() tells, and a stop cancels it (plat_read). */
+		rc = pipe_avail(fd) != 0;
+		if (!rc)
+			Sleep(20);
+		break;
+	case FILE_TYPE_CHAR:
+		/* A console is signalled when it has input events; NUL and
+		 * anything else that cannot be waited on is read at once. */
+		rc = WaitForSingleObject(h, 50) != WAIT_TIMEOUT;
+		break;
+	default:
+		rc = 1; /* a file: read() never blocks */
+	}
+	return rc;
+}
+
+/* The volume and file index of path, through links; 0 on success. */
+static int file_id(const char *path, BY_HANDLE_FILE_INFORMATION *info)
+{
+	wchar_t *w = wide(path);
+	HANDLE h;
+	int rc = -1;
+
+	if (w == NULL)
+		return -1;
+	h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+			OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE)
+		return -1;
+	if (GetFileInformationByHandle(h, info))
+		rc = 0;
+	CloseHandle(h);
+	return rc;
+}
+
+int plat_same_file(const char *a, const char *b)
+{
+	BY_HANDLE_FILE_INFORMATION ia, ib;
+
+	return file_id(a, &ia) == 0 && file_id(b, &ib) == 0 &&
+	       ia.dwVolumeSerialNumber == ib.dwVolumeSerialNumber &&
+	       ia.nFileIndexHigh == ib.nFileIndexHigh && ia.nFileIndexLow == ib.nFileIndexLow;
+}
+
+/* A read done by a thread of its own, which the caller may leave behind. */
+struct bg_read {
+	int fd;
+	unsigned n;
+	int got, err;
+	volatile LONG refs; /* the caller and the thread */
+	HANDLE done;
+	char buf[];
+};
+
+static void bg_read_unref(struct bg_read *r)
+{
+	if (InterlockedDecrement(&r->refs) == 0) {
+		CloseHandle(r->done);
+		SecureZeroMemory(r->buf, r->n);
+		free(r);
+	}
+}
+
+static DWORD WINAPI bg_read_run(LPVOID arg)
+{
+	struct bg_read *r = arg;
+
+	r->got = _read(r->fd, r->buf, r->n);
+	r->err = errno;
+	SetEvent(r->done);
+	bg_read_unref(r);
+	return 0;
+}
+
+ssize_t plat_read(int fd, void *buf, size_t n)
+{
+	HANDLE h = (HANDLE)_get_osfhandle(fd), t;
+	unsigned want = n > 0x7fffffff ? 0x7fffffff : (unsigned)n;
+	struct bg_read *r;
+	ssize_t got = -1;
+	DWORD avail;
+
+	/* Only a pipe that cannot be peeked at (wine's view of a unix FIFO)
+	 * may block where nothing can wait on it; everything else is read
+	 * here. */
+	if (GetFileType(h) != FILE_TYPE_PIPE || PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL) ||
+	    GetLastError() == ERROR_BROKEN_PIPE)
+		return _read(fd, buf, want);
+	r = calloc(1, sizeof(*r) + want);
+	if (r == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r->fd = fd;
+	r->n = want;
+	r->refs = 2;
+	r->done = CreateEventW(NULL, TRUE, FALSE, NULL);
+	t = r->done != NULL ? CreateThread(NULL, 0, bg_read_run, r, 0, NULL) : NULL;
+	if (t == NULL) {
+		if (r->done != NULL)
+			CloseHandle(r->done);
+		free(r);
+		return _read(fd, buf, want);
+	}
+	CloseHandle(t);
+	/* A stop ends the wait; the thread, still blocked, is left behind
+	 * (the process is about to end) with its own buffer. */
+	while (WaitForSingleObject(r->done, 50) == WAIT_TIMEOUT)
+		if (InterlockedCompareExchange(&g_stopped, 0, 0) != 0)
+			break;
+	if (WaitForSingleObject(r->done, 0) == WAIT_OBJECT_0) {
+		got = r->got;
+		if (got > 0)
+			memcpy(buf, r->buf, (size_t)got);
+		errno = r->err;
+	} else {
+		errno = EINTR;
+	}
+	bg_read_unref(r);
+	return got;
 }

@@ -151,8 +151,10 @@ qsjwt_err file_set_check(const char *path, int overwrite)
 	char *dir = dir_of(path);
 	int kind;
 
-	if (dir == NULL)
+	if (dir == NULL) {
+		log_error("cannot write '%s': out of memory", path);
 		return QSJWT_ERR_NOMEM;
+	}
 	kind = plat_path_is_dir(dir, 1);
 	if (kind < 0) {
 		log_error("cannot write '%s': directory '%s': %s", path, dir, strerror(errno));
@@ -193,13 +195,16 @@ qsjwt_err file_set_add(file_set *f, const char *path, unsigned mode, size_t *idx
 	struct file_entry *e;
 	size_t n = strlen(path);
 
-	if (f->n == FILE_SET_MAX)
+	if (f->n == FILE_SET_MAX) {
+		log_error("cannot create '%s': a set holds at most %d files", path, FILE_SET_MAX);
 		return QSJWT_ERR_INVALID;
+	}
 	e = &f->e[f->n];
 	e->fd = -1;
 	e->final = strdup(path);
 	e->tmp = malloc(n + sizeof(".tmp-XXXXXX"));
 	if (e->final == NULL || e->tmp == NULL) {
+		log_error("cannot create '%s': out of memory", path);
 		free(e->final);
 		free(e->tmp);
 		return QSJWT_ERR_NOMEM;
@@ -224,8 +229,10 @@ qsjwt_err file_set_write(file_set *f, size_t idx, const void *data, size_t len)
 	const char *p = data;
 	struct file_entry *e;
 
-	if (idx >= f->n)
+	if (idx >= f->n) {
+		log_error("cannot write file %zu of a set of %zu", idx, f->n);
 		return QSJWT_ERR_INVALID;
+	}
 	e = &f->e[idx];
 	while (len > 0) {
 		ssize_t n = write(e->fd, p, len);

@@ -11,72 +11,28 @@
 #   finish
 #
 # Environment: QSJWT_BIN (the qs-jwt binary), QSJWT_TEST_DATA (tests/data),
-# QSJWT_SOURCE_DIR (the source tree, for scripts/softhsm.sh). Every failed
-# assertion prints what was expected and what came; the script keeps going and
-# exits non-zero at `finish` if any assertion failed. Each script works in its
-# own temporary directory (removed on exit, with whatever at_exit registered
-# run first), so the scripts run in parallel.
+# QSJWT_SOURCE_DIR (the source tree, for scripts/softhsm.sh). Cases,
+# assertions, JWT checks and at_exit come from tests/lib/common.sh. Each
+# script works in its own temporary directory, so the scripts run in parallel.
 
-set -u
-export LC_ALL=C
+# shellcheck source=../lib/common.sh
+T_ECHO_CASES=1
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 # Nothing from the caller's environment may choose a PIN, a store, a server or
 # the colours of the logs.
 unset QSJWT_PKCS11_PIN QSJWT_KEY_PASSPHRASE NO_COLOR SOFTHSM2_CONF \
 	P11_KIT_SERVER_ADDRESS P11_KIT_SERVER_PID
-umask 022
-
-if [ -z "${QSJWT_BIN:-}" ] || [ ! -x "${QSJWT_BIN}" ]; then
-	echo "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')" >&2
-	exit 2
-fi
-if [ -z "${QSJWT_TEST_DATA:-}" ] || [ ! -d "${QSJWT_TEST_DATA}/vectors" ]; then
-	echo "QSJWT_TEST_DATA must name tests/data (got '${QSJWT_TEST_DATA:-}')" >&2
-	exit 2
-fi
-if [ -z "${QSJWT_SOURCE_DIR:-}" ] || [ ! -f "${QSJWT_SOURCE_DIR}/scripts/softhsm.sh" ]; then
-	echo "QSJWT_SOURCE_DIR must name the source tree (got '${QSJWT_SOURCE_DIR:-}')" >&2
-	exit 2
-fi
-for _tool in openssl faketime base64 timeout python3 cmp; do
-	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
-done
-# Absolute paths: the cases change directory.
-QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
-QSJWT_TEST_DATA=$(cd "$QSJWT_TEST_DATA" && pwd)
-QSJWT_SOURCE_DIR=$(cd "$QSJWT_SOURCE_DIR" && pwd)
-VEC=$QSJWT_TEST_DATA/vectors
+t_need_bin
+t_need_test_data
+t_need_source_dir
+t_need_tools openssl faketime base64 timeout python3 cmp
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The reference key pair (used by the scripts).
 # shellcheck disable=SC2034
 KEY=$VEC/privatekey.pem
 # shellcheck disable=SC2034
 PUB=$VEC/publickey.pem
-
-T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-batch.XXXXXX")
-# Commands run at exit (e.g. stopping a p11-kit server), last added first.
-T_CLEANUPS=()
-at_exit() { T_CLEANUPS=("$*" "${T_CLEANUPS[@]}"); }
-_cleanup() {
-	local c
-	for c in "${T_CLEANUPS[@]}"; do
-		eval "$c" >/dev/null 2>&1
-	done
-	chmod -R u+rwx "$T_TMP" 2>/dev/null
-	rm -rf "$T_TMP"
-}
-trap _cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-OUT=$T_TMP/stdout
-ERR=$T_TMP/stderr
-RC=
-T_CASES=0
-T_FAILS=0
-T_CASE="(setup)"
-T_CASE_FAILED=0
-T_FAILED_CASES=()
+t_tmp batch
 
 # The pinned clock of the reference vectors (iat 1893456000).
 PINNED='@2030-01-01 00:00:00'
@@ -86,47 +42,6 @@ PINNED='@2030-01-01 00:00:00'
 PINNED_SLOW='@2030-01-01 00:00:00 x0.001'
 
 # ---- cases and results ----------------------------------------------------------
-
-begin() {
-	T_CASES=$((T_CASES + 1))
-	T_CASE=$1
-	T_CASE_FAILED=0
-	printf -- '-- %s\n' "$1"
-}
-
-fail() {
-	if [ "$T_CASE_FAILED" = 0 ]; then
-		T_FAILS=$((T_FAILS + 1))
-		T_FAILED_CASES+=("$T_CASE")
-	fi
-	T_CASE_FAILED=1
-	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
-}
-
-# Show what the last run printed, to explain a failure.
-_show_last_run() {
-	printf '  last run: exit %s\n' "${RC:-?}"
-	if [ -s "$OUT" ]; then
-		printf '  stdout (%s lines): ' "$(wc -l <"$OUT")"
-		head -c 1200 "$OUT" | sed -n '1,6p' | cut -c1-200 | sed '2,$s/^/          /'
-	fi
-	if [ -s "$ERR" ]; then
-		printf '  stderr: '
-		head -c 2500 "$ERR" | sed -n '1,14p' | sed '2,$s/^/          /'
-	fi
-}
-
-finish() {
-	local name
-	name=$(basename "$0" .sh)
-	if [ "$T_FAILS" -ne 0 ]; then
-		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
-		printf '  - %s\n' "${T_FAILED_CASES[@]}"
-		exit 1
-	fi
-	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
-	exit 0
-}
 
 # ---- running qs-jwt ----------------------------------------------------------------
 
@@ -158,13 +73,6 @@ run_pipe() {
 	shift
 	cat -- "$in" | timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR"
 	RC=${PIPESTATUS[1]}
-}
-
-# The faketime wrapper preloads libfaketime ahead of libasan: tell ASan that
-# is fine (harmless for a normal build).
-_faketime_env() {
-	local asan=${ASAN_OPTIONS:-}
-	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
 }
 
 # PINNED_CMD: the command prefix of a pinned run of create-qseow (as an array).
@@ -290,56 +198,6 @@ N_USERS=22
 
 # ---- assertions -----------------------------------------------------------------------
 
-assert_rc() {
-	if [ "$RC" != "$1" ]; then
-		fail "exit code: expected $1, got $RC"
-		_show_last_run
-		return 1
-	fi
-}
-
-# assert_eq EXPECTED ACTUAL [WHAT]
-assert_eq() {
-	if [ "$1" != "$2" ]; then
-		fail "${3:-value}: expected '$1', got '$2'"
-		return 1
-	fi
-}
-
-# assert_contains FILE NEEDLE: FILE holds NEEDLE (a fixed string) on a line.
-assert_contains() {
-	if ! grep -qaF -- "$2" "$1"; then
-		fail "$(basename "$1") should contain '$2'"
-		{ [ "$1" = "$ERR" ] || [ "$1" = "$OUT" ]; } && _show_last_run
-		return 1
-	fi
-}
-
-assert_not_contains() {
-	if grep -qaF -- "$2" "$1"; then
-		fail "$(basename "$1") should not contain '$2'; found in: $(grep -aF -- "$2" "$1" | head -c 300)"
-		return 1
-	fi
-}
-
-assert_empty_stdout() {
-	if [ -s "$OUT" ]; then
-		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 200 "$OUT")"
-		return 1
-	fi
-}
-
-# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte; on a difference,
-# the first differing lines of both.
-assert_file_eq() {
-	if ! cmp -s -- "$1" "$2"; then
-		fail "'$(basename "$2")' differs from '$(basename "$1")': $(cmp -- "$1" "$2" 2>&1 | head -1)" \
-			"(expected $(wc -l <"$1") lines, got $(wc -l <"$2"))"
-		diff -- "$1" "$2" | head -8 | cut -c1-240 | sed 's/^/    /'
-		return 1
-	fi
-}
-
 # The bytes of stderr hold no carriage return (no progress line).
 assert_no_cr() {
 	if tr -d '\n' <"$ERR" | grep -qa $'\r'; then
@@ -389,64 +247,6 @@ assert_summary() {
 }
 
 # ---- JWT helpers ------------------------------------------------------------------------
-
-b64url_decode() {
-	local s=$1
-	s=${s//-/+}
-	s=${s//_//}
-	case $((${#s} % 4)) in
-	0) ;;
-	2) s="$s==" ;;
-	3) s="$s=" ;;
-	*) return 1 ;;
-	esac
-	printf '%s' "$s" | base64 -d
-}
-
-jwt_header() { b64url_decode "${1%%.*}"; }
-jwt_payload() {
-	local p=${1#*.}
-	b64url_decode "${p%%.*}"
-}
-
-# jwt_verifies TOKEN PUBKEY_PEM [ALG]: openssl verifies the signature over
-# header.payload with the digest of ALG (RS256 by default).
-jwt_verifies() {
-	local tok=$1 pub=$2 alg=${3:-RS256} md d ok
-	case $alg in
-	RS256) md=sha256 ;;
-	RS384) md=sha384 ;;
-	RS512) md=sha512 ;;
-	*) return 1 ;;
-	esac
-	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
-	[ -s "$pub" ] || return 1
-	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
-	printf '%s' "${tok%.*}" >"$d/input"
-	b64url_decode "${tok##*.}" >"$d/sig" || return 1
-	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1
-	ok=$?
-	[ $ok = 0 ] && grep -qx 'Verified OK' "$d/out"
-	ok=$?
-	rm -rf "$d"
-	return $ok
-}
-
-# verify_jwt TOKEN PUBKEY_PEM [ALG]: the header is exactly
-# {"alg":ALG,"typ":"JWT"} and openssl verifies the signature.
-verify_jwt() {
-	local tok=$1 pub=$2 alg=${3:-RS256} h
-	if [ -z "$tok" ]; then
-		fail "no token to verify"
-		return 1
-	fi
-	h=$(jwt_header "$tok")
-	assert_eq "{\"alg\":\"$alg\",\"typ\":\"JWT\"}" "$h" "JWT header"
-	if ! jwt_verifies "$tok" "$pub" "$alg"; then
-		fail "openssl does not verify the $alg signature of '${tok:0:60}...' with $pub"
-		return 1
-	fi
-}
 
 # out_tokens FILE [LINES]: "LINE TOKEN" for the token lines of a batch output
 # (all, or the comma-separated output line indexes LINES, 1-based, 'last'

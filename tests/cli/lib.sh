@@ -8,45 +8,15 @@
 #   finish
 #
 # Environment: QSJWT_BIN (the qs-jwt binary), QSJWT_TEST_DATA (tests/data).
-# Every failed assertion prints what was expected and what came; the script
-# keeps going and exits non-zero at `finish` if any assertion failed.
+# Cases, assertions and JWT checks come from tests/lib/common.sh.
 
-set -u
-export LC_ALL=C
+# shellcheck source=../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 unset QSJWT_KEY_PASSPHRASE NO_COLOR
-umask 022
-
-if [ -z "${QSJWT_BIN:-}" ] || [ ! -x "${QSJWT_BIN}" ]; then
-	echo "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')" >&2
-	exit 2
-fi
-if [ -z "${QSJWT_TEST_DATA:-}" ] || [ ! -d "${QSJWT_TEST_DATA}/vectors" ]; then
-	echo "QSJWT_TEST_DATA must name tests/data (got '${QSJWT_TEST_DATA:-}')" >&2
-	exit 2
-fi
-for _tool in openssl faketime base64 timeout; do
-	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
-done
-# Absolute paths: the cases change directory.
-QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
-QSJWT_TEST_DATA=$(cd "$QSJWT_TEST_DATA" && pwd)
-VEC=$QSJWT_TEST_DATA/vectors
-
-T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-cli.XXXXXX")
-_cleanup() {
-	chmod -R u+rwx "$T_TMP" 2>/dev/null
-	rm -rf "$T_TMP"
-}
-trap _cleanup EXIT
-
-OUT=$T_TMP/stdout
-ERR=$T_TMP/stderr
-RC=
-T_CASES=0
-T_FAILS=0
-T_CASE="(setup)"
-T_CASE_FAILED=0
-T_FAILED_CASES=()
+t_need_bin
+t_need_test_data
+t_need_tools openssl faketime base64 timeout
+t_tmp cli
 
 # The pinned clock of the reference vectors and the iat it gives.
 PINNED='@2030-01-01 00:00:00'
@@ -57,48 +27,6 @@ CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.doe@
 	--expires 60m --audience qlik-aud)
 # The payload CLAIMS give under the pinned clock (no --groups).
 CLAIMS_PAYLOAD='{"userId":"jdoe","userDirectory":"ACME","name":"John Doe","email":"john.doe@example.com","iat":1893456000,"exp":1893459600,"aud":"qlik-aud"}'
-
-# ---- cases and results ----------------------------------------------------------
-
-begin() {
-	T_CASES=$((T_CASES + 1))
-	T_CASE=$1
-	T_CASE_FAILED=0
-}
-
-fail() {
-	if [ "$T_CASE_FAILED" = 0 ]; then
-		T_FAILS=$((T_FAILS + 1))
-		T_FAILED_CASES+=("$T_CASE")
-	fi
-	T_CASE_FAILED=1
-	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
-}
-
-# Show what the last run printed, to explain a failure.
-_show_last_run() {
-	printf '  last run: exit %s\n' "${RC:-?}"
-	if [ -s "$OUT" ]; then
-		printf '  stdout: '
-		head -c 600 "$OUT" | sed -n '1,5p' | sed '2,$s/^/          /'
-	fi
-	if [ -s "$ERR" ]; then
-		printf '  stderr: '
-		head -c 2000 "$ERR" | sed -n '1,12p' | sed '2,$s/^/          /'
-	fi
-}
-
-finish() {
-	local name
-	name=$(basename "$0" .sh)
-	if [ "$T_FAILS" -ne 0 ]; then
-		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
-		printf '  - %s\n' "${T_FAILED_CASES[@]}"
-		exit 1
-	fi
-	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
-	exit 0
-}
 
 # ---- running ------------------------------------------------------------------------
 
@@ -160,13 +88,6 @@ qs_stdin() {
 	run_stdin "$in" "$QSJWT_BIN" create-qseow "$@"
 }
 
-# The faketime wrapper preloads libfaketime ahead of libasan: tell ASan that
-# is fine (harmless for a normal build).
-_faketime_env() {
-	local asan=${ASAN_OPTIONS:-}
-	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
-}
-
 # qs_pinned ARGS...: as qs, with the clock at 2030-01-01T00:00:00Z.
 qs_pinned() {
 	run env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" create-qseow "$@"
@@ -181,101 +102,11 @@ qs_pinned_stdin() {
 
 # ---- assertions -----------------------------------------------------------------------
 
-assert_rc() {
-	if [ "$RC" != "$1" ]; then
-		fail "exit code: expected $1, got $RC"
-		_show_last_run
-		return 1
-	fi
-}
-
-# assert_eq EXPECTED ACTUAL [WHAT]
-assert_eq() {
-	if [ "$1" != "$2" ]; then
-		fail "${3:-value}: expected '$1', got '$2'"
-		return 1
-	fi
-}
-
-assert_ne() {
-	if [ "$1" = "$2" ]; then
-		fail "${3:-value}: expected anything but '$1'"
-		return 1
-	fi
-}
-
-# assert_true CMD...: CMD must succeed.
-assert_true() {
-	if ! "$@"; then
-		fail "expected success of: $*"
-		return 1
-	fi
-}
-
-assert_false() {
-	if "$@"; then
-		fail "expected failure of: $*"
-		return 1
-	fi
-}
-
-# assert_contains FILE NEEDLE: a line of FILE holds NEEDLE (a fixed string).
-assert_contains() {
-	if ! grep -qF -- "$2" "$1"; then
-		fail "$(basename "$1") should contain '$2'"
-		[ "$1" = "$ERR" ] || [ "$1" = "$OUT" ] && _show_last_run
-		return 1
-	fi
-}
-
-assert_not_contains() {
-	if grep -qF -- "$2" "$1"; then
-		fail "$(basename "$1") should not contain '$2'; found in: $(grep -F -- "$2" "$1" | head -c 300)"
-		return 1
-	fi
-}
-
-assert_empty_stdout() {
-	if [ -s "$OUT" ]; then
-		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 200 "$OUT")"
-		return 1
-	fi
-}
-
-assert_empty_stderr() {
-	if [ -s "$ERR" ]; then
-		fail "stderr should be empty, got: $(head -c 400 "$ERR")"
-		return 1
-	fi
-}
-
-# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte.
-assert_file_eq() {
-	if ! cmp -s -- "$1" "$2"; then
-		fail "'$2' differs from '$1': $(cmp -- "$1" "$2" 2>&1 | head -1)"
-		return 1
-	fi
-}
-
 # assert_mode FILE OCTAL (e.g. 600)
 assert_mode() {
 	local m
 	m=$(stat -c %a -- "$1" 2>/dev/null || echo missing)
 	assert_eq "$2" "$m" "mode of $1"
-}
-
-assert_exists() {
-	if [ ! -e "$1" ] && [ ! -L "$1" ]; then
-		fail "'$1' should exist"
-		return 1
-	fi
-}
-
-assert_not_exists() {
-	if [ -e "$1" ] || [ -L "$1" ]; then
-		fail "'$1' should not exist"
-		return 1
-	fi
 }
 
 # assert_dir_listing DIR "name1 name2 ..." : exactly these entries (sorted).
@@ -383,44 +214,6 @@ assert_runtime_error() {
 
 # ---- JWT helpers ------------------------------------------------------------------------
 
-b64url_decode() {
-	local s=$1
-	s=${s//-/+}
-	s=${s//_//}
-	case $((${#s} % 4)) in
-	0) ;;
-	2) s="$s==" ;;
-	3) s="$s=" ;;
-	*) return 1 ;;
-	esac
-	printf '%s' "$s" | base64 -d
-}
-
-jwt_header() { b64url_decode "${1%%.*}"; }
-jwt_payload() {
-	local p=${1#*.}
-	b64url_decode "${p%%.*}"
-}
-
-# jwt_verifies TOKEN PUBKEY_PEM [ALG]: the signature checks out with openssl
-# over header.payload with the digest of ALG (RS256 by default).
-jwt_verifies() {
-	local tok=$1 pub=$2 alg=${3:-RS256} md d
-	case $alg in
-	RS256) md=sha256 ;;
-	RS384) md=sha384 ;;
-	RS512) md=sha512 ;;
-	*) return 1 ;;
-	esac
-	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
-	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
-	printf '%s' "${tok%.*}" >"$d/input"
-	b64url_decode "${tok##*.}" >"$d/sig" || return 1
-	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1
-	local ok=$?
-	[ $ok = 0 ] && grep -qx 'Verified OK' "$d/out"
-}
-
 # verify_jwt_openssl TOKEN PUBKEY_PEM [ALG]: assert the header is exactly
 # {"alg":ALG,"typ":"JWT"} and the signature verifies with openssl.
 verify_jwt_openssl() {
@@ -472,15 +265,4 @@ assert_ok_token() {
 	assert_rc 0 || return 1
 	assert_token_stdout || return 1
 	[ $# -eq 0 ] || verify_jwt_openssl "$TOKEN" "$@"
-}
-
-# wait_for_file_text FILE TEXT SECONDS: poll until FILE holds TEXT.
-wait_for_file_text() {
-	local i=0 max=$(($3 * 100))
-	while [ $i -lt $max ]; do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-		i=$((i + 1))
-	done
-	return 1
 }

@@ -308,6 +308,25 @@ else
 	chmod 755 "$D/ro"
 fi
 
+begin "--cert-file-prefix out with a directory out/: files 'out*' as the original, a warning"
+D=$(newdir)
+mkdir "$D/out"
+at "$D" qs "${CLAIMS[@]}" --cert-create --cert-create-expires-days 1 --cert-create-key-bits 2048 \
+	--cert-file-prefix out
+assert_ok_token
+assert_log WARN "--cert-file-prefix 'out' is a prefix" "did you mean 'out/'?"
+assert_dir_listing "$D" "out outprivatekey.pem outpublickey.cer outpublickey.pem"
+assert_dir_listing "$D/out" ""
+
+begin "--cert-file-prefix out/ : no warning"
+D=$(newdir)
+mkdir "$D/out"
+at "$D" qs "${CLAIMS[@]}" --cert-create --cert-create-expires-days 1 --cert-create-key-bits 2048 \
+	--cert-file-prefix out/
+assert_ok_token
+assert_no_log_level WARN
+assert_dir_listing "$D/out" "privatekey.pem publickey.cer publickey.pem"
+
 # ---- half way: a file appears, a signal comes ------------------------------------------------------
 
 # start_bg DIR ARGS...: qs-jwt create-qseow ARGS in DIR in the background; PID.
@@ -390,6 +409,13 @@ interrupt INT 130 --cert-create-key-bits 4096
 # Without --cert-create-key-bits: the default is 4096 bits (the log line says so).
 begin "SIGTERM during key generation (default size): dies by SIGTERM (143), no files, no temporaries"
 interrupt TERM 143
+
+# Whatever signal ends the run (SIGHUP: a dropped SSH session; SIGQUIT:
+# Ctrl-\): 128+N, no files, no temporaries.
+for sig in INT:130 TERM:143 HUP:129 QUIT:131; do
+	begin "SIG${sig%:*} during key generation: exit ${sig#*:}, no files, no temporaries"
+	interrupt "${sig%:*}" "${sig#*:}" --cert-create-key-bits 4096
+done
 
 begin "SIGINT with --force and existing files: old files untouched"
 D=$(newdir)

@@ -123,7 +123,10 @@ exp_case 59999ms 59
 exp_case 1.999s 1
 exp_case 68.1y 2149072559
 exp_case 1H 3600
-exp_case 1M 60
+# M is minutes (the `ms` grammar is case-insensitive), with a warning for
+# whoever meant a month.
+exp_case 1M 60 warn
+exp_case '2 M' 120 warn
 exp_case 2W 1209600
 exp_case 1Y 31557600
 exp_case 90s 90

@@ -170,6 +170,13 @@ for f in enc8 legacy; do
 	assert_runtime_error "'$K/$f.pem'" "wrong passphrase"
 	assert_eq 1 "$(grep -c "Passphrase for " "$TTY_LOG")" "prompts on the terminal"
 	assert_not_contains "$TTY_LOG" wrong-typed
+
+	begin "$f: Ctrl-C at the passphrase prompt: exit 130 (not a key error), nothing printed"
+	run_tty "Passphrase for " $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+		--cert-privatekey-file "$K/$f.pem"
+	assert_rc 130
+	assert_empty_stdout
+	assert_not_contains "$ERR" "wrong passphrase"
 done
 
 for mode in 640 604 644 660 606; do
@@ -259,9 +266,20 @@ begin "refused key via --cert-privatekey: a public key"
 qs "${CLAIMS[@]}" --cert-privatekey "$(cat "$VEC/publickey.pem")"
 assert_runtime_error "--cert-privatekey" "PUBLIC KEY" "no private key"
 
-begin "refused key via --cert-privatekey: garbage"
-qs "${CLAIMS[@]}" --cert-privatekey "not a key"
+begin "refused key via --cert-privatekey: garbage (several lines, no PEM armour)"
+qs "${CLAIMS[@]}" --cert-privatekey $'not\na key'
 assert_runtime_error "--cert-privatekey" "no PEM"
+
+for name in privatekey.pem "$K/p8.pem" "not a key"; do
+	begin "--cert-privatekey '$name' (one line, no PEM): usage error, did you mean --cert-privatekey-file?"
+	qs "${CLAIMS[@]}" --cert-privatekey "$name"
+	assert_usage_error "--cert-privatekey takes the key's PEM text, and '$name' is not PEM" \
+		"did you mean --cert-privatekey-file?"
+done
+
+begin "--cert-privatekey with a long one-line value that is not PEM: not shown"
+qs "${CLAIMS[@]}" --cert-privatekey "$(printf 'A%.0s' $(seq 100))"
+assert_usage_error "of 100 bytes (not shown" "did you mean --cert-privatekey-file?"
 
 begin "refused key via stdin: RSA-1024"
 qs_stdin "$K/rsa1024.pem" "${CLAIMS[@]}" --cert-privatekey -
@@ -306,8 +324,25 @@ qs_stdin "$K/p8.pem" "${CLAIMS[@]}" --cert-privatekey - --cert-privatekey-file "
 	--cert-create --cert-create-expires-days 1
 assert_usage_error "exactly one"
 
-for stray in "--cert-create-expires-days 5" "--cert-create-key-bits 2048" \
-	"--cert-file-prefix out/x_" "--force"; do
+# The original took --cert-create-expires-days and --cert-file-prefix without
+# --cert-create (wrapper scripts pass every option they know): accepted, with
+# a warning that they have no effect; no file is made.
+for stray in "--cert-create-expires-days 5" "--cert-file-prefix out/x_" "--cert-file-prefix ="; do
+	opt=${stray%% *}
+	val=${stray#* }
+	[ "$val" = = ] && val=
+	for cc in "" "--cert-create false"; do
+		begin "$opt '$val' ${cc:-without --cert-create}: accepted, warning 'no effect', no file"
+		D=$(mktemp -d "$T_TMP/stray.XXXXXX")
+		# shellcheck disable=SC2086
+		at "$D" qs "${CLAIMS[@]}" --cert-privatekey-file "$K/p8.pem" $cc "$opt" "$val"
+		assert_ok_token
+		assert_log WARN "$opt has no effect without --cert-create true"
+		assert_dir_listing "$D" ""
+	done
+done
+
+for stray in "--cert-create-key-bits 2048" "--force"; do
 	opt=${stray%% *}
 	begin "$stray without --cert-create true: usage error"
 	# shellcheck disable=SC2086

@@ -279,6 +279,56 @@ assert_rc 2
 assert_empty_stdout
 assert_contains "$ERR" "unknown command 'create-saas'"
 
+begin "a PEM key given as the command word: exit 2, the key is not printed"
+run "$QSJWT_BIN" "$(cat "$KEY")" --userid jdoe
+assert_rc 2
+assert_empty_stdout
+assert_eq "qs-jwt: error: unknown command of $(wc -c <"$KEY" | awk '{print $1 - 1}') bytes (not shown: it may be a secret)" \
+	"$(sed -n 1p "$ERR")" "first line"
+assert_eq 2 "$(wc -l <"$ERR")" "lines on stderr"
+assert_no_pem_body "$ERR" "$KEY"
+assert_not_contains "$ERR" "BEGIN"
+
+begin "an escape sequence as the command word: exit 2, no control byte reaches stderr"
+run "$QSJWT_BIN" $'\e]0;owned\a\e[31mred'
+assert_rc 2
+assert_eq "" "$(LC_ALL=C tr -d '\n\040-\176' <"$ERR")" "bytes outside printable ASCII on stderr"
+
+begin "pkcs11: a PEM key or an escape sequence as the subcommand: exit 2, not printed"
+run "$QSJWT_BIN" pkcs11 "$(cat "$KEY")"
+assert_rc 2
+assert_empty_stdout
+assert_contains "$ERR" "qs-jwt pkcs11: error: unknown subcommand of "
+assert_contains "$ERR" "see 'qs-jwt pkcs11 --help'"
+assert_not_contains "$ERR" "BEGIN"
+assert_no_pem_body "$ERR" "$KEY"
+run "$QSJWT_BIN" pkcs11 $'\e[2Jx'
+assert_rc 2
+assert_eq "" "$(LC_ALL=C tr -d '\n\040-\176' <"$ERR")" "bytes outside printable ASCII on stderr"
+run "$QSJWT_BIN" pkcs11 list-token
+assert_rc 2
+assert_contains "$ERR" "unknown subcommand 'list-token'"
+
+begin "a --pkcs11-uri refused before any token is touched: the one usage error format, naming the option"
+qs "${CLAIMS[@]}" --pkcs11-uri 'pkcs11:token=qlik;color=blue'
+assert_usage_error "--pkcs11-uri: the PKCS#11 URI has the path attribute 'color'"
+qs "${CLAIMS[@]}" --pkcs11-uri 'not-a-uri'
+assert_usage_error "--pkcs11-uri: the value given (9 bytes, not shown) is not a PKCS#11 URI"
+run "$QSJWT_BIN" decode --jwt x.y.z --pkcs11-uri 'pkcs11:token=qlik;color=blue'
+assert_rc 2
+assert_eq "qs-jwt decode: error: --pkcs11-uri: the PKCS#11 URI has the path attribute 'color', which qs-jwt does not support (RFC 7512); supported path attributes: token, manufacturer, serial, model, library-manufacturer, library-description, library-version, object, id, type" \
+	"$(sed -n 1p "$ERR")" "first line"
+assert_eq "see 'qs-jwt decode --help'" "$(sed -n 2p "$ERR")" "second line"
+run "$QSJWT_BIN" pkcs11 list-keys --pkcs11-uri 'pkcs11:token=qlik;color=blue'
+assert_rc 2
+assert_contains "$ERR" "qs-jwt pkcs11 list-keys: error: --pkcs11-uri: the PKCS#11 URI has the path attribute 'color'"
+
+begin "--version with an argument other than --json: the one usage error format"
+run "$QSJWT_BIN" --version --yaml
+assert_rc 2
+assert_eq "qs-jwt: error: --version takes only --json" "$(sed -n 1p "$ERR")" "first line"
+assert_eq "see 'qs-jwt --help'" "$(sed -n 2p "$ERR")" "second line"
+
 begin "no command: usage on stderr, exit 2"
 run "$QSJWT_BIN"
 assert_rc 2
@@ -317,6 +367,81 @@ for h in --help -h; do
 	done
 	check_exit_codes
 done
+
+begin "create-qseow --help: the original's options first, in its order, with its placeholders"
+qs --help
+assert_rc 0
+assert_eq "--userdir <directory>|--userid <userid>|--username <name>|--useremail <email>|--expires <time>|--audience <audience>|--loglevel <level>|--groups <groups...>|--cert-privatekey-file <file>|--cert-privatekey <privatekey>|--cert-create [true|false]|--cert-file-prefix <prefix>|--cert-create-expires-days <days>|--minimal-output|-h, --help|--version" \
+	"$(awk '/^Options \(those of the original/ { on = 1; next } /^$/ { on = 0 } on && /^  -/ { sub(/^  /, ""); sub(/   .*/, ""); printf "%s%s", n++ ? "|" : "", $0 }' "$OUT")" \
+	"the original's options in --help"
+assert_contains "$OUT" "More options:"
+for w in PKCS#11 RS384/RS512; do
+	assert_true grep -q -- "$w" <(sed -n '1,/^Options/p' "$OUT")
+done
+
+# Every help text fits 80 columns; exit code 3 only where it can happen.
+for c in "" create-qseow create-qscloud decode pkcs11 "pkcs11 list-tokens" "pkcs11 list-keys"; do
+	begin "qs-jwt ${c:+$c }--help: every line fits 80 columns; exit code 3 only for decode"
+	# shellcheck disable=SC2086
+	run "$QSJWT_BIN" $c --help
+	assert_rc 0
+	assert_eq "" "$(awk 'length($0) > 80 { print NR ": " length($0) }' "$OUT" | head -3)" "lines over 80 columns"
+	case $c in
+	"" | decode) assert_contains "$OUT" "  3  verification failed" ;;
+	pkcs11) ;;
+	*) assert_not_contains "$OUT" "  3  verification failed" ;;
+	esac
+done
+
+for c in create-qseow create-qscloud decode "pkcs11 list-keys" "pkcs11 list-tokens" pkcs11; do
+	begin "qs-jwt help $c: the same bytes as qs-jwt $c --help"
+	# shellcheck disable=SC2086
+	run "$QSJWT_BIN" $c --help
+	cp "$OUT" "$T_TMP/want-help"
+	# shellcheck disable=SC2086
+	run "$QSJWT_BIN" help $c
+	assert_rc 0
+	assert_file_eq "$T_TMP/want-help" "$OUT"
+
+	begin "qs-jwt $c --version: the version, exit 0"
+	run "$QSJWT_BIN" --version
+	want=$(head -1 "$OUT" | sed 's/^qs-jwt //')
+	# shellcheck disable=SC2086
+	run "$QSJWT_BIN" $c --version
+	assert_rc 0
+	assert_empty_stderr
+	assert_eq "$want" "$(cat "$OUT")" "version"
+done
+
+begin "qs-jwt help with an unknown command: usage error, did you mean"
+run "$QSJWT_BIN" help create-qsoew
+assert_rc 2
+assert_eq "qs-jwt: error: unknown command 'create-qsoew'; did you mean 'create-qseow'?" "$(sed -n 1p "$ERR")" "first line"
+
+begin "a command word close to a known one: did you mean"
+run "$QSJWT_BIN" decod --jwt x
+assert_rc 2
+assert_eq "qs-jwt: error: unknown command 'decod'; did you mean 'decode'?" "$(sed -n 1p "$ERR")" "first line"
+
+for slip in group:groups log-level:loglevel expire:expires cert-privatekeyfile:cert-privatekey-file audiance:audience; do
+	begin "unknown option --${slip%:*}: did you mean --${slip#*:}?"
+	qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" "--${slip%:*}" x
+	assert_usage_error "unknown option '--${slip%:*}'; did you mean --${slip#*:}?"
+done
+
+begin "an unknown option far from every known one: no guess"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --frobnicate
+assert_usage_error "unknown option '--frobnicate'"
+assert_not_contains "$ERR" "did you mean"
+
+begin "an unknown option with '=VALUE': the value is not shown, the guess is"
+qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --expire=secret-value
+assert_usage_error "unknown option '--expire'; did you mean --expires?"
+assert_not_contains "$ERR" "secret-value"
+
+begin "several required options missing: all named at once"
+qs --userid jdoe --expires 1h --cert-privatekey-file "$KEY"
+assert_usage_error "required options '--userdir <directory>', '--username <name>', '--useremail <email>', '--audience <audience>' not specified"
 
 begin "create-qseow --help wins over missing options and bad values"
 qs --userid x --help --expires nonsense

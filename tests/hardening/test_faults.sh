@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Injected faults, each: a clear message, a non-zero exit, nothing
 # half-written, nothing on stdout. What the other suites cover already is only
-# referenced in README.md's Reliability table; here:
+# referenced in docs/reliability.md's table; here:
 #   - stdout on /dev/full and on a closed pipe for create-qseow (token key),
 #     create-qscloud, decode --json, --batch (file and token key), pkcs11
 #     list-tokens and list-keys;

@@ -7,13 +7,12 @@
 #
 # Environment (set by ctest): QSJWT_BIN (the built qs-jwt), QSJWT_BUILD_DIR (its
 # build tree), QSJWT_SOURCE_DIR, QSJWT_TEST_DATA (tests/data).
-# A failed assertion prints what was expected and what came; the script goes on
-# and exits 1 at `finish` when any assertion failed.
+# Cases (begin, fail, finish) and b64url_decode come from tests/lib/common.sh;
+# assert_contains and assert_rc here take a string and print stderr.
 
-set -u
-export LC_ALL=C
+# shellcheck source=../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 unset QSJWT_KEY_PASSPHRASE QSJWT_PKCS11_PIN NO_COLOR
-umask 022
 
 for _v in QSJWT_BIN QSJWT_BUILD_DIR QSJWT_SOURCE_DIR QSJWT_TEST_DATA; do
 	if [ -z "${!_v:-}" ]; then
@@ -44,55 +43,12 @@ PINNED_IAT=1893456000
 # shellcheck disable=SC2034
 PINNED_EXP=1893459600
 
-T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-pkg.XXXXXX")
-_cleanup() {
-	chmod -R u+rwx "$T_TMP" 2>/dev/null
-	rm -rf "$T_TMP"
-}
-trap _cleanup EXIT
-
-T_CASES=0
-T_FAILS=0
-T_CASE="(setup)"
-T_CASE_FAILED=0
-T_FAILED_CASES=()
-
-begin() {
-	T_CASES=$((T_CASES + 1))
-	T_CASE=$1
-	T_CASE_FAILED=0
-}
-
-fail() {
-	if [ "$T_CASE_FAILED" = 0 ]; then
-		T_FAILS=$((T_FAILS + 1))
-		T_FAILED_CASES+=("$T_CASE")
-	fi
-	T_CASE_FAILED=1
-	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
-}
+t_tmp pkg
 
 # Stop here: what follows cannot run (the failure is counted first).
 fatal() {
 	fail "$@"
 	finish
-}
-
-finish() {
-	if [ "$T_FAILS" -gt 0 ]; then
-		printf '%d of %d cases failed:\n' "$T_FAILS" "$T_CASES"
-		printf '  %s\n' "${T_FAILED_CASES[@]}"
-		exit 1
-	fi
-	printf 'all %d cases passed\n' "$T_CASES"
-	exit 0
-}
-
-assert_eq() {
-	local want=$1 got=$2 what=${3:-value}
-	[ "$want" = "$got" ] && return 0
-	fail "$what: expected '$want', got '$got'"
-	return 1
 }
 
 assert_file() {
@@ -154,16 +110,6 @@ assert_rc() {
 }
 
 # ---- JWT checks ------------------------------------------------------------
-
-b64url_decode() {
-	local s
-	s=$(printf '%s' "$1" | tr -- '-_' '+/')
-	case $((${#s} % 4)) in
-	2) s="$s==" ;;
-	3) s="$s=" ;;
-	esac
-	printf '%s' "$s" | base64 -d
-}
 
 # jwt_verifies_openssl TOKEN PUBLIC.pem: openssl accepts the RS256 signature.
 jwt_verifies_openssl() {

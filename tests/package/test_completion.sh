@@ -117,7 +117,7 @@ assert_eq "key.pem " "$(bcomp qs-jwt pkcs11 list-keys --pkcs11-pin-file k)" \
 	"pkcs11 list-keys --pkcs11-pin-file k"
 
 begin "bash: every command offers exactly the options of its --help"
-for c in create-qseow create-qscloud decode "pkcs11 list-tokens" "pkcs11 list-keys"; do
+for c in create-qseow create-qscloud decode serve "pkcs11 list-tokens" "pkcs11 list-keys" "pkcs11 create-cert"; do
 	# shellcheck disable=SC2086 # a command is one or two words
 	want=$(help_options $c | grep -- '^--' | tr '\n' ' ')
 	[ -n "$want" ] || fail "no options in qs-jwt $c --help"
@@ -130,7 +130,7 @@ done
 begin "zsh: the function parses, is a #compdef for qs-jwt and names every command"
 zsh -n "$ZSH_COMP" || fail "zsh -n $ZSH_COMP"
 assert_eq "#compdef qs-jwt" "$(head -n 1 "$ZSH_COMP")" "first line of _qs-jwt"
-for c in $(help_commands) list-tokens list-keys; do
+for c in $(help_commands) list-tokens list-keys create-cert; do
 	grep -q "'$c:" "$ZSH_COMP" || fail "_qs-jwt does not describe the command $c"
 done
 
@@ -153,7 +153,7 @@ assert_eq "key.pem " "$(zcomp 'qs-jwt create-qseow --cert-privatekey-file k')" \
 assert_eq "key.pem " "$(zcomp 'qs-jwt decode --jwt-file=k')" "decode --jwt-file=k"
 
 begin "zsh: every command offers exactly the options of its --help"
-for c in create-qseow create-qscloud decode "pkcs11 list-tokens" "pkcs11 list-keys"; do
+for c in create-qseow create-qscloud decode serve "pkcs11 list-tokens" "pkcs11 list-keys" "pkcs11 create-cert"; do
 	# shellcheck disable=SC2086 # a command is one or two words
 	want=$(help_options $c | tr '\n' ' ')
 	assert_eq "$want" "$(zcomp "qs-jwt $c -")" "qs-jwt $c -<TAB>"

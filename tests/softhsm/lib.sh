@@ -14,32 +14,18 @@
 #   finish
 #
 # Environment: QSJWT_BIN (the qs-jwt binary), QSJWT_SOURCE_DIR (the source
-# tree: scripts/softhsm.sh and tests/data). Every failed assertion prints what
-# was expected and what came; the script keeps going and exits non-zero at
-# `finish` if any assertion failed. Each script makes its own token stores in
-# its own temporary directory, so scripts run in parallel.
+# tree: scripts/softhsm.sh and tests/data). Cases, assertions, JWT checks and
+# at_exit come from tests/lib/common.sh. Each script makes its own token
+# stores in its own temporary directory, so scripts run in parallel.
 
-set -u
-export LC_ALL=C
+# shellcheck source=../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 # Nothing from the caller's environment may choose a PIN, a store or a server.
 unset QSJWT_PKCS11_PIN QSJWT_KEY_PASSPHRASE NO_COLOR SOFTHSM2_CONF \
 	P11_KIT_SERVER_ADDRESS P11_KIT_SERVER_PID PKCS11SPY PKCS11SPY_OUTPUT GNUTLS_PIN
-umask 022
-
-if [ -z "${QSJWT_BIN:-}" ] || [ ! -x "${QSJWT_BIN}" ]; then
-	echo "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')" >&2
-	exit 2
-fi
-if [ -z "${QSJWT_SOURCE_DIR:-}" ] || [ ! -f "${QSJWT_SOURCE_DIR}/scripts/softhsm.sh" ]; then
-	echo "QSJWT_SOURCE_DIR must name the source tree (got '${QSJWT_SOURCE_DIR:-}')" >&2
-	exit 2
-fi
-for _tool in openssl faketime base64 timeout softhsm2-util pkcs11-tool p11tool p11-kit \
-	python3; do
-	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
-done
-QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
-QSJWT_SOURCE_DIR=$(cd "$QSJWT_SOURCE_DIR" && pwd)
+t_need_bin
+t_need_source_dir
+t_need_tools openssl faketime base64 timeout softhsm2-util pkcs11-tool p11tool p11-kit python3
 VEC=$QSJWT_SOURCE_DIR/tests/data/vectors
 
 # shellcheck source=../../scripts/softhsm.sh
@@ -50,31 +36,7 @@ P11_DIR=/usr/lib/x86_64-linux-gnu/pkcs11
 SPY_MODULE=$P11_DIR/pkcs11-spy.so
 CLIENT_MODULE=$P11_DIR/p11-kit-client.so
 
-T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-hsm.XXXXXX")
-# Commands run at exit (e.g. stopping a p11-kit server), last added first.
-T_CLEANUPS=()
-at_exit() { T_CLEANUPS=("$*" "${T_CLEANUPS[@]}"); }
-_cleanup() {
-	local c
-	for c in "${T_CLEANUPS[@]}"; do
-		eval "$c" >/dev/null 2>&1
-	done
-	chmod -R u+rwx "$T_TMP" 2>/dev/null
-	rm -rf "$T_TMP"
-}
-trap _cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-OUT=$T_TMP/stdout
-ERR=$T_TMP/stderr
-RC=
-T_CASES=0
-T_FAILS=0
-T_CASE="(setup)"
-T_CASE_FAILED=0
-T_FAILED_CASES=()
+t_tmp hsm
 
 # The pinned clock of the reference vectors and the iat it gives.
 PINNED='@2030-01-01 00:00:00'
@@ -87,47 +49,6 @@ CLAIMS_PAYLOAD='{"userId":"jdoe","userDirectory":"ACME","name":"John Doe","email
 # The claims of tests/data/vectors/all-claims.cmd (its token: all-claims.jwt).
 VEC_CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.doe@example.com
 	--groups Sales Finance --expires 60m --audience qlik-aud)
-
-# ---- cases and results ----------------------------------------------------------
-
-begin() {
-	T_CASES=$((T_CASES + 1))
-	T_CASE=$1
-	T_CASE_FAILED=0
-}
-
-fail() {
-	if [ "$T_CASE_FAILED" = 0 ]; then
-		T_FAILS=$((T_FAILS + 1))
-		T_FAILED_CASES+=("$T_CASE")
-	fi
-	T_CASE_FAILED=1
-	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
-}
-
-_show_last_run() {
-	printf '  last run: exit %s\n' "${RC:-?}"
-	if [ -s "$OUT" ]; then
-		printf '  stdout: '
-		head -c 600 "$OUT" | sed -n '1,5p' | sed '2,$s/^/          /'
-	fi
-	if [ -s "$ERR" ]; then
-		printf '  stderr: '
-		head -c 2500 "$ERR" | sed -n '1,14p' | sed '2,$s/^/          /'
-	fi
-}
-
-finish() {
-	local name
-	name=$(basename "$0" .sh)
-	if [ "$T_FAILS" -ne 0 ]; then
-		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
-		printf '  - %s\n' "${T_FAILED_CASES[@]}"
-		exit 1
-	fi
-	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
-	exit 0
-}
 
 # ---- running qs-jwt ----------------------------------------------------------------
 
@@ -316,52 +237,6 @@ hsm_flags() {
 
 # ---- assertions -----------------------------------------------------------------------
 
-assert_rc() {
-	if [ "$RC" != "$1" ]; then
-		fail "exit code: expected $1, got $RC"
-		_show_last_run
-		return 1
-	fi
-}
-
-# assert_eq EXPECTED ACTUAL [WHAT]
-assert_eq() {
-	if [ "$1" != "$2" ]; then
-		fail "${3:-value}: expected '$1', got '$2'"
-		return 1
-	fi
-}
-
-assert_true() {
-	if ! "$@"; then
-		fail "expected success of: $*"
-		return 1
-	fi
-}
-
-assert_false() {
-	if "$@"; then
-		fail "expected failure of: $*"
-		return 1
-	fi
-}
-
-# assert_contains FILE NEEDLE: FILE holds NEEDLE (a fixed string) on a line.
-assert_contains() {
-	if ! grep -qF -- "$2" "$1"; then
-		fail "$(basename "$1") should contain '$2'"
-		{ [ "$1" = "$ERR" ] || [ "$1" = "$OUT" ]; } && _show_last_run
-		return 1
-	fi
-}
-
-assert_not_contains() {
-	if grep -qF -- "$2" "$1"; then
-		fail "$(basename "$1") should not contain '$2'; found in: $(grep -F -- "$2" "$1" | head -c 300)"
-		return 1
-	fi
-}
-
 # assert_nowhere NEEDLE FILE...: none of the files holds NEEDLE anywhere (bytes,
 # not lines).
 assert_nowhere() {
@@ -373,35 +248,6 @@ assert_nowhere() {
 			return 1
 		fi
 	done
-}
-
-assert_empty_stdout() {
-	if [ -s "$OUT" ]; then
-		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 200 "$OUT")"
-		return 1
-	fi
-}
-
-# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte.
-assert_file_eq() {
-	if ! cmp -s -- "$1" "$2"; then
-		fail "'$2' differs from '$1': $(cmp -- "$1" "$2" 2>&1 | head -1)"
-		return 1
-	fi
-}
-
-assert_exists() {
-	if [ ! -e "$1" ]; then
-		fail "'$1' should exist"
-		return 1
-	fi
-}
-
-assert_not_exists() {
-	if [ -e "$1" ] || [ -L "$1" ]; then
-		fail "'$1' should not exist"
-		return 1
-	fi
 }
 
 # assert_dir_listing DIR "name1 name2 ...": exactly these entries.
@@ -488,61 +334,6 @@ assert_spy_count() {
 
 # ---- JWT helpers ------------------------------------------------------------------------
 
-b64url_decode() {
-	local s=$1
-	s=${s//-/+}
-	s=${s//_//}
-	case $((${#s} % 4)) in
-	0) ;;
-	2) s="$s==" ;;
-	3) s="$s=" ;;
-	*) return 1 ;;
-	esac
-	printf '%s' "$s" | base64 -d
-}
-
-jwt_header() { b64url_decode "${1%%.*}"; }
-jwt_payload() {
-	local p=${1#*.}
-	b64url_decode "${p%%.*}"
-}
-
-# jwt_verifies TOKEN PUBKEY_PEM [ALG]: openssl verifies the signature over
-# header.payload with the digest of ALG (RS256 by default).
-jwt_verifies() {
-	local tok=$1 pub=$2 alg=${3:-RS256} md d ok
-	case $alg in
-	RS256) md=sha256 ;;
-	RS384) md=sha384 ;;
-	RS512) md=sha512 ;;
-	*) return 1 ;;
-	esac
-	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
-	[ -s "$pub" ] || return 1
-	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
-	printf '%s' "${tok%.*}" >"$d/input"
-	b64url_decode "${tok##*.}" >"$d/sig" || return 1
-	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1
-	ok=$?
-	[ $ok = 0 ] && grep -qx 'Verified OK' "$d/out"
-}
-
-# verify_jwt TOKEN PUBKEY_PEM [ALG]: the header is exactly
-# {"alg":ALG,"typ":"JWT"} and openssl verifies the signature.
-verify_jwt() {
-	local tok=$1 pub=$2 alg=${3:-RS256} h
-	if [ -z "$tok" ]; then
-		fail "no token to verify"
-		return 1
-	fi
-	h=$(jwt_header "$tok")
-	assert_eq "{\"alg\":\"$alg\",\"typ\":\"JWT\"}" "$h" "JWT header"
-	if ! jwt_verifies "$tok" "$pub" "$alg"; then
-		fail "openssl does not verify the $alg signature of '${tok:0:60}...' with $pub"
-		return 1
-	fi
-}
-
 # assert_payload EXPECTED_JSON: the token in $TOKEN has exactly this payload.
 assert_payload() {
 	assert_eq "$1" "$(jwt_payload "$TOKEN")" "payload"
@@ -563,17 +354,6 @@ d = json.load(open(sys.argv[1]))
 r = eval(sys.argv[2])
 print(r if isinstance(r, str) else json.dumps(r, sort_keys=True))
 EOF
-}
-
-# wait_for_file_text FILE TEXT SECONDS: poll until FILE holds TEXT.
-wait_for_file_text() {
-	local i=0 max=$(($3 * 100))
-	while [ $i -lt $max ]; do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-		i=$((i + 1))
-	done
-	return 1
 }
 
 # hsm_slot_of SERIAL: the slot id (0x...) pkcs11-tool shows for the token

@@ -100,7 +100,17 @@ begin "list-keys shows the new key with its certificate"
 qsp11 list-keys --pkcs11-uri 'pkcs11:token=qlik' --pkcs11-pin-file "$PINF" --json
 if assert_rc 0; then
 	assert_eq '[{"always_authenticate": false, "bits": 2048, "certificate": {"not_after": "2030-01-31T00:00:00Z", "subject": "CN=qs-jwt"}, "extractable": false, "id": "01", "label": "jwt-signing", "sensitive": true, "uri": "'"$TOKEN_URI"';id=%01;object=jwt-signing;type=private"}]' \
-		"$(json_get "$OUT" d)" "list-keys --json"
+		"$(json_get "$OUT" '[{k: v for k, v in x.items() if k not in ("jwk", "jwk_thumbprint")} for x in d]')" "list-keys --json"
+	# jwk and jwk_thumbprint: those of the key's public half, as openssl reads it.
+	pem=$(hsm_pubkey 01)
+	mod=$(openssl rsa -pubin -in "$pem" -noout -modulus | sed 's/^Modulus=//')
+	assert_eq "$(python3 -c '
+import base64, hashlib, json, sys
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+n = b64(bytes.fromhex(sys.argv[1]))
+canon = "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"%s\"}" % n
+print(json.dumps({"e": "AQAB", "kty": "RSA", "n": n}, sort_keys=True), b64(hashlib.sha256(canon.encode()).digest()))' "$mod")" \
+		"$(json_get "$OUT" 'json.dumps(d[0]["jwk"], sort_keys=True) + " " + d[0]["jwk_thumbprint"]')" "jwk and jwk_thumbprint"
 fi
 
 # ---- a random id, RS512 ------------------------------------------------------------------
@@ -229,6 +239,39 @@ else
 	kill -9 "$BG_PID" 2>/dev/null
 	bg_wait 2>/dev/null
 fi
+
+# Whatever signal ends the run during the generation: 128+N, no objects, no
+# files, no temporaries (SIGHUP: a dropped SSH session; SIGQUIT: Ctrl-\).
+declare -A SIGNUM=([INT]=2 [TERM]=15 [HUP]=1 [QUIT]=3)
+for sig in INT TERM HUP QUIT; do
+	want=$((128 + SIGNUM[$sig]))
+	begin "SIG$sig during generation of a 4096-bit key: exit $want, no objects, no files"
+	outdir "sig-$sig"
+	bg_create "$O" "pkcs11:token=qlik;object=sig-$sig-key;id=%0b"
+	if wait_for_file_text "$BG_ERR" "generating an RSA-4096 key pair on token 'qlik'" 30; then
+		kill "-$sig" "$BG_PID"
+		bg_wait
+		assert_fails "$want" "interrupted; nothing was written or kept"
+		assert_same_text "$BEFORE" "$(hsm_objects)" "objects on the token"
+		assert_dir_listing "$O" ""
+	else
+		fail "no 'generating an RSA-4096' line within 30 s: $(cat "$BG_ERR")"
+		kill -9 "$BG_PID" 2>/dev/null
+		bg_wait 2>/dev/null
+	fi
+done
+
+begin "Ctrl-C at the PIN prompt of --cert-create on a token: exit 130, no objects, no files"
+outdir ctrl-c
+run_tty $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+	--pkcs11-uri 'pkcs11:token=qlik;object=ctrl-c-key' --cert-create true \
+	--cert-create-expires-days 30 --cert-file-prefix "$O/"
+assert_rc 130
+assert_empty_stdout
+assert_contains "$TTY_LOG" "PIN for token 'qlik': "
+assert_contains "$ERR" "interrupted; nothing was written or kept"
+assert_same_text "$BEFORE" "$(hsm_objects)" "objects on the token"
+assert_dir_listing "$O" ""
 
 begin "a file appears during generation: exit 1, new objects removed, that file untouched"
 outdir race

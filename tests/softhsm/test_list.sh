@@ -41,6 +41,9 @@ key_json() {
 		"$5" "$6" "$4" "$2" "$1" "$3" "$TOKEN_URI;id=%$2;object=$1;type=private"
 }
 CERT_JSON='{"not_after": "2030-01-31T00:00:00Z", "subject": "CN=qs-jwt"}'
+# The keys sorted by id without jwk and jwk_thumbprint (checked on their own
+# against openssl's view of each public key).
+NO_JWK='[{k: v for k, v in x.items() if k not in ("jwk", "jwk_thumbprint")} for x in sorted(d, key=lambda k: k["id"])]'
 WANT_KEYS="[$(key_json jwt-signing 01 true false false null), $(key_json auth-each 02 true false true null), $(key_json exportable 03 true true false null), $(key_json with-cert 04 true false false "$CERT_JSON"), $(key_json imported 05 true false false null)]"
 
 # ---- list-tokens -----------------------------------------------------------------------
@@ -106,10 +109,40 @@ assert_fails 2 "the PKCS#11 URI has the path attribute 'slot-id'" "see 'qs-jwt p
 begin "list-keys --json: every RSA key with exact fields; the EC key left out"
 qsp11 list-keys --pkcs11-uri 'pkcs11:token=qlik' --pkcs11-pin-file "$PINF" --json
 if assert_rc 0; then
-	assert_same_text "$WANT_KEYS" "$(json_get "$OUT" 'sorted(d, key=lambda k: k["id"])')" "list-keys --json"
+	assert_same_text "$WANT_KEYS" "$(json_get "$OUT" "$NO_JWK")" "list-keys --json"
 	assert_not_contains "$OUT" "ec-key"
 fi
 cp "$OUT" "$T_TMP/keys.json"
+
+# want_jwk PEM: the JWK (RFC 7517) and RFC 7638 thumbprint of an RSA public
+# key, computed from openssl's modulus and exponent.
+want_jwk() {
+	local mod exp
+	mod=$(openssl rsa -pubin -in "$1" -noout -modulus | sed 's/^Modulus=//')
+	exp=$(openssl rsa -pubin -in "$1" -noout -text | sed -n 's/^Exponent: \([0-9]*\) .*/\1/p')
+	python3 -c '
+import base64, hashlib, json, sys
+def b64(i):
+    b = i.to_bytes((i.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+jwk = {"e": b64(int(sys.argv[2])), "kty": "RSA", "n": b64(int(sys.argv[1], 16))}
+canon = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+print(json.dumps(jwk, sort_keys=True))
+print(base64.urlsafe_b64encode(hashlib.sha256(canon).digest()).rstrip(b"=").decode())' "$mod" "$exp"
+}
+
+begin "list-keys --json: each key's JWK and RFC 7638 thumbprint, as openssl sees the public key"
+for id in 01 02 03 04 05; do
+	pem=$(hsm_pubkey "$id") || { fail "no public key $id"; continue; }
+	want=$(want_jwk "$pem")
+	[ -n "$want" ] || fail "no JWK computed for key $id"
+	assert_eq "$(printf '%s' "$want" | sed -n 1p)" \
+		"$(json_get "$T_TMP/keys.json" "[k for k in d if k['id'] == '$id'][0]['jwk']")" "jwk of key $id"
+	assert_eq "$(printf '%s' "$want" | sed -n 2p)" \
+		"$(json_get "$T_TMP/keys.json" "[k for k in d if k['id'] == '$id'][0]['jwk_thumbprint']")" "jwk_thumbprint of key $id"
+done
+[[ $(json_get "$T_TMP/keys.json" 'd[0]["jwk_thumbprint"]') =~ ^[A-Za-z0-9_-]{43}$ ]] ||
+	fail "jwk_thumbprint is not 43 base64url characters"
 
 begin "list-keys text: exact blocks"
 qsp11 list-keys --pkcs11-uri 'pkcs11:token=qlik' --pkcs11-pin-file "$PINF"
@@ -171,9 +204,9 @@ assert_eq 5 "$n" "listed URIs tried"
 
 begin "list-keys with the PIN from QSJWT_PKCS11_PIN and from pin-source"
 with_env "QSJWT_PKCS11_PIN=$PIN" -- qsp11 list-keys --pkcs11-uri 'pkcs11:token=qlik' --json
-assert_rc 0 && assert_same_text "$WANT_KEYS" "$(json_get "$OUT" 'sorted(d, key=lambda k: k["id"])')" "list-keys (env PIN)"
+assert_rc 0 && assert_same_text "$WANT_KEYS" "$(json_get "$OUT" "$NO_JWK")" "list-keys (env PIN)"
 qsp11 list-keys --pkcs11-uri "pkcs11:token=qlik?pin-source=$PINF" --json
-assert_rc 0 && assert_same_text "$WANT_KEYS" "$(json_get "$OUT" 'sorted(d, key=lambda k: k["id"])')" "list-keys (pin-source)"
+assert_rc 0 && assert_same_text "$WANT_KEYS" "$(json_get "$OUT" "$NO_JWK")" "list-keys (pin-source)"
 
 begin "list-keys through --pkcs11-module: URIs carry module-path and sign"
 qsp11 list-keys --pkcs11-uri 'pkcs11:token=qlik' --pkcs11-module "$SOFTHSM_MODULE" --pkcs11-pin-file "$PINF" --json

@@ -76,9 +76,11 @@ begin "unrestricted token: C_SignInit with CKM_SHA{256,384,512}_RSA_PKCS over th
 for alg in RS256 RS384 RS512; do
 	with_env "SOFTHSM2_CONF=$T_TMP/full/softhsm2.conf" -- spy "$SPY_LOG" qs "${CLAIMS[@]}" --alg "$alg" \
 		--pkcs11-uri 'pkcs11:token=qlik;object=random' --pkcs11-module "$SPY_MODULE" \
-		--pkcs11-pin-file "$T_TMP/full/pin"
+		--pkcs11-pin-file "$T_TMP/full/pin" --loglevel verbose
 	assert_ok_token || continue
 	assert_eq "CKM_SHA${alg#RS}_RSA_PKCS" "$(spy_mechanisms "$SPY_LOG")" "$alg mechanism"
+	assert_log VERBOSE "token 'qlik' signs $alg with CKM_SHA${alg#RS}_RSA_PKCS"
+	assert_eq 1 "$(grep -c "signs $alg with" "$ERR")" "lines that say which mechanism signed"
 	input=${TOKEN%.*}
 	assert_eq "${#input}" "$(spy_sign_lengths "$SPY_LOG")" "$alg C_Sign input length (header.payload)"
 done
@@ -87,9 +89,10 @@ begin "restricted token: C_SignInit with CKM_RSA_PKCS over the DigestInfo"
 for alg in RS256 RS384 RS512; do
 	with_env "SOFTHSM2_CONF=$T_TMP/restricted/softhsm2.conf" -- spy "$SPY_LOG" qs "${CLAIMS[@]}" --alg "$alg" \
 		--pkcs11-uri 'pkcs11:token=qlik;object=random' --pkcs11-module "$SPY_MODULE" \
-		--pkcs11-pin-file "$T_TMP/restricted/pin"
+		--pkcs11-pin-file "$T_TMP/restricted/pin" --loglevel verbose
 	assert_ok_token || continue
 	assert_eq "CKM_RSA_PKCS" "$(spy_mechanisms "$SPY_LOG")" "$alg mechanism"
+	assert_log VERBOSE "token 'qlik' signs $alg with CKM_RSA_PKCS over the SHA-${alg#RS} DigestInfo (it has no usable CKM_SHA${alg#RS}_RSA_PKCS)"
 	# DigestInfo: 19 bytes of prefix and the digest.
 	case $alg in RS256) len=51 ;; RS384) len=67 ;; RS512) len=83 ;; esac
 	assert_eq "$len" "$(spy_sign_lengths "$SPY_LOG")" "$alg C_Sign input length (DigestInfo)"

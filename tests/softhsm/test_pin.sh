@@ -162,6 +162,15 @@ assert_spy_count "$SPY_LOG" C_Login 1
 assert_eq 1 "$(grep -c "PIN for token 'qlik'" "$TTY_LOG")" "number of prompts"
 assert_nowhere "$WRONG" "$TTY_LOG" "$ERR"
 
+begin "Ctrl-C at the PIN prompt: exit 130 (not 5), no login tried, the terminal echoes again"
+spy "$SPY_LOG" run_tty $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" \
+	--pkcs11-module "$SPY_MODULE"
+assert_rc 130
+assert_empty_stdout
+assert_contains "$TTY_LOG" "PIN for token 'qlik': "
+assert_not_contains "$ERR" "login failed"
+[ -e "$SPY_LOG" ] && assert_spy_count "$SPY_LOG" C_Login 0
+
 # ---- pin-value -----------------------------------------------------------------------------
 
 begin "pin-value in the URI: exit 2 unless --allow-pin-in-uri, no login tried"
@@ -174,6 +183,15 @@ begin "pin-value in the URI with --allow-pin-in-uri: signs"
 qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-value=$PIN" --allow-pin-in-uri --loglevel debug
 assert_ok_token && verify_jwt "$TOKEN" "$PUB"
 assert_nowhere "$PIN" "$OUT" "$ERR"
+
+begin "pin-value of 256 bytes or more: exit 2 with a message, no login tried"
+LONG_PIN=$(printf 'A%.0s' $(seq 256))
+spy "$SPY_LOG" qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-value=$LONG_PIN" --allow-pin-in-uri \
+	--pkcs11-module "$SPY_MODULE"
+assert_fails 2 "the PIN in the PKCS#11 URI (pin-value) is longer than 255 bytes"
+assert_eq 1 "$(grep -ci 'error' "$ERR")" "error lines"
+assert_not_contains "$ERR" "$LONG_PIN"
+[ -e "$SPY_LOG" ] && assert_spy_count "$SPY_LOG" C_Login 0
 
 begin "pin-value wins over --pkcs11-pin-file and the environment"
 with_env "QSJWT_PKCS11_PIN=$WRONG" -- qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-value=$PIN" \
@@ -379,5 +397,16 @@ assert_eq "[in] pPin[ulPinLen] NULL [size : 0x0 (0)]" "$(grep -A4 '^[0-9]*: C_Lo
 assert_not_contains "$TTY_LOG" "PIN for token"
 assert_nowhere "$PIN" "$SPY_LOG" "$ERR" "$TTY_LOG"
 assert_fails 5 "cannot log in to token 'qlikpad'"
+
+
+begin "a token whose user PIN was never set (CKR_USER_PIN_NOT_INITIALIZED): exit 5, its own message and next step"
+hsm_new nouser placeholder 4321-place
+# SoftHSM2 keeps a free slot beside each store's tokens: a token there,
+# initialised with an SO PIN only.
+pkcs11-tool --module "$SOFTHSM_MODULE" --slot-index 1 --init-token --label nouser \
+	--so-pin 87654321 >"$T_TMP/init.log" 2>&1 || fail "pkcs11-tool --init-token: $(cat "$T_TMP/init.log")"
+qs "${CLAIMS[@]}" --pkcs11-module "$SOFTHSM_MODULE" --pkcs11-uri 'pkcs11:token=nouser;object=jwt' \
+	--pkcs11-pin-file "$HSM_DIR/pin"
+assert_fails 5 "token 'nouser' has no user PIN yet; set one with the SO PIN first (e.g. pkcs11-tool --login --login-type so --init-pin)"
 
 finish

@@ -1,4 +1,4 @@
-/* The QSEoW payload, byte for byte (REFERENCE.md section 1). */
+/* The QSEoW payload, byte for byte (docs/compatibility.md, "The token"). */
 #include <stdlib.h>
 
 #include "unit.h"
@@ -138,12 +138,88 @@ static void test_invalid_utf8(void **state)
 	}
 }
 
+/* Qlik Cloud: groups as "groups" (the name Qlik Cloud's JWT IdP reads), and
+ * the 3600 s lifetime rule in qsjwt_qscloud_check and qsjwt_qscloud_payload. */
+static const qsjwt_qscloud_claims qsc_base = {
+	.jti = "J", .sub = "jdoe", .name = "John Doe", .email = "jdoe@example.com",
+	.email_verified = 1, .groups = NULL, .n_groups = 0,
+	.iat = 1893456000, .exp = 1893459600, .issuer = "my-issuer",
+};
+
+static void test_qscloud_payload(void **state)
+{
+	static const char *const two[] = { "Sales", "Finance" };
+	qsjwt_qscloud_claims c = qsc_base;
+	char *json = NULL;
+	size_t len = 0;
+	static const char want[] =
+		"{\"jti\":\"J\",\"sub\":\"jdoe\",\"subType\":\"user\",\"name\":\"John Doe\","
+		"\"email\":\"jdoe@example.com\",\"groups\":[\"Sales\",\"Finance\"],"
+		"\"email_verified\":true,\"iat\":1893456000,\"nbf\":1893456000,\"exp\":1893459600,"
+		"\"aud\":\"qlik.api/login/jwt-session\",\"iss\":\"my-issuer\"}";
+
+	(void)state;
+	c.groups = two;
+	c.n_groups = 2;
+	check_rc("groups", qsjwt_qscloud_payload(&c, &json, &len), QSJWT_OK);
+	check_bytes("groups", json, len, want, strlen(want));
+	free(json);
+}
+
+static void test_qscloud_lifetime(void **state)
+{
+	static const struct {
+		int64_t life;
+		qsjwt_err want;
+		const char *why;
+	} rows[] = {
+		{ 3600, QSJWT_OK, "" },
+		{ 3599, QSJWT_OK, "" },
+		{ 0, QSJWT_OK, "" },
+		{ -3600, QSJWT_OK, "" },
+		{ 3601, QSJWT_ERR_INVALID,
+		  "Qlik Cloud rejects a token whose exp is more than 3600 s after nbf (this one: "
+		  "3601 s)" },
+		{ 7200, QSJWT_ERR_INVALID,
+		  "Qlik Cloud rejects a token whose exp is more than 3600 s after nbf (this one: "
+		  "7200 s)" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(rows); i++) {
+		qsjwt_qscloud_claims c = qsc_base;
+		char why[160] = "", sentinel = 0, *json = &sentinel, ctx[40];
+		size_t len = 777;
+		qsjwt_err rc;
+		c.exp = c.iat + rows[i].life;
+		snprintf(ctx, sizeof(ctx), "lifetime %lld", (long long)rows[i].life);
+		check_rc(ctx, qsjwt_qscloud_check(&c, why, sizeof(why)), rows[i].want);
+		check_str(ctx, why, rows[i].why);
+		rc = qsjwt_qscloud_payload(&c, &json, &len);
+		check_rc(ctx, rc, rows[i].want);
+		if (rc == QSJWT_OK) {
+			free(json);
+		} else {
+			assert_ptr_equal(json, &sentinel);
+			assert_int_equal(len, 777);
+		}
+	}
+	/* why may be NULL */
+	{
+		qsjwt_qscloud_claims c = qsc_base;
+		c.exp = c.iat + 3601;
+		check_rc("why NULL", qsjwt_qscloud_check(&c, NULL, 0), QSJWT_ERR_INVALID);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_payloads),
 		cmocka_unit_test(test_empty_group_array),
 		cmocka_unit_test(test_invalid_utf8),
+		cmocka_unit_test(test_qscloud_payload),
+		cmocka_unit_test(test_qscloud_lifetime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

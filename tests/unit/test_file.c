@@ -491,6 +491,39 @@ static void test_secret_file_size(void **state)
 		 QSJWT_ERR_IO);
 }
 
+/* Every refusal of a set is reported, once: a full set and a bad index. */
+static void test_set_full(void **state)
+{
+	const char *dir = *state;
+	file_set *f = NULL;
+	char p[PATH_LEN], name[16];
+	size_t idx = 0;
+	int n = 0;
+
+	assert_int_equal(file_set_new(&f), QSJWT_OK);
+	for (;;) {
+		qsjwt_err rc;
+		snprintf(name, sizeof(name), "f%d", n);
+		unit_log_start(&quiet);
+		rc = file_set_add(f, join(p, dir, name), 0600, &idx);
+		unit_log_stop();
+		if (rc != QSJWT_OK) {
+			check_rc("full set", rc, QSJWT_ERR_INVALID);
+			check_int("full set: errors", quiet.errors, 1);
+			assert_non_null(strstr(quiet.all, name));
+			break;
+		}
+		check_int("added: errors", quiet.errors, 0);
+		assert_true(++n < 100);
+	}
+	unit_log_start(&quiet);
+	check_rc("bad index", file_set_write(f, (size_t)n, "x", 1), QSJWT_ERR_INVALID);
+	unit_log_stop();
+	check_int("bad index: errors", quiet.errors, 1);
+	file_set_free(f);
+	check_listing("after free", dir, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +538,7 @@ int main(void)
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_secret_file, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_secret_file_size, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_set_full, dir_setup, dir_teardown),
 	};
 	unit_log_start(&quiet);
 	return cmocka_run_group_tests(tests, NULL, NULL);

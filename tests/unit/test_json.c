@@ -1,4 +1,4 @@
-/* JSON strings escaped as ECMAScript JSON.stringify (REFERENCE.md section 1),
+/* JSON strings escaped as ECMAScript JSON.stringify (docs/compatibility.md, "The token"),
  * strict UTF-8 validation, integers. */
 #include <limits.h>
 #include <stdlib.h>

@@ -1,7 +1,9 @@
 /* log_escape: what a log line or usage error may show of a value. Control
  * bytes and bytes that are not UTF-8 become \xHH; well-formed UTF-8 stays. */
+#include <pthread.h>
 #include <stdlib.h>
 
+#include "pkcs11/p11.h"
 #include "util/log.h"
 #include "util/utf8.h"
 
@@ -77,12 +79,51 @@ static void seq_len(void **state)
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe0\x80\x80", 3), 0);
 }
 
+/* p11_rv_name of an unknown code is formatted per thread (worker threads
+ * report token failures): each thread gets its own buffer, and two threads
+ * naming different codes at once each keep their own text. */
+typedef struct {
+	CK_RV rv;
+	const char *buf; /* the buffer p11_rv_name returned (compared, not read) */
+	int bad;
+} rv_job;
+
+static void *rv_names(void *arg)
+{
+	rv_job *j = arg;
+	char want[32];
+
+	snprintf(want, sizeof(want), "CKR 0x%08lx", (unsigned long)j->rv);
+	for (int i = 0; i < 20000 && !j->bad; i++) {
+		j->buf = p11_rv_name(j->rv);
+		j->bad = strcmp(j->buf, want) != 0;
+	}
+	return NULL;
+}
+
+static void rv_name_threads(void **state)
+{
+	rv_job jobs[2] = { { 0x8000aaaaUL, NULL, 0 }, { 0x8000bbbbUL, NULL, 0 } };
+	pthread_t t[2];
+
+	(void)state;
+	check_str("known code", p11_rv_name(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, rv_names, &jobs[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	check_int("thread 1 saw another thread's text", jobs[0].bad, 0);
+	check_int("thread 2 saw another thread's text", jobs[1].bad, 0);
+	check_int("the two threads got the same buffer", jobs[0].buf == jobs[1].buf, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(table),
 		cmocka_unit_test(cut_to_fit),
 		cmocka_unit_test(seq_len),
+		cmocka_unit_test(rv_name_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

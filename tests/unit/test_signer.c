@@ -571,7 +571,7 @@ static void test_jwt_shape(void **state)
 	}
 }
 
-/* Tokens made by the original (REFERENCE.md section 1), byte for byte. */
+/* Tokens made by the original (docs/compatibility.md, "The token"), byte for byte. */
 static void test_jwt_reference_vectors(void **state)
 {
 	static const char *const g_ascii[] = { "Sales", "Finance" };
@@ -767,6 +767,135 @@ static void test_cert_bad_days(void **state)
 	}
 }
 
+/* ---- library promises ------------------------------------------------------ */
+
+/* A result never says valid unless every check ran and passed: a negative
+ * skew is refused before any check, and the result must say so. */
+static void test_verify_negative_skew(void **state)
+{
+	static const char payload[] = "{\"iat\":1893456000,\"exp\":1893459600}";
+	qsjwt_verify_opts o = {NOW, -1, NULL};
+	qsjwt_verify_result r;
+	qsjwt_pubkey *pub = NULL;
+	qsjwt_jwt *t = NULL;
+	char *token = NULL, *pem = NULL;
+
+	(void)state;
+	assert_int_equal(qsjwt_jwt_sign(k.file, QSJWT_RS256, payload, strlen(payload), &token),
+			 QSJWT_OK);
+	assert_int_equal(qsjwt_jwt_decode(token, strlen(token), &t), QSJWT_OK);
+	assert_int_equal(qsjwt_signer_public_pem(k.file, &pem), QSJWT_OK);
+	assert_int_equal(qsjwt_pubkey_from_data((unsigned char *)pem, strlen(pem), "pub", &pub),
+			 QSJWT_OK);
+	unit_log_start(&msgs);
+	r.valid = 1;
+	check_rc("skew -1", qsjwt_jwt_verify(t, pub, &o, &r), QSJWT_ERR_INVALID);
+	unit_log_stop();
+	check_int("skew -1: valid", r.valid, 0);
+	check_int("skew -1: checks run", (long long)r.n_checks, 0);
+	check_int("skew -1: errors reported", msgs.errors, 1);
+	assert_non_null(strstr(msgs.all, "skew"));
+	/* A public key longer than OpenSSL takes: refused, with a message. */
+	{
+		qsjwt_pubkey *big = NULL;
+		unit_log_start(&msgs);
+		check_rc("pubkey len > INT32_MAX",
+			 qsjwt_pubkey_from_data((unsigned char *)pem, (size_t)INT32_MAX + 1, "pub",
+						&big),
+			 QSJWT_ERR_INVALID);
+		unit_log_stop();
+		check_int("pubkey len > INT32_MAX: errors", msgs.errors, 1);
+		assert_null(big);
+	}
+	/* The same token with a sane skew is valid: the test can tell. */
+	o.skew = 0;
+	check_rc("skew 0", qsjwt_jwt_verify(t, pub, &o, &r), QSJWT_OK);
+	check_int("skew 0: valid", r.valid, 1);
+	qsjwt_pubkey_free(pub);
+	qsjwt_jwt_free(t);
+	free(pem);
+	qsjwt_secret_free(token);
+}
+
+/* `len` bounds the read, whatever follows: the PEM is copied into a buffer
+ * of exactly `len` bytes (no NUL after it, so ASan sees any read past it).
+ * The refusals run the message code that scans the PEM blocks. */
+static void test_from_pem_honours_len(void **state)
+{
+	const char *texts[] = {
+	    NULL, /* the key, PKCS#8 */
+	    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN X",
+	    "no armour here at all, just text",
+	    "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----",
+	    "-----BEGIN ",
+	};
+	char *key = pem_pw(k.rsa, PKCS8, "");
+
+	(void)state;
+	texts[0] = key;
+	for (size_t i = 0; i < N_ELEMS(texts); i++) {
+		size_t len = strlen(texts[i]);
+		char *buf = malloc(len);
+		qsjwt_signer *s = NULL;
+		char ctx[32];
+		assert_non_null(buf);
+		memcpy(buf, texts[i], len);
+		snprintf(ctx, sizeof(ctx), "text %zu", i);
+		unit_log_start(&msgs);
+		check_rc(ctx, qsjwt_signer_from_pem(buf, len, WHAT, NULL, NULL, &s),
+			 i == 0 ? QSJWT_OK : QSJWT_ERR_KEY);
+		unit_log_stop();
+		check_int(ctx, msgs.errors, i == 0 ? 0 : 1);
+		qsjwt_signer_free(s);
+		free(buf);
+	}
+	/* A length above what OpenSSL takes is refused, with a message. */
+	{
+		qsjwt_signer *s = NULL;
+		unit_log_start(&msgs);
+		check_rc("len > INT32_MAX",
+			 qsjwt_signer_from_pem(key, (size_t)INT32_MAX + 1, WHAT, NULL, NULL, &s),
+			 QSJWT_ERR_INVALID);
+		unit_log_stop();
+		check_int("len > INT32_MAX: errors", msgs.errors, 1);
+		assert_null(s);
+	}
+	qsjwt_secret_free(key);
+}
+
+/* The second verification is skipped only where OpenSSL checked its CRT
+ * result itself: file keys (every CRT value present), and their sessions.
+ * Token keys are always verified (softhsm_sign: "mismatch"). */
+static void test_self_checked(void **state)
+{
+	static const char payload[] = "{\"a\":1}";
+	qsjwt_signer *sess = NULL;
+	char *token = NULL;
+
+	(void)state;
+	check_int("file key (PKCS#8, CRT)", signer_self_checked(k.file), 1);
+	check_int("generated key", signer_self_checked(k.gen), 1);
+	assert_int_equal(qsjwt_signer_session(k.file, &sess), QSJWT_OK);
+	check_int("session of a file key", signer_self_checked(sess), 1);
+	assert_int_equal(qsjwt_jwt_sign(sess, QSJWT_RS256, payload, strlen(payload), &token),
+			 QSJWT_OK);
+	/* The token is what OpenSSL verifies. */
+	assert_non_null(strrchr(token, '.'));
+	{
+		const char *dot = strrchr(token, '.');
+		unsigned char *sig = NULL;
+		size_t sig_len = 0;
+		assert_int_equal(b64url_decode(dot + 1, strlen(dot + 1), &sig, &sig_len), QSJWT_OK);
+		check_rc("openssl verify", qsjwt_signer_verify(k.file, QSJWT_RS256,
+							       (const unsigned char *)token,
+							       (size_t)(dot - token), sig, sig_len),
+			 QSJWT_OK);
+		free(sig);
+	}
+	qsjwt_secret_free(token);
+	qsjwt_signer_free(sess);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -780,6 +909,9 @@ int main(void)
 		cmocka_unit_test(test_jwt_reference_vectors),
 		cmocka_unit_test(test_cert),
 		cmocka_unit_test(test_cert_bad_days),
+		cmocka_unit_test(test_verify_negative_skew),
+		cmocka_unit_test(test_from_pem_honours_len),
+		cmocka_unit_test(test_self_checked),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,5 +1,6 @@
 /* --expires: the `ms` package grammar and jsonwebtoken's exp arithmetic
- * (REFERENCE.md section 2). */
+ * (docs/compatibility.md, "--expires"). */
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -265,6 +266,60 @@ static void test_exp_range(void **state)
 	}
 }
 
+/* A locale whose decimal point is ',' (de_DE.UTF-8), made in a temporary
+ * directory (LOCPATH) when the system has not generated it. 0: none. */
+static int german_locale(char *dir, size_t size)
+{
+	char cmd[600];
+
+	if (setlocale(LC_ALL, "de_DE.UTF-8") != NULL)
+		return 1;
+	snprintf(dir, size, "%s", "/tmp/qsjwt-locale-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "localedef -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1",
+		 dir);
+	if (system(cmd) != 0)
+		return 0;
+	setenv("LOCPATH", dir, 1);
+	return setlocale(LC_ALL, "de_DE.UTF-8") != NULL;
+}
+
+/* The library is locale-independent: a program that calls
+ * setlocale(LC_ALL, "") under a locale with a decimal comma still gets
+ * 1.5h = 5400 s (strtod there stops at the '.'). */
+static void test_locale_independent(void **state)
+{
+	char dir[64] = "", cmd[128];
+	double ms = 0;
+	int unit = 0, have;
+	int64_t exp = 0;
+
+	(void)state;
+	have = german_locale(dir, sizeof(dir));
+	if (have && strtod("1.5", NULL) != 1.0)
+		have = 0; /* not a decimal-comma locale after all */
+	if (have) {
+		check_rc("1.5h", qsjwt_timespan_parse("1.5h", &ms, &unit), QSJWT_OK);
+		check_rc("1.5h exp", qsjwt_exp_from_ms(IAT, ms, &exp), QSJWT_OK);
+		check_int("1.5h under de_DE.UTF-8", (long long)(exp - IAT), 5400);
+		check_rc(".5h", qsjwt_timespan_parse(".5h", &ms, &unit), QSJWT_OK);
+		check_int(".5h under de_DE.UTF-8", (long long)ms, 1800000);
+		/* Case folding is ASCII whatever the locale. */
+		check_rc("1.5 HOURS", qsjwt_timespan_parse("1.5 HOURS", &ms, &unit), QSJWT_OK);
+		check_int("1.5 HOURS", (long long)ms, 5400000);
+		/* A comma is not a decimal point in the grammar, in any locale. */
+		check_rc("1,5h", qsjwt_timespan_parse("1,5h", &ms, &unit), QSJWT_ERR_INVALID);
+	}
+	setlocale(LC_ALL, "C");
+	if (dir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		(void)!system(cmd);
+	}
+	if (!have)
+		skip();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_length_limit),
 		cmocka_unit_test(test_exp_range),
+		cmocka_unit_test(test_locale_independent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,96 +11,23 @@
 #
 # Environment: QSJWT_BIN (the qs-jwt binary), QSJWT_TEST_DATA (tests/data),
 # QSJWT_SOURCE_DIR (the source tree, for scripts/softhsm.sh).
-# Every failed assertion prints what was expected and what came; the script
-# keeps going and exits non-zero at `finish` if any assertion failed.
+# Cases, assertions and JWT checks come from tests/lib/common.sh.
 
-set -u
-export LC_ALL=C
+# shellcheck source=../lib/common.sh
+T_SHOW_OUT_BYTES=1500 T_SHOW_OUT_LINES=25
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 export TZ=UTC
 unset QSJWT_KEY_PASSPHRASE QSJWT_PKCS11_PIN NO_COLOR
-umask 022
-
-if [ -z "${QSJWT_BIN:-}" ] || [ ! -x "${QSJWT_BIN}" ]; then
-	echo "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')" >&2
-	exit 2
-fi
-if [ -z "${QSJWT_TEST_DATA:-}" ] || [ ! -d "${QSJWT_TEST_DATA}/vectors" ]; then
-	echo "QSJWT_TEST_DATA must name tests/data (got '${QSJWT_TEST_DATA:-}')" >&2
-	exit 2
-fi
-if [ -z "${QSJWT_SOURCE_DIR:-}" ] || [ ! -f "${QSJWT_SOURCE_DIR}/scripts/softhsm.sh" ]; then
-	echo "QSJWT_SOURCE_DIR must name the source tree (got '${QSJWT_SOURCE_DIR:-}')" >&2
-	exit 2
-fi
+t_need_bin
+t_need_test_data
+t_need_source_dir
 # The pyenv shim costs 0.2 s a call; the system python3 a tenth of that.
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
-for _tool in openssl faketime base64 timeout "$PY" cmp; do
-	command -v "$_tool" >/dev/null || { echo "missing tool: $_tool" >&2; exit 2; }
-done
-QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
-QSJWT_TEST_DATA=$(cd "$QSJWT_TEST_DATA" && pwd)
-# shellcheck disable=SC2034 # used by the scripts that source this file
-VEC=$QSJWT_TEST_DATA/vectors
-
-T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-verify.XXXXXX")
-_cleanup() {
-	chmod -R u+rwx "$T_TMP" 2>/dev/null
-	rm -rf "$T_TMP"
-}
-trap _cleanup EXIT
-
-OUT=$T_TMP/stdout
-ERR=$T_TMP/stderr
-RC=
-T_CASES=0
-T_FAILS=0
-T_CASE="(setup)"
-T_CASE_FAILED=0
-T_FAILED_CASES=()
+t_need_tools openssl faketime base64 timeout "$PY" cmp
+t_tmp verify
 
 # The reference vectors' iat (2030-01-01T00:00:00Z; exp is one hour later).
 PINNED='2030-01-01 00:00:00'
-
-# ---- cases and results ----------------------------------------------------------
-
-begin() {
-	T_CASES=$((T_CASES + 1))
-	T_CASE=$1
-	T_CASE_FAILED=0
-}
-
-fail() {
-	if [ "$T_CASE_FAILED" = 0 ]; then
-		T_FAILS=$((T_FAILS + 1))
-		T_FAILED_CASES+=("$T_CASE")
-	fi
-	T_CASE_FAILED=1
-	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
-}
-
-_show_last_run() {
-	printf '  last run: exit %s\n' "${RC:-?}"
-	if [ -s "$OUT" ]; then
-		printf '  stdout: '
-		head -c 1500 "$OUT" | sed -n '1,25p' | sed '2,$s/^/          /'
-	fi
-	if [ -s "$ERR" ]; then
-		printf '  stderr: '
-		head -c 2000 "$ERR" | sed -n '1,12p' | sed '2,$s/^/          /'
-	fi
-}
-
-finish() {
-	local name
-	name=$(basename "$0" .sh)
-	if [ "$T_FAILS" -ne 0 ]; then
-		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
-		printf '  - %s\n' "${T_FAILED_CASES[@]}"
-		exit 1
-	fi
-	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
-	exit 0
-}
 
 # ---- running ------------------------------------------------------------------------
 
@@ -127,13 +54,6 @@ run_stdin() {
 	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" <"$in"
 	RC=$?
 	_check_sanitizers
-}
-
-# The faketime wrapper preloads libfaketime ahead of libasan: tell ASan that
-# is fine (harmless for a normal build).
-_faketime_env() {
-	local asan=${ASAN_OPTIONS:-}
-	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
 }
 
 # run_at 'YYYY-MM-DD HH:MM:SS' CMD...: as run, the clock starting at that
@@ -174,49 +94,10 @@ qsc_pinned() { qsc_at "$PINNED" "$@"; }
 
 # ---- assertions -----------------------------------------------------------------------
 
-assert_rc() {
-	if [ "$RC" != "$1" ]; then
-		fail "exit code: expected $1, got $RC"
-		_show_last_run
-		return 1
-	fi
-}
-
-# assert_eq EXPECTED ACTUAL [WHAT]
-assert_eq() {
-	if [ "$1" != "$2" ]; then
-		fail "${3:-value}: expected '$1', got '$2'"
-		return 1
-	fi
-}
-
-assert_ne() {
-	if [ "$1" = "$2" ]; then
-		fail "${3:-value}: expected anything but '$1'"
-		return 1
-	fi
-}
-
 # assert_match REGEX ACTUAL [WHAT]: ACTUAL matches the extended REGEX.
 assert_match() {
 	if ! [[ $2 =~ $1 ]]; then
 		fail "${3:-value}: expected to match /$1/, got '$2'"
-		return 1
-	fi
-}
-
-# assert_contains FILE NEEDLE: FILE holds NEEDLE (a fixed string).
-assert_contains() {
-	if ! grep -qF -- "$2" "$1"; then
-		fail "$(basename "$1") should contain '$2'"
-		_show_last_run
-		return 1
-	fi
-}
-
-assert_not_contains() {
-	if grep -qF -- "$2" "$1"; then
-		fail "$(basename "$1") should not contain '$2'; found: $(grep -F -- "$2" "$1" | head -c 300)"
 		return 1
 	fi
 }
@@ -230,20 +111,6 @@ assert_line() {
 	fi
 }
 
-assert_empty_stdout() {
-	if [ -s "$OUT" ]; then
-		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 300 "$OUT")"
-		return 1
-	fi
-}
-
-assert_empty_stderr() {
-	if [ -s "$ERR" ]; then
-		fail "stderr should be empty, got: $(head -c 400 "$ERR")"
-		return 1
-	fi
-}
-
 # assert_stdout_is TEXT: stdout is exactly TEXT plus one newline.
 assert_stdout_is() {
 	local want=$T_TMP/want.stdout
@@ -251,14 +118,6 @@ assert_stdout_is() {
 	if ! cmp -s "$want" "$OUT"; then
 		fail "stdout differs from the expected bytes:"
 		diff -u "$want" "$OUT" | sed -n '3,40p' | sed 's/^/    /'
-		return 1
-	fi
-}
-
-# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte.
-assert_file_eq() {
-	if ! cmp -s -- "$1" "$2"; then
-		fail "'$2' differs from '$1': $(cmp -- "$1" "$2" 2>&1 | head -1)"
 		return 1
 	fi
 }
@@ -427,25 +286,6 @@ assert_no_field() {
 
 # b64url: stdin base64url-encoded (no padding) to stdout.
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
-
-b64url_decode() {
-	local s=$1
-	s=${s//-/+}
-	s=${s//_//}
-	case $((${#s} % 4)) in
-	0) ;;
-	2) s="$s==" ;;
-	3) s="$s=" ;;
-	*) return 1 ;;
-	esac
-	printf '%s' "$s" | base64 -d
-}
-
-jwt_header() { b64url_decode "${1%%.*}"; }
-jwt_payload() {
-	local p=${1#*.}
-	b64url_decode "${p%%.*}"
-}
 
 # der2raw HALF: an ECDSA DER signature (stdin) to R || S, HALF bytes each.
 der2raw() {

@@ -381,6 +381,48 @@ for i in 1 2; do
 done
 end
 
+begin "--batch from a pipe (stdin): both lines, exit 0"
+printf '%s\n' '{"userid":"a","userdir":"D","username":"A","useremail":"a@x","groups":[]}' \
+	'{"userid":"b","userdir":"D","username":"B","useremail":"b@x","groups":[]}' |
+	"$WINE" "$EXE" create-qseow --batch - --jobs 2 --expires 60m --audience aud \
+		--cert-privatekey-file privatekey.pem --loglevel error >"$T/out" 2>"$T/err"
+RC=$?
+want_rc 0
+[ "$(wc -l <"$T/out")" = 2 ] || fail "$(wc -l <"$T/out") lines"
+verify "$(sed -n 2p "$T/out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')" pub.pem
+end
+
+begin "Ctrl-C during --batch on an open pipe: the line signed is written, exit by the signal"
+# The reader waits on a pipe that sends nothing more; the console control
+# handler's flag (and wake pipe) must end that wait.
+rm -f bfifo
+mkfifo bfifo
+"$WINE" "$EXE" create-qseow --batch - --jobs 2 --expires 60m --audience aud \
+	--cert-privatekey-file privatekey.pem --loglevel error <bfifo >"$T/out" 2>"$T/err" &
+pid=$!
+exec 7>bfifo
+printf '%s\n' '{"userid":"a","userdir":"D","username":"A","useremail":"a@x","groups":[]}' >&7
+sleep 3
+kill -INT $pid 2>/dev/null
+for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+kill -KILL $pid 2>/dev/null
+wait $pid
+RC=$?
+exec 7>&-
+rm -f bfifo
+want_rc 58 # STATUS_CONTROL_C_EXIT's low byte, as wine reports it
+want_err "batch interrupted by signal 2: 1 token issued, 0 lines failed"
+[ "$(wc -l <"$T/out")" = 1 ] || fail "$(wc -l <"$T/out") lines on stdout"
+end
+
+# ---- serve: Linux only ------------------------------------------------------------------
+begin "serve: not available on Windows, exit 2, empty stdout"
+qs serve --socket x.sock --cert-privatekey-file privatekey.pem
+want_rc 2
+want_empty_stdout
+want_err "serve is not available on Windows"
+end
+
 # ---- SoftHSM2 (the Windows DLL) ------------------------------------------------------
 HSM=$W/hsm
 mkdir -p "$HSM/tokens"

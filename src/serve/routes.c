@@ -1,0 +1,339 @@
+#include "serve/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "jose/json.h"
+#include "jose/request.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+static int64_t now_s(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return (int64_t)time(NULL);
+	return (int64_t)ts.tv_sec;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void reply_release(reply *r)
+{
+	if (r->body != NULL && r->secret)
+		qsjwt_secret_free(r->body);
+	else
+		free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+void reply_error(reply *out, int status, const char *msg)
+{
+	strbuf b;
+	char safe[600];
+
+	/* Messages quote what the caller sent: shown escaped when it is not
+	 * UTF-8, so the JSON answer stays valid. */
+	if (!utf8_valid(msg, strlen(msg))) {
+		log_escape(msg, safe, sizeof(safe));
+		msg = safe;
+	}
+	reply_release(out);
+	strbuf_init(&b);
+	strbuf_addstr(&b, "{\"error\":");
+	json_append_string(&b, msg);
+	strbuf_addstr(&b, "}\n");
+	out->status = status;
+	out->body = strbuf_detach(&b, NULL);
+	out->content_type = "application/json";
+}
+
+/* Write the audit line; on failure the answer becomes 503 (no audit line,
+ * no token). 0 or -1. */
+static int audited(serve_state *st, const audit_record *rec, reply *out)
+{
+	char *err = NULL;
+
+	if (audit_write(st->audit, rec, &err) == 0)
+		return 0;
+	log_error("%s: the request is refused", err != NULL ? err : "cannot write the audit log");
+	free(err);
+	reply_error(out, 503, "the audit log cannot be written: nothing is issued");
+	return -1;
+}
+
+void route_refuse(serve_state *st, const serve_caller *c, const route *r, int status,
+		  const char *msg, reply *out)
+{
+	policy *p = state_policy(st);
+	const policy_client *pc = p != NULL ? policy_match(p, c) : NULL;
+	audit_record rec;
+
+	reply_error(out, status, msg);
+	if (r == NULL || r->audited) {
+		memset(&rec, 0, sizeof(rec));
+		rec.time = now_s();
+		rec.caller = c;
+		rec.client = pc != NULL ? policy_client_name(pc) : NULL;
+		rec.route = r != NULL ? r->path : "(unknown)";
+		rec.reason = msg;
+		rec.status = status;
+		(void)audited(st, &rec, out);
+	}
+	policy_unref(p);
+}
+
+int route_caller_known(serve_state *st, const serve_caller *c)
+{
+	policy *p = state_policy(st);
+	int known = p != NULL && policy_match(p, c) != NULL;
+
+	policy_unref(p);
+	return known;
+}
+
+/* Lowercase hex SHA-256 of s into hex (65 bytes). */
+static int sha256_hex(const char *s, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	if (EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		return -1;
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* The parsed request of a token route: what the policy sees, what is signed. */
+typedef struct {
+	serve_request sr;
+	int parsed;
+	qseow_request qe;
+	qscloud_request qc;
+	char *jti;
+	const char *kid;
+	char *payload;
+	size_t payload_len;
+	int64_t exp;
+} token_req;
+
+/* Parse body for route kind into t; NULL or the 400 message (caller frees). */
+static char *parse_token_req(serve_req_kind kind, const char *body, size_t len, int64_t iat,
+			     token_req *t)
+{
+	char *err;
+
+	t->sr.kind = kind;
+	if (kind == REQ_QSEOW) {
+		err = qseow_request_parse(body, len, "body", &t->qe);
+		if (err != NULL)
+			return err;
+		t->parsed = 1;
+		t->sr.userdir = t->qe.userdir;
+		t->sr.userid = t->qe.userid;
+		t->sr.audience = t->qe.audience;
+		t->sr.groups = (const char *const *)t->qe.groups;
+		t->sr.n_groups = t->qe.n_groups;
+		return qseow_request_payload(&t->qe, NULL, NULL, 0, iat, &t->payload,
+					     &t->payload_len, &t->exp);
+	}
+	err = qscloud_request_parse(body, len, "body", &t->qc);
+	if (err != NULL)
+		return err;
+	t->parsed = 1;
+	t->sr.sub = t->qc.sub;
+	t->sr.issuer = t->qc.issuer;
+	t->sr.keyid = t->qc.keyid;
+	t->sr.groups = (const char *const *)t->qc.groups;
+	t->sr.n_groups = t->qc.n_groups;
+	t->kid = t->qc.keyid;
+	/* The original's random jti: 16 bytes. */
+	if (qsjwt_random_b64url(16, &t->jti) != QSJWT_OK)
+		return strdup("cannot make a random jti");
+	return qscloud_request_payload(&t->qc, t->jti, iat, &t->payload, &t->payload_len, &t->exp);
+}
+
+static void token_req_release(token_req *t)
+{
+	free(t->payload);
+	free(t->jti);
+	if (t->parsed && t->sr.kind == REQ_QSEOW)
+		qseow_request_release(&t->qe);
+	if (t->parsed && t->sr.kind == REQ_QSCLOUD)
+		qscloud_request_release(&t->qc);
+}
+
+/* A token route: caller known, within its rate, request well-formed and
+ * allowed, signed and verified, audited; only then the token. */
+static void token_route(serve_state *st, const serve_caller *c, const char *route_path,
+			serve_req_kind kind, const char *body, size_t len, reply *out)
+{
+	policy *p = state_policy(st);
+	const policy_client *pc = NULL;
+	token_req t;
+	audit_record rec;
+	char *err = NULL, *token = NULL, *why = NULL, hex[65];
+	int64_t iat = now_s();
+	int status = 0, allowed = 0;
+	const char *reason = NULL;
+	qsjwt_err rc;
+
+	memset(&t, 0, sizeof(t));
+	memset(&rec, 0, sizeof(rec));
+	pc = p != NULL ? policy_match(p, c) : NULL;
+	if (pc == NULL) {
+		status = 403;
+		reason = ROUTE_UNKNOWN_CALLER;
+		goto answer;
+	}
+	if (policy_rate_take(pc, mono_ms()) != 0) {
+		status = 429;
+		reason = "over the client's requests_per_minute";
+		goto answer;
+	}
+	err = parse_token_req(kind, body, len, iat, &t);
+	if (err != NULL) {
+		status = 400;
+		reason = err;
+		goto answer;
+	}
+	t.sr.lifetime = t.exp - iat;
+	switch (policy_check(pc, &t.sr, &why)) {
+	case 0: break;
+	case 1:
+		status = 403;
+		reason = why != NULL ? why : "the policy refuses the request";
+		goto answer;
+	default:
+		status = 503;
+		reason = "out of memory";
+		goto answer;
+	}
+	rc = keyholder_sign(st->key, st->alg, t.kid, t.payload, t.payload_len, &token, &reason);
+	if (rc != QSJWT_OK) {
+		status = 503;
+		log_error("POST %s: %s (%s)", route_path, reason, qsjwt_err_str(rc));
+		goto answer;
+	}
+	if (sha256_hex(token, hex) != 0) {
+		status = 503;
+		reason = "cannot hash the token for the audit log";
+		goto answer;
+	}
+	status = 200;
+	allowed = 1;
+answer:
+	rec.time = iat;
+	rec.caller = c;
+	rec.client = pc != NULL ? policy_client_name(pc) : NULL;
+	rec.route = route_path;
+	rec.req = t.parsed ? &t.sr : NULL;
+	rec.allowed = allowed;
+	rec.reason = reason;
+	rec.status = status;
+	rec.exp = status == 200 ? t.exp : 0;
+	rec.token_sha256 = status == 200 ? hex : NULL;
+	reply_error(out, status, reason != NULL ? reason : "");
+	if (audited(st, &rec, out) == 0 && status == 200) {
+		/* Sized once: a growing buffer would leave copies of the token
+		 * in freed memory. */
+		size_t n = strlen(token) + 64;
+		char *text = malloc(n);
+		reply_release(out);
+		if (text == NULL) {
+			reply_error(out, 503, "out of memory");
+		} else {
+			snprintf(text, n, "{\"token\":\"%s\",\"exp\":%lld}\n", token,
+				 (long long)t.exp);
+			out->status = 200;
+			out->body = text;
+			out->secret = 1;
+			out->content_type = "application/json";
+		}
+	}
+	qsjwt_secret_free(token);
+	free(why);
+	free(err);
+	token_req_release(&t);
+	policy_unref(p);
+}
+
+/* POST /v1/qseow: the token create-qseow would print for these values. */
+static void qseow(serve_state *st, const serve_caller *c, const char *body, size_t len,
+		  reply *out)
+{
+	token_route(st, c, "/v1/qseow", REQ_QSEOW, body, len, out);
+}
+
+/* POST /v1/qscloud: as create-qscloud (a random jti, kid in the header). */
+static void qscloud(serve_state *st, const serve_caller *c, const char *body, size_t len,
+		    reply *out)
+{
+	token_route(st, c, "/v1/qscloud", REQ_QSCLOUD, body, len, out);
+}
+
+/* GET /healthz: whether the key can sign now. */
+static void healthz(serve_state *st, const serve_caller *c, const char *body, size_t len,
+		    reply *out)
+{
+	char why[256];
+
+	(void)c;
+	(void)body;
+	(void)len;
+	if (!keyholder_healthy(st->key, why, sizeof(why))) {
+		reply_error(out, 503, why);
+		return;
+	}
+	reply_release(out);
+	out->status = 200;
+	out->body = strdup("{\"status\":\"ok\"}\n");
+	out->content_type = "application/json";
+}
+
+/* GET /v1/certificate: public, for whoever configures the proxy. */
+static void certificate(serve_state *st, const serve_caller *c, const char *body, size_t len,
+			reply *out)
+{
+	(void)c;
+	(void)body;
+	(void)len;
+	if (st->cert_pem == NULL) {
+		reply_error(out, 404,
+			    "no certificate: start the service with --certificate FILE, or store "
+			    "one beside the token key");
+		return;
+	}
+	reply_release(out);
+	out->status = 200;
+	out->body = strdup(st->cert_pem);
+	out->content_type = "application/x-pem-file";
+}
+
+static const route routes[] = {
+    {"/v1/qseow", "POST", 1, 1, qseow},
+    {"/v1/qscloud", "POST", 1, 1, qscloud},
+    {"/v1/certificate", "GET", 0, 0, certificate},
+    {"/healthz", "GET", 0, 0, healthz},
+};
+
+const route *route_find(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(routes[i].path, path) == 0)
+			return &routes[i];
+	}
+	return NULL;
+}

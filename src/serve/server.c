@@ -1,0 +1,486 @@
+/*
+ * The HTTP side of qs-jwt serve, on libmicrohttpd: one daemon per listening
+ * socket (sockets we create, handed over with MHD_OPTION_LISTEN_SOCKET),
+ * each with a small pool of polling threads; a request's body is collected,
+ * then its route decides. Callers are known by the socket only: SO_PEERCRED
+ * on a unix socket, "loopback" on 127.0.0.1, never by anything they send.
+ */
+#include "serve/serve.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "serve/cert.h"
+#include "serve/listen.h"
+#include "serve/routes.h"
+#include "serve/state.h"
+#include "util/log.h"
+
+typedef struct listener {
+	struct server *s;
+	serve_caller_kind kind;
+	char *unix_path; /* removed at stop */
+	int fd;
+	struct MHD_Daemon *d;
+} listener;
+
+struct server {
+	serve_state st;
+	listener *l;
+	size_t n_l;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_idle;
+	unsigned inflight; /* requests between their first byte and their answer */
+	int policy_mu_init, mu_init;
+};
+
+typedef struct {
+	const route *r;
+	serve_caller caller;
+	char *body;
+	size_t len, cap;
+	int answered;
+} request;
+
+policy *state_policy(serve_state *st)
+{
+	policy *p;
+
+	pthread_mutex_lock(&st->policy_mu);
+	p = st->policy != NULL ? policy_ref(st->policy) : NULL;
+	pthread_mutex_unlock(&st->policy_mu);
+	return p;
+}
+
+static void free_secret(void *p)
+{
+	qsjwt_secret_free(p);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t n = r->body != NULL ? strlen(r->body) : 0;
+
+	if (r->body == NULL)
+		reply_error(r, 500, "out of memory");
+	if (r->body == NULL)
+		return MHD_NO;
+	n = strlen(r->body);
+	/* The token's buffer is wiped when MHD lets go of it. */
+	resp = r->secret
+		   ? MHD_create_response_from_buffer_with_free_callback(n, r->body, free_secret)
+		   : MHD_create_response_from_buffer(n, r->body, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		reply_release(r);
+		return MHD_NO;
+	}
+	r->body = NULL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				r->content_type != NULL ? r->content_type : "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (r->allow != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	reply_release(r);
+	return ret;
+}
+
+/* Whether a Content-Type is JSON: application/json, any case, parameters
+ * (charset) allowed. */
+static int is_json(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* The checks before a body is read: 0 to go on, else the status of the
+ * refusal with *msg. */
+static int check_head(struct MHD_Connection *conn, const request *q, size_t *length,
+		      const char **msg)
+{
+	const char *cl =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	unsigned long long n = 0;
+
+	if (!q->r->has_body)
+		return 0;
+	if (cl == NULL || te != NULL) {
+		*msg = "a Content-Length is required (no chunked bodies)";
+		return 411;
+	}
+	for (const char *p = cl; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || n > SERVE_MAX_BODY) {
+			n = SERVE_MAX_BODY + 1;
+			break;
+		}
+		n = n * 10 + (unsigned)(*p - '0');
+	}
+	if (n > SERVE_MAX_BODY) {
+		*msg = "the body is larger than 64 KiB";
+		return 413;
+	}
+	if (!is_json(
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		*msg = "the body must be Content-Type: application/json";
+		return 415;
+	}
+	*length = (size_t)n;
+	return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *data_size, void **con_cls)
+{
+	listener *l = cls;
+	server *s = l->s;
+	request *q = *con_cls;
+	reply rep;
+	const char *msg = NULL;
+	size_t length = 0;
+	int status;
+
+	(void)version;
+	memset(&rep, 0, sizeof(rep));
+	if (q == NULL) {
+		const union MHD_ConnectionInfo *ci;
+		q = calloc(1, sizeof(*q));
+		if (q == NULL)
+			return MHD_NO;
+		*con_cls = q;
+		pthread_mutex_lock(&s->mu);
+		s->inflight++;
+		pthread_mutex_unlock(&s->mu);
+		q->caller.kind = l->kind;
+		if (l->kind == CALLER_UNIX) {
+			ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+			if (ci == NULL || peer_unix(ci->connect_fd, &q->caller) != 0) {
+				/* Nobody we can name: nothing is answered. */
+				log_error("cannot read the peer credentials of a connection: %s",
+					  strerror(errno));
+				return MHD_NO;
+			}
+		}
+		q->r = route_find(url);
+		if (q->r == NULL) {
+			route_refuse(&s->st, &q->caller, NULL, 404, "no such route", &rep);
+			goto answer;
+		}
+		/* Deny by default: a caller the policy does not know learns
+		 * nothing more about the route. */
+		if (q->r->audited && !route_caller_known(&s->st, &q->caller)) {
+			route_refuse(&s->st, &q->caller, q->r, 403, ROUTE_UNKNOWN_CALLER, &rep);
+			goto answer;
+		}
+		if (strcmp(method, q->r->method) != 0) {
+			route_refuse(&s->st, &q->caller, q->r, 405,
+				     strcmp(q->r->method, "GET") == 0 ? "only GET is allowed here"
+								      : "only POST is allowed here",
+				     &rep);
+			rep.allow = q->r->method;
+			goto answer;
+		}
+		status = check_head(conn, q, &length, &msg);
+		if (status != 0) {
+			route_refuse(&s->st, &q->caller, q->r, status, msg, &rep);
+			goto answer;
+		}
+		if (q->r->has_body) {
+			q->cap = length;
+			q->body = malloc(length + 1);
+			if (q->body == NULL)
+				return MHD_NO;
+			return MHD_YES;
+		}
+	}
+	if (*data_size > 0) {
+		/* MHD holds the body to Content-Length; more is not ours. */
+		size_t n = *data_size;
+		if (!q->answered && q->body != NULL && n <= q->cap - q->len) {
+			memcpy(q->body + q->len, data, n);
+			q->len += n;
+		}
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (q->answered)
+		return MHD_YES;
+	q->r->fn(&s->st, &q->caller, q->body != NULL ? q->body : "", q->len, &rep);
+answer:
+	q->answered = 1;
+	return send_reply(conn, &rep);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	server *s = cls;
+	request *q = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (q == NULL)
+		return;
+	free(q->body);
+	free(q);
+	*con_cls = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (--s->inflight == 0)
+		pthread_cond_broadcast(&s->cv_idle);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* "unix:PATH" or "tcp:HOST:PORT" (HOST 127.x.y.z, or [::1]). */
+static int open_listener(const char *spec, const serve_opts *o, listener *l)
+{
+	char *err = NULL, host[64];
+	unsigned port = 0, bound = 0;
+	const char *colon;
+	int rc = -1;
+
+	if (strncmp(spec, "unix:", 5) == 0) {
+		l->kind = CALLER_UNIX;
+		l->fd = listen_unix(spec + 5, o->socket_mode, &err);
+		if (l->fd >= 0) {
+			l->unix_path = strdup(spec + 5);
+			log_info("listening on unix:%s (mode %04o)", spec + 5,
+				 (unsigned)o->socket_mode);
+			rc = 0;
+		}
+		goto out;
+	}
+	l->kind = CALLER_LOOPBACK;
+	colon = strrchr(spec + 4, ':');
+	if (colon == NULL || colon == spec + 4 || (size_t)(colon - (spec + 4)) >= sizeof(host)) {
+		err = strdup("a tcp listener is tcp:127.0.0.1:PORT");
+		goto out;
+	}
+	memcpy(host, spec + 4, (size_t)(colon - (spec + 4)));
+	host[colon - (spec + 4)] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	for (const char *p = colon + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || port > 65535) {
+			port = 65536;
+			break;
+		}
+		port = port * 10 + (unsigned)(*p - '0');
+	}
+	if (colon[1] == '\0' || port > 65535) {
+		err = strdup("the port of a tcp listener is a number from 0 to 65535");
+		goto out;
+	}
+	l->fd = listen_loopback(host, port, &bound, &err);
+	if (l->fd >= 0) {
+		log_info("listening on tcp:%s%s%s:%u (callers are \"loopback\")",
+			 strchr(host, ':') != NULL ? "[" : "", host,
+			 strchr(host, ':') != NULL ? "]" : "", bound);
+		rc = 0;
+	}
+out:
+	if (rc != 0)
+		log_error("--listen %s: %s", spec, err != NULL ? err : "out of memory");
+	free(err);
+	return rc;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_verbose("http: %s", buf);
+}
+
+int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
+{
+	server *s = calloc(1, sizeof(*s));
+	char *err = NULL;
+	unsigned threads = o->jobs * 2 < 4 ? 4 : o->jobs * 2;
+	size_t i;
+
+	if (s == NULL) {
+		qsjwt_signer_free(signer);
+		return -1;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv_idle, NULL);
+	pthread_mutex_init(&s->st.policy_mu, NULL);
+	s->mu_init = 1;
+	s->st.alg = o->alg;
+	s->st.policy_path = o->policy_path;
+	s->st.cert_pem = serve_cert_load(signer, o->certificate, &err);
+	if (err != NULL) {
+		log_error("--certificate: %s", err);
+		qsjwt_signer_free(signer);
+		goto fail;
+	}
+	if (keyholder_new(signer, o->jobs, o->reopen, o->reopen_ud, &s->st.key) != QSJWT_OK) {
+		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
+		goto fail;
+	}
+	s->st.audit = audit_open(o->audit_path, o->audit_syslog, &err);
+	if (s->st.audit == NULL) {
+		log_error("%s", err != NULL ? err : "cannot open the audit log: out of memory");
+		goto fail;
+	}
+	if (o->policy_path != NULL) {
+		s->st.policy = policy_load(o->policy_path, &err);
+		if (s->st.policy == NULL) {
+			log_error("%s",
+				  err != NULL ? err : "cannot load the policy: out of memory");
+			goto fail;
+		}
+		log_info("policy from %s", o->policy_path);
+	} else {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+		uid_t uid = getuid();
+		s->st.policy = policy_default(uid);
+		if (s->st.policy == NULL)
+			goto fail;
+		if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+			res = NULL;
+		log_info("no --policy: only uid %lu%s%s%s, the service's own, may ask, for any "
+			 "token",
+			 (unsigned long)uid, res != NULL ? " (" : "", res != NULL ? pw.pw_name : "",
+			 res != NULL ? ")" : "");
+	}
+	s->l = calloc(o->n_listen, sizeof(*s->l));
+	if (s->l == NULL)
+		goto fail;
+	for (i = 0; i < o->n_listen; i++) {
+		s->l[i].fd = -1;
+		s->l[i].s = s;
+		s->n_l = i + 1;
+		if (open_listener(o->listen[i], o, &s->l[i]) != 0)
+			goto fail;
+	}
+	for (i = 0; i < s->n_l; i++) {
+		listener *l = &s->l[i];
+		l->d = MHD_start_daemon(
+		    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		    on_request, l, MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
+		    threads, MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)100000, MHD_OPTION_NOTIFY_COMPLETED,
+		    on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+		if (l->d == NULL) {
+			log_error("cannot start the HTTP service on %s", o->listen[i]);
+			goto fail;
+		}
+	}
+	log_info("ready: %u signing worker%s, %s", o->jobs, o->jobs == 1 ? "" : "s",
+		 keyholder_describe(s->st.key));
+	*out = s;
+	free(err);
+	return 0;
+fail:
+	free(err);
+	(void)server_stop(s, 0);
+	server_free(s);
+	return -1;
+}
+
+void server_reload(server *s)
+{
+	char *err = NULL;
+	policy *p, *old;
+
+	if (s->st.policy_path == NULL) {
+		log_info("SIGHUP: no --policy to reload");
+		return;
+	}
+	p = policy_load(s->st.policy_path, &err);
+	if (p == NULL) {
+		log_error("SIGHUP: %s; the policy in force stays",
+			  err != NULL ? err : "out of memory");
+		free(err);
+		return;
+	}
+	pthread_mutex_lock(&s->st.policy_mu);
+	old = s->st.policy;
+	s->st.policy = p;
+	pthread_mutex_unlock(&s->st.policy_mu);
+	/* Requests that hold the old one keep it until they finish. */
+	policy_unref(old);
+	log_info("SIGHUP: policy reloaded from %s", s->st.policy_path);
+}
+
+unsigned server_stop(server *s, unsigned grace_seconds)
+{
+	struct timespec deadline;
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < s->n_l; i++) {
+		listener *l = &s->l[i];
+		MHD_socket fd = l->d != NULL ? MHD_quiesce_daemon(l->d) : MHD_INVALID_SOCKET;
+		if (fd != MHD_INVALID_SOCKET || l->fd >= 0) {
+			close(l->fd);
+			l->fd = -1;
+		}
+		if (l->unix_path != NULL)
+			unlink(l->unix_path);
+	}
+	/* The requests under way finish and get their answers. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += grace_seconds;
+	pthread_mutex_lock(&s->mu);
+	while (s->inflight > 0 &&
+	       pthread_cond_timedwait(&s->cv_idle, &s->mu, &deadline) != ETIMEDOUT)
+		;
+	if (s->inflight > 0)
+		log_warn("%u request%s still under way after %u s: closed", s->inflight,
+			 s->inflight == 1 ? "" : "s", grace_seconds);
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < s->n_l; i++) {
+		if (s->l[i].d != NULL)
+			MHD_stop_daemon(s->l[i].d);
+		s->l[i].d = NULL;
+	}
+	return keyholder_stop(s->st.key, 10);
+}
+
+void server_free(server *s)
+{
+	if (s == NULL)
+		return;
+	keyholder_free(s->st.key);
+	for (size_t i = 0; i < s->n_l; i++) {
+		if (s->l[i].fd >= 0)
+			close(s->l[i].fd);
+		free(s->l[i].unix_path);
+	}
+	free(s->l);
+	policy_unref(s->st.policy);
+	audit_close(s->st.audit);
+	free(s->st.cert_pem);
+	pthread_mutex_destroy(&s->st.policy_mu);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv_idle);
+	free(s);
+}

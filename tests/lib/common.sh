@@ -1,0 +1,330 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
+# What every shell test suite shares. Each suite's lib.sh (tests/*/lib.sh)
+# sources this first, then adds only what is its own (how it runs qs-jwt,
+# its tokens, its assertions):
+#
+#   . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+#   t_need_bin; t_need_test_data; t_need_source_dir   # check and absolutize
+#   t_need_tools openssl faketime ...
+#   t_tmp NAME                # $T_TMP, $OUT, $ERR; removed at exit
+#
+# Provided:
+#   environment   set -u, LC_ALL=C, umask 022
+#   setup         t_need_bin (QSJWT_BIN), t_need_test_data (QSJWT_TEST_DATA,
+#                 and VEC=its vectors/), t_need_source_dir (QSJWT_SOURCE_DIR),
+#                 t_need_tools TOOL..., t_tmp NAME (a fresh $T_TMP; commands
+#                 given to at_exit CMD run at exit, last added first, then
+#                 $T_TMP is removed; SIGINT/SIGTERM/SIGHUP exit 130/143/129)
+#   cases         begin NAME, fail MESSAGE, finish (T_ECHO_CASES=1: begin
+#                 prints each case's name); every failed assertion prints what
+#                 was expected and what came; the script keeps going and
+#                 finish exits 1 if any case failed
+#   last run      $OUT, $ERR, $RC of the suite's run function; _show_last_run
+#                 (T_SHOW_OUT_BYTES/_LINES, T_SHOW_ERR_BYTES/_LINES tune it)
+#   assertions    assert_rc CODE, assert_eq WANT GOT [WHAT], assert_ne,
+#                 assert_true CMD..., assert_false CMD..., assert_contains FILE
+#                 TEXT, assert_not_contains FILE TEXT, assert_empty_stdout,
+#                 assert_empty_stderr, assert_file_eq WANT_FILE GOT_FILE,
+#                 assert_exists PATH, assert_not_exists PATH
+#   JWTs          b64url_decode, jwt_header, jwt_payload, jwt_verifies TOKEN
+#                 PUBKEY [RS256|RS384|RS512], verify_jwt (the same, as an
+#                 assertion, with the header checked)
+#   other         _faketime_env (ASan's link-order check off under
+#                 libfaketime), wait_for_file_text FILE TEXT SECONDS
+
+set -u
+export LC_ALL=C
+umask 022
+# `faketime` is tests/lib/bin/faketime (see there why not Debian's wrapper).
+PATH=$(cd "$(dirname "${BASH_SOURCE[0]}")/bin" && pwd):$PATH
+
+# ---- setup ------------------------------------------------------------------------
+
+_t_die() {
+	echo "$*" >&2
+	exit 2
+}
+
+t_need_bin() {
+	[ -n "${QSJWT_BIN:-}" ] && [ -x "${QSJWT_BIN}" ] ||
+		_t_die "QSJWT_BIN must name the qs-jwt binary (got '${QSJWT_BIN:-}')"
+	# Absolute paths: the cases change directory.
+	QSJWT_BIN=$(cd "$(dirname "$QSJWT_BIN")" && pwd)/$(basename "$QSJWT_BIN")
+}
+
+t_need_test_data() {
+	[ -n "${QSJWT_TEST_DATA:-}" ] && [ -d "${QSJWT_TEST_DATA}/vectors" ] ||
+		_t_die "QSJWT_TEST_DATA must name tests/data (got '${QSJWT_TEST_DATA:-}')"
+	QSJWT_TEST_DATA=$(cd "$QSJWT_TEST_DATA" && pwd)
+	VEC=$QSJWT_TEST_DATA/vectors
+}
+
+t_need_source_dir() {
+	[ -n "${QSJWT_SOURCE_DIR:-}" ] && [ -f "${QSJWT_SOURCE_DIR}/scripts/softhsm.sh" ] ||
+		_t_die "QSJWT_SOURCE_DIR must name the source tree (got '${QSJWT_SOURCE_DIR:-}')"
+	QSJWT_SOURCE_DIR=$(cd "$QSJWT_SOURCE_DIR" && pwd)
+}
+
+t_need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || _t_die "missing tool: $t"
+	done
+}
+
+# Commands run at exit (e.g. stopping a p11-kit server), last added first.
+T_CLEANUPS=()
+at_exit() { T_CLEANUPS=("$*" "${T_CLEANUPS[@]}"); }
+_cleanup() {
+	local c
+	for c in "${T_CLEANUPS[@]}"; do
+		eval "$c" >/dev/null 2>&1
+	done
+	chmod -R u+rwx "$T_TMP" 2>/dev/null
+	rm -rf "$T_TMP"
+}
+
+# t_tmp NAME: a fresh temporary directory $T_TMP (qsjwt-NAME.XXXXXX), with
+# $OUT and $ERR in it, removed at exit.
+t_tmp() {
+	T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/qsjwt-$1.XXXXXX") || _t_die "cannot make a temporary directory"
+	trap _cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	OUT=$T_TMP/stdout
+	ERR=$T_TMP/stderr
+}
+
+# ---- cases and results ------------------------------------------------------------
+
+RC=
+T_CASES=0
+T_FAILS=0
+T_CASE="(setup)"
+T_CASE_FAILED=0
+T_FAILED_CASES=()
+T_ECHO_CASES=${T_ECHO_CASES:-0}
+
+begin() {
+	T_CASES=$((T_CASES + 1))
+	T_CASE=$1
+	T_CASE_FAILED=0
+	[ "$T_ECHO_CASES" = 1 ] && printf -- '-- %s\n' "$1"
+	return 0
+}
+
+fail() {
+	if [ "$T_CASE_FAILED" = 0 ]; then
+		T_FAILS=$((T_FAILS + 1))
+		T_FAILED_CASES+=("$T_CASE")
+	fi
+	T_CASE_FAILED=1
+	printf 'FAIL [%s]: %s\n' "$T_CASE" "$*"
+}
+
+finish() {
+	local name
+	name=$(basename "$0" .sh)
+	if [ "$T_FAILS" -ne 0 ]; then
+		printf '%s: %d of %d cases FAILED:\n' "$name" "$T_FAILS" "$T_CASES"
+		printf '  - %s\n' "${T_FAILED_CASES[@]}"
+		exit 1
+	fi
+	printf '%s: all %d cases passed\n' "$name" "$T_CASES"
+	exit 0
+}
+
+T_SHOW_OUT_BYTES=${T_SHOW_OUT_BYTES:-1200}
+T_SHOW_OUT_LINES=${T_SHOW_OUT_LINES:-6}
+T_SHOW_ERR_BYTES=${T_SHOW_ERR_BYTES:-2500}
+T_SHOW_ERR_LINES=${T_SHOW_ERR_LINES:-14}
+
+# Show what the last run printed, to explain a failure.
+_show_last_run() {
+	printf '  last run: exit %s\n' "${RC:-?}"
+	if [ -s "$OUT" ]; then
+		printf '  stdout (%s lines): ' "$(wc -l <"$OUT")"
+		head -c "$T_SHOW_OUT_BYTES" "$OUT" | sed -n "1,${T_SHOW_OUT_LINES}p" | cut -c1-400 |
+			sed '2,$s/^/          /'
+	fi
+	if [ -s "$ERR" ]; then
+		printf '  stderr: '
+		head -c "$T_SHOW_ERR_BYTES" "$ERR" | sed -n "1,${T_SHOW_ERR_LINES}p" | sed '2,$s/^/          /'
+	fi
+}
+
+# ---- assertions -----------------------------------------------------------------
+
+assert_rc() {
+	if [ "$RC" != "$1" ]; then
+		fail "exit code: expected $1, got $RC"
+		_show_last_run
+		return 1
+	fi
+}
+
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		fail "${3:-value}: expected '$1', got '$2'"
+		return 1
+	fi
+}
+
+assert_ne() {
+	if [ "$1" = "$2" ]; then
+		fail "${3:-value}: expected anything but '$1'"
+		return 1
+	fi
+}
+
+# assert_true CMD...: CMD must succeed.
+assert_true() {
+	if ! "$@"; then
+		fail "expected success of: $*"
+		return 1
+	fi
+}
+
+assert_false() {
+	if "$@"; then
+		fail "expected failure of: $*"
+		return 1
+	fi
+}
+
+# assert_contains FILE NEEDLE: a line of FILE holds NEEDLE (a fixed string;
+# FILE may hold binary bytes).
+assert_contains() {
+	if ! grep -qaF -- "$2" "$1"; then
+		fail "$(basename "$1") should contain '$2'"
+		{ [ "$1" = "$ERR" ] || [ "$1" = "$OUT" ]; } && _show_last_run
+		return 1
+	fi
+}
+
+assert_not_contains() {
+	if grep -qaF -- "$2" "$1"; then
+		fail "$(basename "$1") should not contain '$2'; found in: $(grep -aF -- "$2" "$1" | head -c 300)"
+		return 1
+	fi
+}
+
+assert_empty_stdout() {
+	if [ -s "$OUT" ]; then
+		fail "stdout should be empty, got $(wc -c <"$OUT") bytes: $(head -c 300 "$OUT")"
+		return 1
+	fi
+}
+
+assert_empty_stderr() {
+	if [ -s "$ERR" ]; then
+		fail "stderr should be empty, got: $(head -c 400 "$ERR")"
+		return 1
+	fi
+}
+
+# assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte.
+assert_file_eq() {
+	if ! cmp -s -- "$1" "$2"; then
+		fail "'$(basename "$2")' differs from '$(basename "$1")': $(cmp -- "$1" "$2" 2>&1 | head -1)" \
+			"(expected $(wc -l <"$1") lines, got $(wc -l <"$2"))"
+		diff -- "$1" "$2" | head -8 | cut -c1-240 | sed 's/^/    /'
+		return 1
+	fi
+}
+
+assert_exists() {
+	if [ ! -e "$1" ]; then
+		fail "'$1' should exist"
+		return 1
+	fi
+}
+
+# A dangling symlink exists too, for this purpose.
+assert_not_exists() {
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		fail "'$1' should not exist"
+		return 1
+	fi
+}
+
+# ---- JWTs -----------------------------------------------------------------------
+
+b64url_decode() {
+	local s=$1
+	s=${s//-/+}
+	s=${s//_//}
+	case $((${#s} % 4)) in
+	0) ;;
+	2) s="$s==" ;;
+	3) s="$s=" ;;
+	*) return 1 ;;
+	esac
+	printf '%s' "$s" | base64 -d
+}
+
+jwt_header() { b64url_decode "${1%%.*}"; }
+jwt_payload() {
+	local p=${1#*.}
+	b64url_decode "${p%%.*}"
+}
+
+# jwt_verifies TOKEN PUBKEY_PEM [ALG]: the signature checks out with openssl
+# over header.payload with the digest of ALG (RS256 by default).
+jwt_verifies() {
+	local tok=$1 pub=$2 alg=${3:-RS256} md d ok
+	case $alg in
+	RS256) md=sha256 ;;
+	RS384) md=sha384 ;;
+	RS512) md=sha512 ;;
+	*) return 1 ;;
+	esac
+	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
+	[ -s "$pub" ] || return 1
+	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
+	printf '%s' "${tok%.*}" >"$d/input"
+	b64url_decode "${tok##*.}" >"$d/sig" || return 1
+	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1
+	ok=$?
+	[ $ok = 0 ] && grep -qx 'Verified OK' "$d/out"
+	ok=$?
+	rm -rf "$d"
+	return $ok
+}
+
+# verify_jwt TOKEN PUBKEY_PEM [ALG]: header {"alg":ALG,"typ":"JWT"} and a
+# signature openssl verifies.
+verify_jwt() {
+	local tok=$1 pub=$2 alg=${3:-RS256} h
+	if [ -z "$tok" ]; then
+		fail "no token to verify"
+		return 1
+	fi
+	h=$(jwt_header "$tok")
+	assert_eq "{\"alg\":\"$alg\",\"typ\":\"JWT\"}" "$h" "JWT header"
+	if ! jwt_verifies "$tok" "$pub" "$alg"; then
+		fail "openssl does not verify the $alg signature of '${tok:0:60}...' with $pub"
+		return 1
+	fi
+}
+
+# ---- other ------------------------------------------------------------------------
+
+# libfaketime is preloaded before libasan: harmless, but ASan checks the order.
+_faketime_env() {
+	local asan=${ASAN_OPTIONS:-}
+	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
+}
+
+# wait_for_file_text FILE TEXT SECONDS: until FILE holds TEXT (0), or 1.
+wait_for_file_text() {
+	local i=0 max=$(($3 * 100))
+	while [ $i -lt $max ]; do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.01
+		i=$((i + 1))
+	done
+	return 1
+}
