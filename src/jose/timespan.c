@@ -4,13 +4,13 @@
  * reproduced operation for operation in IEEE-754 doubles, so odd inputs give
  * the original's numbers (68.1y: one second below the exact decimal).
  */
-#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <qsjwt/qsjwt.h>
 
+#include "platform/platform.h"
 #include "util/log.h"
 
 #define TIMESPAN_MAX_LEN 100
@@ -40,35 +40,6 @@ static int ascii_ieq(const char *a, const char *b)
 			return 0;
 	}
 	return *a == *b;
-}
-
-/*
- * strtod in the "C" locale: the process locale (setlocale(LC_ALL, "") in a
- * program using the library, under de_DE say) would make ',' the decimal
- * point and read "1.5" as 1. The text is DIGITS[.DIGITS] at this point.
- * -1 when no "C" locale object can be had.
- */
-static int c_strtod(const char *num, double *out)
-{
-#if defined(_WIN32)
-	_locale_t c = _create_locale(LC_NUMERIC, "C");
-
-	if (c == NULL)
-		return -1;
-	*out = _strtod_l(num, NULL, c);
-	_free_locale(c);
-	return 0;
-#else
-	locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), old;
-
-	if (c == (locale_t)0)
-		return -1;
-	old = uselocale(c);
-	*out = strtod(num, NULL);
-	uselocale(old);
-	freelocale(c);
-	return 0;
-#endif
 }
 
 static size_t digits(const char *s)
@@ -118,7 +89,7 @@ qsjwt_err qsjwt_timespan_parse(const char *text, double *ms_out, int *has_unit)
 		unit = 1;
 	}
 	/* parseFloat and strtod both round correctly to the nearest double. */
-	if (c_strtod(num, &n) != 0) {
+	if (plat_strtod_c(num, &n) != 0) {
 		log_error("cannot read the number in --expires: no \"C\" locale");
 		return QSJWT_ERR_NOMEM;
 	}

@@ -119,6 +119,13 @@ int plat_wait_input(int fd, int wake_fd);
  * by a thread of its own, and a stop signal ends the wait (-1, EINTR). */
 ssize_t plat_read(int fd, void *buf, size_t n);
 
+/*
+ * strtod in the "C" locale: the process locale (setlocale(LC_ALL, "") in a
+ * program using the library, under de_DE say) would make ',' the decimal
+ * point and read "1.5" as 1. 0, or -1 when no "C" locale object can be had.
+ */
+int plat_strtod_c(const char *num, double *out);
+
 /* Whether the paths name the same file, whatever their spelling (links,
  * case): 1 yes, 0 no or either cannot be examined. */
 int plat_same_file(const char *a, const char *b);

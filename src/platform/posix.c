@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -263,4 +264,17 @@ void plat_die_of_signal(int sig)
 ssize_t plat_read(int fd, void *buf, size_t n)
 {
 	return read(fd, buf, n);
+}
+
+int plat_strtod_c(const char *num, double *out)
+{
+	locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), old;
+
+	if (c == (locale_t)0)
+		return -1;
+	old = uselocale(c);
+	*out = strtod(num, NULL);
+	uselocale(old);
+	freelocale(c);
+	return 0;
 }

@@ -8,6 +8,8 @@
 
 #include <qsjwt/qsjwt.h>
 
+#include "cli/stop.h"
+
 int prompt_secret(const char *prompt, char *buf, size_t size)
 {
 	HANDLE in, out;
@@ -28,11 +30,14 @@ int prompt_secret(const char *prompt, char *buf, size_t size)
 					ENABLE_PROCESSED_INPUT))
 		goto out;
 	restore = 1;
+	/* Ctrl-C must not leave the console without echo: caught, the mode
+	 * restored below, then the process dies of it (as on POSIX). */
+	stop_catch();
 	(void)WriteConsoleA(out, prompt, (DWORD)strlen(prompt), &n, NULL);
 	for (;;) {
 		char u[4];
 		int k;
-		if (!ReadConsoleW(in, &c, 1, &n, NULL) || n == 0) {
+		if (!ReadConsoleW(in, &c, 1, &n, NULL) || n == 0 || stop_signal()) {
 			/* Ctrl-C ends the read with no character */
 			errno = EINTR;
 			goto out;
@@ -61,5 +66,15 @@ out:
 		CloseHandle(in);
 	if (out != INVALID_HANDLE_VALUE)
 		CloseHandle(out);
+	if (restore) {
+		stop_release();
+		if (stop_signal()) {
+			/* Outside a phase that catches signals: die now. Inside
+			 * one (--cert-create on a token), its owner undoes first. */
+			stop_reraise();
+			errno = EINTR;
+			rc = -1;
+		}
+	}
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <io.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -652,4 +653,15 @@ ssize_t plat_read(int fd, void *buf, size_t n)
 	}
 	bg_read_unref(r);
 	return got;
+}
+
+int plat_strtod_c(const char *num, double *out)
+{
+	_locale_t c = _create_locale(LC_NUMERIC, "C");
+
+	if (c == NULL)
+		return -1;
+	*out = _strtod_l(num, NULL, c);
+	_free_locale(c);
+	return 0;
 }
