@@ -402,7 +402,12 @@ mkfifo bfifo
 pid=$!
 exec 7>bfifo
 printf '%s\n' '{"userid":"a","userdir":"D","username":"A","useremail":"a@x","groups":[]}' >&7
-sleep 3
+# The writer flushes each line: once it is out, the reader waits for more.
+for _ in $(seq 1 300); do
+	[ -s "$T/out" ] && break
+	sleep 0.1
+done
+sleep 0.5
 kill -INT $pid 2>/dev/null
 for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 kill -KILL $pid 2>/dev/null
