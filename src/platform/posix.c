@@ -222,19 +222,20 @@ int plat_wait_input(int fd, int wake_fd)
 {
 	struct pollfd p[2];
 	char drain[64];
+	int rc = 1;
 
 	p[0].fd = fd;
 	p[0].events = POLLIN;
 	p[1].fd = wake_fd;
 	p[1].events = POLLIN;
 	p[0].revents = p[1].revents = 0;
-	if (poll(p, 2, -1) < 0)
-		return errno == EINTR ? 0 : 1; /* read() reports any other error */
-	if (p[1].revents != 0) {
+	if (poll(p, 2, -1) < 0) {
+		rc = errno == EINTR ? 0 : 1; /* read() reports any other error */
+	} else if (p[1].revents != 0) {
 		(void)!read(wake_fd, drain, sizeof(drain));
-		return 0;
+		rc = 0;
 	}
-	return 1;
+	return rc;
 }
 
 int plat_same_file(const char *a, const char *b)

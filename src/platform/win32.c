@@ -526,13 +526,13 @@ int plat_wait_input(int fd, int wake_fd)
 
 	if (wake_fd >= 0 && pipe_avail(wake_fd) > 0) {
 		(void)!_read(wake_fd, drain, sizeof(drain));
-		return 0;
+		goto out;
 	}
 	switch (GetFileType(h)) {
 	case FILE_TYPE_PIPE:
 		/* 0 bytes: nothing yet, wait a little. Broken (the writer is
 		 * gone) or not a pipe PeekNamedPipe knows (wine's view of a unix
-		 * FIFO): read() tells, and a stop cancels it (plat_read). */
+		 * FIFO): read() tells, and a stop ends the wait for it (plat_read). */
 		rc = pipe_avail(fd) != 0;
 		if (!rc)
 			Sleep(20);
@@ -545,6 +545,7 @@ int plat_wait_input(int fd, int wake_fd)
 	default:
 		rc = 1; /* a file: read() never blocks */
 	}
+out:
 	return rc;
 }
 
@@ -609,33 +610,32 @@ static DWORD WINAPI bg_read_run(LPVOID arg)
 
 ssize_t plat_read(int fd, void *buf, size_t n)
 {
-	HANDLE h = (HANDLE)_get_osfhandle(fd), t;
+	HANDLE h = (HANDLE)_get_osfhandle(fd), t = NULL;
 	unsigned want = n > 0x7fffffff ? 0x7fffffff : (unsigned)n;
-	struct bg_read *r;
+	struct bg_read *r = NULL;
 	ssize_t got = -1;
 	DWORD avail;
 
 	/* Only a pipe that cannot be peeked at (wine's view of a unix FIFO)
 	 * may block where nothing can wait on it; everything else is read
 	 * here. */
-	if (GetFileType(h) != FILE_TYPE_PIPE || PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL) ||
-	    GetLastError() == ERROR_BROKEN_PIPE)
-		return _read(fd, buf, want);
-	r = calloc(1, sizeof(*r) + want);
-	if (r == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	r->fd = fd;
-	r->n = want;
-	r->refs = 2;
-	r->done = CreateEventW(NULL, TRUE, FALSE, NULL);
-	t = r->done != NULL ? CreateThread(NULL, 0, bg_read_run, r, 0, NULL) : NULL;
-	if (t == NULL) {
+	if (GetFileType(h) == FILE_TYPE_PIPE && !PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL) &&
+	    GetLastError() != ERROR_BROKEN_PIPE)
+		r = calloc(1, sizeof(*r) + want);
+	if (r != NULL) {
+		r->fd = fd;
+		r->n = want;
+		r->refs = 2;
+		r->done = CreateEventW(NULL, TRUE, FALSE, NULL);
 		if (r->done != NULL)
+			t = CreateThread(NULL, 0, bg_read_run, r, 0, NULL);
+	}
+	if (t == NULL) {
+		if (r != NULL && r->done != NULL)
 			CloseHandle(r->done);
 		free(r);
-		return _read(fd, buf, want);
+		got = _read(fd, buf, want);
+		goto out;
 	}
 	CloseHandle(t);
 	/* A stop ends the wait; the thread, still blocked, is left behind
@@ -652,6 +652,7 @@ ssize_t plat_read(int fd, void *buf, size_t n)
 		errno = EINTR;
 	}
 	bg_read_unref(r);
+out:
 	return got;
 }
 
