@@ -121,7 +121,7 @@ static void help(void)
 	printf("Options:\n");
 	cli_print_options(stdout, opts, N_OPTS);
 	printf("\n");
-	cli_print_exit_codes(stdout);
+	cli_print_exit_codes(stdout, 0);
 }
 
 int cmd_pkcs11_create_cert(int argc, char **argv)
