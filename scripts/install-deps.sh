@@ -2,7 +2,8 @@
 # Install the Debian 12 packages qs-jwt needs to build, test and demo, when
 # they are missing (libclang-rt-14-dev is only recommended by clang, but
 # libFuzzer lives there; the tests call python3, man, col, chattr, ps, file, strace;
-# the serve tests curl and setpriv, its benchmark wrk).
+# the serve tests curl and setpriv, its benchmark wrk; systemd for
+# systemd-analyze and systemd-socket-activate, prometheus for promtool).
 # Usage: scripts/install-deps.sh
 set -euo pipefail
 
@@ -14,6 +15,7 @@ packages=(
 	clang libclang-rt-14-dev valgrind hyperfine
 	python3 man-db groff-base bsdextrautils procps e2fsprogs file strace
 	libmicrohttpd-dev curl util-linux wrk
+	libsystemd-dev libgnutls28-dev systemd prometheus
 )
 
 missing=()
