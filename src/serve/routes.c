@@ -29,6 +29,14 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 void reply_release(reply *r)
 {
 	if (r->body != NULL && r->secret)
@@ -65,8 +73,14 @@ static int audited(serve_state *st, const audit_record *rec, reply *out)
 {
 	char *err = NULL;
 
-	if (audit_write(st->audit, rec, &err) == 0)
+	if (audit_write(st->audit, rec, &err) == 0) {
+		/* A token decision: counted once its line is written. */
+		if (rec->route != NULL && (strcmp(rec->route, "/v1/qseow") == 0 ||
+					   strcmp(rec->route, "/v1/qscloud") == 0))
+			metrics_token(st->metrics, rec->client, rec->allowed);
 		return 0;
+	}
+	metrics_audit_failure(st->metrics);
 	log_error("%s: the request is refused", err != NULL ? err : "cannot write the audit log");
 	free(err);
 	reply_error(out, 503, "the audit log cannot be written: nothing is issued");
@@ -127,6 +141,7 @@ static void qseow(serve_state *st, const serve_caller *c, const char *body, size
 	char *err = NULL, *payload = NULL, *token = NULL, *why = NULL, hex[65];
 	size_t payload_len = 0;
 	int64_t iat = now_s(), exp = 0;
+	uint64_t t0;
 	int parsed = 0, status = 0, allowed = 0;
 	const char *reason = NULL;
 	qsjwt_err rc;
@@ -173,7 +188,12 @@ static void qseow(serve_state *st, const serve_caller *c, const char *body, size
 		reason = "out of memory";
 		goto answer;
 	}
+	t0 = mono_us();
 	rc = pool_sign(st->pool, st->alg, payload, payload_len, SERVE_SIGN_TIMEOUT_MS, &token);
+	if (rc == QSJWT_OK)
+		metrics_sign_latency(st->metrics, mono_us() - t0);
+	/* Whether the key signed the last time it was asked. */
+	metrics_token_up(st->metrics, rc == QSJWT_OK || rc == QSJWT_ERR_INTERRUPTED);
 	if (rc != QSJWT_OK) {
 		status = 503;
 		reason = rc == QSJWT_ERR_INTERRUPTED ? "the key did not sign in time"
@@ -240,9 +260,51 @@ static void healthz(serve_state *st, const serve_caller *c, const char *body, si
 	out->content_type = "application/json";
 }
 
+/* GET /metrics: the Prometheus text, for policy clients with
+ * "metrics": true. A refusal is audited (a decision like any other); a
+ * scrape that is allowed is not (it says nothing about tokens and comes
+ * every few seconds). */
+static void metrics_route(serve_state *st, const serve_caller *c, const char *body, size_t len,
+			  reply *out)
+{
+	policy *p = state_policy(st);
+	const policy_client *pc = p != NULL ? policy_match(p, c) : NULL;
+	audit_record rec;
+	char why[300];
+
+	(void)body;
+	(void)len;
+	reply_release(out);
+	if (pc != NULL && policy_allows_metrics(pc)) {
+		out->body = metrics_render(st->metrics);
+		out->status = out->body != NULL ? 200 : 503;
+		out->content_type = METRICS_CONTENT_TYPE;
+		if (out->body == NULL)
+			reply_error(out, 503, "out of memory");
+		goto out;
+	}
+	if (pc == NULL)
+		snprintf(why, sizeof(why), "%s", ROUTE_UNKNOWN_CALLER);
+	else
+		snprintf(why, sizeof(why), "client \"%.200s\" may not read /metrics",
+			 policy_client_name(pc));
+	reply_error(out, 403, why);
+	memset(&rec, 0, sizeof(rec));
+	rec.time = now_s();
+	rec.caller = c;
+	rec.client = pc != NULL ? policy_client_name(pc) : NULL;
+	rec.route = "/metrics";
+	rec.reason = why;
+	rec.status = 403;
+	(void)audited(st, &rec, out);
+out:
+	policy_unref(p);
+}
+
 static const route routes[] = {
     {"/v1/qseow", "POST", 1, 1, qseow},
     {"/healthz", "GET", 0, 0, healthz},
+    {"/metrics", "GET", 0, 0, metrics_route},
 };
 
 const route *route_find(const char *path)
