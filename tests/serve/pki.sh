@@ -12,12 +12,13 @@ mkdir -p "$PKI"
 # mkca NAME: a self-signed CA (P-256) NAME.pem / NAME.key.
 mkca() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/$1.key" \
-		-out "$PKI/$1.pem" -days 30 -subj "/O=Test/CN=$1" \
+		-out "$PKI/$1.pem" -days 3650 -subj "/O=Test/CN=$1" \
 		-addext basicConstraints=critical,CA:TRUE \
 		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
 }
 # mkcert NAME CA EXT [DAYS [FAKETIME]]: a certificate for NAME signed by CA
-# with the extensions EXT, valid DAYS from now (or from FAKETIME's clock).
+# with the extensions EXT, valid DAYS (default 3650: past the pinned clock of
+# 2030) from now (or from FAKETIME's clock).
 mkcert() {
 	local pre=()
 	[ -n "${5:-}" ] && pre=(faketime -f "$5")
@@ -25,7 +26,7 @@ mkcert() {
 		-out "$PKI/$1.csr" -subj "/O=Test/CN=$1" 2>/dev/null
 	printf '%s\n' "$3" >"$PKI/$1.ext"
 	"${pre[@]}" openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.pem" -CAkey "$PKI/$2.key" \
-		-CAcreateserial -out "$PKI/$1.pem" -days "${4:-30}" -extfile "$PKI/$1.ext" 2>/dev/null
+		-CAcreateserial -out "$PKI/$1.pem" -days "${4:-3650}" -extfile "$PKI/$1.ext" 2>/dev/null
 }
 mkca ca
 mkca otherca
