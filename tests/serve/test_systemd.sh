@@ -100,6 +100,30 @@ assert_eq "STOPPING=1|STATUS=stopping: finishing the requests under way" "$(sed 
 [ -S "$SOCK" ] || fail "the service removed the socket systemd made"
 rm -f "$SOCK"
 
+# kick PORT PID: connect to PORT once systemd-socket-activate (PID) listens
+# on it (the connection starts the service), then wait for PID, at most
+# 30 s; its exit code in $KICK_RC.
+kick() {
+	local i rc
+	for i in $(seq 100); do
+		curl -s -m 10 -o /dev/null "http://127.0.0.1:$1/healthz"
+		rc=$?
+		# 7: nothing listens yet
+		[ "$rc" != 7 ] && break
+		sleep 0.05
+	done
+	for i in $(seq 300); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$2" 2>/dev/null; then
+		fail "the service on port $1 did not exit within 30 s"
+		kill -9 "$2"
+	fi
+	wait "$2"
+	KICK_RC=$?
+}
+
 begin "a passed TCP socket off loopback that is not named https is refused"
 : >"$NOTES"
 OFF_PORT=$(free_port)
@@ -108,9 +132,8 @@ systemd-socket-activate -l "0.0.0.0:$OFF_PORT" --fdname=plain -E "NOTIFY_SOCKET=
 	>"$T_TMP/serve.out" 2>"$SERVE_LOG" </dev/null &
 pid=$!
 at_exit "kill -9 $pid"
-curl -s -m 10 -o /dev/null "http://127.0.0.1:$OFF_PORT/healthz"
-wait "$pid"
-assert_eq 1 "$?" "exit code"
+kick "$OFF_PORT" "$pid"
+assert_eq 1 "$KICK_RC" "exit code"
 assert_contains "$SERVE_LOG" "ERROR: --listen systemd: socket tcp:0.0.0.0:$OFF_PORT (plain) is not on a loopback address and plain HTTP is only served on this machine; name it https (FileDescriptorName=https) to serve TLS on it"
 assert_not_contains "$NOTES" "READY=1"
 # An https socket without the TLS files.
@@ -119,9 +142,8 @@ systemd-socket-activate -l "127.0.0.1:$OFF_PORT" --fdname=https \
 	>"$T_TMP/serve.out" 2>"$SERVE_LOG" </dev/null &
 pid=$!
 at_exit "kill -9 $pid"
-curl -s -m 10 -o /dev/null "http://127.0.0.1:$OFF_PORT/healthz"
-wait "$pid"
-assert_eq 1 "$?" "exit code"
+kick "$OFF_PORT" "$pid"
+assert_eq 1 "$KICK_RC" "exit code"
 assert_contains "$SERVE_LOG" "ERROR: https+tcp:127.0.0.1:$OFF_PORT serves TLS: give --tls-cert, --tls-key and --tls-client-ca"
 
 begin "--listen systemd without sockets passed: exit 1"
