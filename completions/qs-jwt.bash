@@ -5,7 +5,7 @@
 # The option lists follow `qs-jwt <command> --help`; tests/package/test_man.sh
 # and test_completion.sh keep the three in step.
 
-_qs_jwt_commands='create-qseow create-qscloud decode pkcs11'
+_qs_jwt_commands='create-qseow create-qscloud decode pkcs11 serve'
 _qs_jwt_pkcs11_commands='list-tokens list-keys'
 
 _qs_jwt_key_opts='--cert-privatekey-file --cert-privatekey-passphrase-file
@@ -26,18 +26,24 @@ _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
 	--pkcs11-pin-final-try --clock-skew --expected-audience --minimal-output --json
 	--loglevel --help --version'
 
+_qs_jwt_opts_serve='--listen --socket-mode --jobs --policy --audit-log --audit-syslog
+	--connection-timeout --certificate --alg --cert-privatekey-file
+	--cert-privatekey-passphrase-file --cert-privatekey --pkcs11-uri --pkcs11-module
+	--pkcs11-pin-file --allow-pin-in-uri --pkcs11-pin-final-try --loglevel --help --version'
+
 _qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --json --loglevel --help'
 
 # Options whose value is a file name.
 _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file
 	--pkcs11-pin-file --pkcs11-module --jwt-file --cert-publickey-file --batch
-	--cert-file-prefix '
+	--cert-file-prefix --policy --audit-log --certificate '
 
 # Options that take a value we cannot guess: complete nothing after them.
 _qs_jwt_value_opts=' --userdir --userid --username --useremail --groups --expires --audience
 	--jobs --cert-privatekey --pkcs11-uri --cert-create-expires-days --issuer --keyid
-	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience '
+	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience
+	--listen --socket-mode --connection-timeout '
 
 # Whether word $2 is one of the words of $1.
 _qs_jwt_in()
@@ -130,6 +136,7 @@ _qs_jwt()
 	create-qseow) opts=$_qs_jwt_opts_create_qseow ;;
 	create-qscloud) opts=$_qs_jwt_opts_create_qscloud ;;
 	decode) opts=$_qs_jwt_opts_decode ;;
+	serve) opts=$_qs_jwt_opts_serve ;;
 	pkcs11)
 		if ((COMP_CWORD == 2)); then
 			_qs_jwt_words "$_qs_jwt_pkcs11_commands --help" "$cur"

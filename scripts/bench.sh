@@ -9,8 +9,9 @@
 #   BENCH_QUICK=1 scripts/bench.sh   few runs, small batches: a smoke test of
 #                                    the script, not a measurement
 #   BENCH_ONLY='one batch-file' ...  only these sections (one, batch-file,
-#                                    batch-token, rss, cert, serve-tls,
-#                                    overload): to measure a noisy row again
+#                                    batch-token, rss, cert, serve,
+#                                    serve-tls, overload): to measure a noisy
+#                                    row again
 #   scripts/bench.sh soak            only the 10-minute soak of qs-jwt serve
 #                                    over TLS (BENCH_SOAK_MINUTES=N: N minutes)
 #
@@ -32,6 +33,8 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	BATCH_SECONDS=1  # a batch must run at least this long
 	RSS_LINES=2000   # the "100,000-line" batch
 	CERT_RUNS=3      # --cert-create / genpkey runs
+	SERVE_SECONDS=2  # wrk -d per serve row
+	SERVE_RSS_REQS=5000 # the "100,000 requests" of the serve RSS row
 else
 	# >= 30 runs for medians of short processes; 5 rounds of 20 (100 in
 	# all) so a change in machine load while they run hits every command
@@ -44,6 +47,8 @@ else
 	LOOP_SECONDS=5
 	BATCH_SECONDS=5
 	RSS_LINES=100000
+	SERVE_SECONDS=5
+	SERVE_RSS_REQS=100000
 	# RSA key generation time varies several-fold from run to run (the
 	# search for primes): the median needs many runs.
 	CERT_RUNS=21
@@ -60,10 +65,7 @@ WORK=$(mktemp -d /tmp/qs-jwt-bench.XXXXXX)
 P11_KIT_SERVER_PID=
 
 cleanup() {
-	# qs-jwt serve of the serve sections, by its process id.
-	if [ -n "${SERVE_PID:-}" ]; then
-		kill "$SERVE_PID" 2>/dev/null || true
-	fi
+	stop_serve
 	# The server daemonises and forks one child per client connection: stop
 	# those first, then the server, by process id only.
 	if [ -n "$P11_KIT_SERVER_PID" ]; then
@@ -464,6 +466,145 @@ print(statistics.median(q)); print(statistics.median(o))' "$json")
 		"$(ms "${t[0]}")" "$(ms "${t[1]}")" "$(x "$r")" "<= 1.10x" "$(met "$r" '<=' 1.10)"
 }
 
+# ---- qs-jwt serve ---------------------------------------------------------------------
+
+SERVE_PID=
+stop_serve() {
+	[ -n "$SERVE_PID" ] || return 0
+	kill "$SERVE_PID" 2>/dev/null
+	wait "$SERVE_PID" 2>/dev/null
+	SERVE_PID=
+}
+
+# start_serve JOBS KEY_OPTS...: the service on loopback TCP (port in
+# SERVE_PORT) and a unix socket ($WORK/serve.sock), a policy that lets both
+# callers ask for anything, an audit log in $WORK.
+start_serve() {
+	local jobs=$1 i
+	shift
+	printf '{"clients":[{"name":"bench","match":{"loopback":true},"allow":{"userdir":["*"],"userid":["*"],"audience":["*"],"groups":["*"]}},{"name":"me","match":{"uid":%s},"allow":{"userdir":["*"],"userid":["*"],"audience":["*"],"groups":["*"]}}]}\n' \
+		"$(id -u)" >"$WORK/serve-policy.json"
+	rm -f "$WORK/serve.sock" "$WORK/serve-audit.jsonl"
+	"$QSJWT" serve --listen tcp:127.0.0.1:0 --listen "unix:$WORK/serve.sock" --jobs "$jobs" \
+		--policy "$WORK/serve-policy.json" --audit-log "$WORK/serve-audit.jsonl" "$@" \
+		2>"$WORK/serve.log" &
+	SERVE_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q 'INFO: ready' "$WORK/serve.log" && break
+		sleep 0.05
+	done
+	SERVE_PORT=$(sed -n 's/.*listening on tcp:127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/serve.log")
+	grep -q 'INFO: ready' "$WORK/serve.log" && [ -n "$SERVE_PORT" ] ||
+		die "qs-jwt serve did not start: $(cat "$WORK/serve.log")"
+}
+
+# The request every serve benchmark sends: the claims of the one-token rows.
+serve_body() {
+	printf '{"userid":"user00001","userdir":"ACME","username":"User 00001","useremail":"user00001@example.com","groups":["Sales","Finance"],"expires":"60m","audience":"qlik-aud"}'
+}
+
+# wrk_run CONNECTIONS SECONDS: keep-alive POSTs; sets WRK_RATE (req/s),
+# WRK_P50 and WRK_P99 (s); every answer must be 200.
+wrk_run() {
+	local c=$1 secs=$2 out=$WORK/wrk.out
+	cat >"$WORK/post.lua" <<EOF_LUA
+wrk.method = "POST"
+wrk.body = '$(serve_body)'
+wrk.headers["Content-Type"] = "application/json"
+non200 = 0
+response = function(status, headers, body) if status ~= 200 then non200 = non200 + 1 end end
+done = function(summary, latency, requests) io.write(string.format("p50 %d\\np99 %d\\nerrors %d\\n", latency:percentile(50), latency:percentile(99), summary.errors.status)) end
+EOF_LUA
+	wrk -t "$c" -c "$c" -d "${secs}s" -s "$WORK/post.lua" "http://127.0.0.1:$SERVE_PORT/v1/qseow" >"$out" 2>&1 ||
+		die "wrk failed: $(cat "$out"); the service: $(kill -0 "$SERVE_PID" 2>/dev/null && echo running || echo gone), $(tail -5 "$WORK/serve.log")"
+	WRK_RATE=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+	WRK_P50=$(awk '/^p50 / { print $2 / 1e6 }' "$out")
+	WRK_P99=$(awk '/^p99 / { print $2 / 1e6 }' "$out")
+	[ "$(awk '/^errors / { print $2 }' "$out")" = 0 ] || die "wrk saw answers other than 200: $(cat "$out")"
+	grep -q 'Non-2xx' "$out" && die "wrk saw non-2xx answers: $(cat "$out")"
+	[ -n "$WRK_RATE" ] || die "wrk printed no rate: $(cat "$out")"
+}
+
+# curl_par N PARALLEL: N requests with curl over the unix socket, PARALLEL at
+# a time (a process per request); prints requests/s.
+curl_par() {
+	local n=$1 par=$2 t0 t1
+	serve_body >"$WORK/body.json"
+	t0=$(date +%s.%N)
+	seq "$n" | xargs -P "$par" -I{} curl -s -o /dev/null -w '%{http_code}\n' --unix-socket "$WORK/serve.sock" \
+		-H 'Content-Type: application/json' --data-binary "@$WORK/body.json" http://qs-jwt/v1/qseow >"$WORK/curl.codes"
+	t1=$(date +%s.%N)
+	[ "$(grep -c '^200$' "$WORK/curl.codes")" = "$n" ] || die "curl: not every answer was 200"
+	calc "$n / ($t1 - $t0)"
+}
+
+# bench_serve_key NAME BASE_FN(JOBS) KEY_OPTS...: tokens/s with wrk (2
+# connections per worker) against the baseline at the same parallelism, the
+# latency of one request at a time against one raw signature, and curl.
+bench_serve_key() {
+	local name=$1 base_fn=$2 jobs r base one b1 b2
+	shift 2
+	for jobs in 1 2; do
+		log "serve, $name, --jobs $jobs: baseline, wrk, baseline"
+		start_serve "$jobs" "$@"
+		wrk_run 1 1 # warm up
+		b1=$("$base_fn" "$jobs")
+		wrk_run $((jobs * 2)) "$SERVE_SECONDS"
+		b2=$("$base_fn" "$jobs")
+		base=$(calc "($b1 + $b2) / 2")
+		r=$(calc "$WRK_RATE / $base")
+		row "serve, $name, --jobs $jobs, wrk keep-alive over loopback TCP, $((jobs * 2)) connections: tokens/s (p50 $(ms "$WRK_P50"), p99 $(ms "$WRK_P99"); baseline: $($base_fn name) at $jobs)" \
+			"$(per_s "$WRK_RATE")" "$(per_s "$base")" "$(x "$r")" ">= 0.85" "$(met "$r" '>=' 0.85)"
+		if [ "$jobs" = 1 ]; then
+			wrk_run 1 "$SERVE_SECONDS"
+			one=$(calc "1 / $base")
+			r=$(calc "$WRK_P50 / $one")
+			row "serve, $name: one request at a time, p50 latency (p99 $(ms "$WRK_P99"); baseline: one raw signature, 1 / $($base_fn name))" \
+				"$(ms "$WRK_P50")" "$(ms "$one")" "$(x "$r")" "<= 1.5x" "$(met "$r" '<=' 1.5)"
+		fi
+		r=$(curl_par $((${BENCH_QUICK:-0} == 1 ? 100 : 1000)) $((jobs * 2)))
+		row "serve, $name, --jobs $jobs, curl over the unix socket, $((jobs * 2)) in parallel (a process per request): tokens/s" \
+			"$(per_s "$r")" "-" "-" "-" "yes (no goal)"
+		stop_serve
+	done
+}
+
+_speed_base() {
+	[ "$1" = name ] && { echo "openssl speed -elapsed rsa2048 sign/s"; return; }
+	speed_sign 2048 "$1"
+}
+_loop_base() {
+	[ "$1" = name ] && { echo "p11_sign_loop"; return; }
+	"$SIGN_LOOP" "$SOFTHSM_MODULE" bench bench "$PINF" "$WORK/input" "$1" "$LOOP_SECONDS" 2>>"$WORK/loop.err"
+}
+
+rss_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# bench_serve_rss: RSS after 1,000 requests and after SERVE_RSS_REQS.
+bench_serve_rss() {
+	local n k1 k2
+	log "serve RSS after 1,000 and $SERVE_RSS_REQS requests (RSA-2048 file key, --jobs 2)"
+	start_serve 2 --cert-privatekey-file "$WORK/k2048.pem"
+	until [ "$(wc -l <"$WORK/serve-audit.jsonl")" -ge 1000 ]; do wrk_run 4 1; done
+	k1=$(rss_of "$SERVE_PID")
+	n=$(wc -l <"$WORK/serve-audit.jsonl")
+	until [ "$(wc -l <"$WORK/serve-audit.jsonl")" -ge "$SERVE_RSS_REQS" ]; do wrk_run 4 "$SERVE_SECONDS"; done
+	k2=$(rss_of "$SERVE_PID")
+	local r
+	r=$(calc "$k2 / $k1")
+	row "serve, RSS after $(wc -l <"$WORK/serve-audit.jsonl") requests (baseline: after $n)" \
+		"$(mb "$k2")" "$(mb "$k1")" "$(x "$r")" "<= 1.05x (no growth)" "$(met "$r" '<=' 1.05)"
+	stop_serve
+}
+
+bench_serve() {
+	command -v wrk >/dev/null || die "missing wrk (scripts/install-deps.sh)"
+	bench_serve_key "RSA-2048 file key" _speed_base --cert-privatekey-file "$WORK/k2048.pem"
+	bench_serve_key "SoftHSM2 key" _loop_base --pkcs11-uri 'pkcs11:token=bench;object=bench' \
+		--pkcs11-pin-file "$PINF"
+	bench_serve_rss
+}
+
 print_table() {
 	echo "| measurement | qs-jwt | baseline | ratio | goal | met? |"
 	echo "| --- | --- | --- | --- | --- | --- |"
@@ -504,6 +645,7 @@ main() {
 	if only batch-token; then bench_batch_tokens; fi
 	if only rss; then bench_batch_rss; fi
 	if only cert; then bench_cert_create; fi
+	if only serve; then bench_serve; fi
 	if only serve-tls; then bench_serve_tls; fi
 	if only overload; then bench_serve_overload; fi
 	print_table

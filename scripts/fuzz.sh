@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 top=$PWD
 
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"b64url jwt timespan uri keys batch_line pin_file"}
+targets=${FUZZ_TARGETS:-"b64url jwt timespan uri keys batch_line pin_file request policy"}
 jobs=${FUZZ_JOBS:-$(nproc)}
 
 scripts/install-deps.sh

@@ -14,11 +14,14 @@
 #include "cli/commands.h"
 #include "cli/key_opts.h"
 #include "serve/serve.h"
+#include "util/locked.h"
 #include "util/log.h"
 
 #define CMD "serve"
 #define MAX_JOBS 256
 #define MAX_LISTEN 16
+/* The longest PIN kept (the library asks for at most 256 bytes). */
+#define KEPT_PIN_MAX 4096
 /* How long SIGTERM waits for the requests under way. */
 #define STOP_GRACE_SECONDS 10
 
@@ -31,6 +34,7 @@ enum {
 	OPT_AUDIT_SYSLOG,
 	OPT_TIMEOUT,
 	OPT_ALG,
+	OPT_CERTIFICATE,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_CLIENT_CA,
@@ -58,6 +62,9 @@ static const cli_option serve_opts_table[] = {
      "send each audit line to syslog (authpriv) too"},
     {OPT_TIMEOUT, "connection-timeout", 0, CLI_VALUE, 0, "<seconds>",
      "close a connection idle (or sending too slowly) this long (default 10)"},
+    {OPT_CERTIFICATE, "certificate", 0, CLI_VALUE, 0, "<file>",
+     "certificate of the key (PEM or DER) for GET /v1/certificate (default: the\n"
+     "one stored beside a token key); refused when it is for another key"},
     {OPT_ALG, "alg", 0, CLI_VALUE, 0, "<alg>",
      "signature algorithm: RS256 (default), RS384 or RS512"},
     {OPT_TLS_CERT, "tls-cert", 0, CLI_VALUE, 0, "<file>",
@@ -84,7 +91,7 @@ typedef struct {
 	size_t n_listen;
 	long socket_mode; /* -1: not given */
 	long jobs, timeout;
-	const char *policy, *audit_log;
+	const char *policy, *audit_log, *certificate;
 	const char *tls_cert, *tls_key, *tls_client_ca;
 	int audit_syslog;
 	qsjwt_alg alg;
@@ -92,6 +99,43 @@ typedef struct {
 	int help, version;
 	key_opts key;
 } settings;
+
+/* The PIN, kept for logging in again after the token went away: the first
+ * login reads it from its source, the next ones from here. */
+typedef struct {
+	secret_source *src;
+	char *pin; /* KEPT_PIN_MAX bytes of locked memory */
+	size_t len;
+	int have;
+} kept_pin;
+
+static qsjwt_err keep_pin(char *buf, size_t size, size_t *len, const char *token, void *ud)
+{
+	kept_pin *kp = ud;
+	qsjwt_err rc;
+
+	if (kp->have) {
+		if (kp->len > size)
+			return QSJWT_ERR_LOGIN;
+		memcpy(buf, kp->pin, kp->len);
+		*len = kp->len;
+		return QSJWT_OK;
+	}
+	rc = pin_from_sources(buf, size, len, token, kp->src);
+	if (rc == QSJWT_OK && *len <= KEPT_PIN_MAX) {
+		memcpy(kp->pin, buf, *len);
+		kp->len = *len;
+		kp->have = 1;
+	}
+	return rc;
+}
+
+static qsjwt_err reopen_token(void *ud, qsjwt_signer **out)
+{
+	const qsjwt_pkcs11_opts *p11 = ud;
+
+	return qsjwt_signer_from_pkcs11(p11, out);
+}
 
 static cli_option all_opts[N_ALL];
 static size_t n_all;
@@ -122,6 +166,9 @@ static void help(void)
 	       "Answer HTTP requests for tokens, signing with one key and one login:\n"
 	       "  POST /v1/qseow  {\"userid\",\"userdir\",\"username\",\"useremail\",\"groups\",\n"
 	       "                  \"expires\",\"audience\"} -> {\"token\",\"exp\"}\n"
+	       "  POST /v1/qscloud {\"sub\",\"username\",\"useremail\",\"useremail_verified\",\n"
+	       "                  \"groups\",\"expires\",\"issuer\",\"keyid\"} -> {\"token\",\"exp\"}\n"
+	       "  GET  /v1/certificate  the key's certificate (PEM)\n"
 	       "  GET  /healthz   {\"status\":\"ok\"} when the key can sign now\n"
 	       "  GET  /metrics   Prometheus text, for policy clients with \"metrics\": true\n"
 	       "Each caller gets what the policy allows it; every decision is one line in\n"
@@ -210,6 +257,9 @@ static int handle(void *ud, int id, char *value)
 			    cli_shown(value));
 			return -1;
 		}
+		return 0;
+	case OPT_CERTIFICATE:
+		s->certificate = value;
 		return 0;
 	case OPT_POLICY:
 		s->policy = value;
@@ -317,10 +367,12 @@ int cmd_serve(int argc, char **argv)
 	qsjwt_signer *signer = NULL;
 	server *srv = NULL;
 	sigset_t set, old;
+	kept_pin kp;
 	int code = EXIT_USAGE, masked = 0;
 	unsigned stuck;
 
 	memset(&s, 0, sizeof(s));
+	memset(&kp, 0, sizeof(kp));
 	s.alg = QSJWT_RS256;
 	s.loglevel = QSJWT_LOG_INFO;
 	s.socket_mode = -1;
@@ -334,9 +386,23 @@ int cmd_serve(int argc, char **argv)
 	if (validate(&s) != 0)
 		goto out;
 
+	if (s.key.p11.uri != NULL) {
+		kp.src = &s.key.pin_src;
+		kp.pin = locked_alloc(KEPT_PIN_MAX);
+		if (kp.pin == NULL) {
+			log_error("cannot lock memory for the PIN (mlock: see ulimit -l): it must "
+				  "stay in RAM to log in again after the token goes away");
+			code = EXIT_RUNTIME;
+			goto out;
+		}
+		s.key.p11.pin_fn = keep_pin;
+		s.key.p11.pin_ud = &kp;
+	}
 	code = key_opts_signer(&s.key, cli_now(), &signer);
 	if (code != EXIT_OK)
 		goto out;
+	/* The server owns the signer from here. */
+	s.key.signer = NULL;
 	memset(&o, 0, sizeof(o));
 	o.listen = s.listen;
 	o.n_listen = s.n_listen;
@@ -347,6 +413,11 @@ int cmd_serve(int argc, char **argv)
 	o.policy_path = s.policy;
 	o.audit_path = s.audit_log;
 	o.audit_syslog = s.audit_syslog;
+	o.certificate = s.certificate;
+	if (s.key.p11.uri != NULL) {
+		o.reopen = reopen_token;
+		o.reopen_ud = &s.key.p11;
+	}
 	o.tls_cert = s.tls_cert;
 	o.tls_key = s.tls_key;
 	o.tls_client_ca = s.tls_client_ca;
@@ -371,6 +442,7 @@ int cmd_serve(int argc, char **argv)
 		log_error("%u signing call%s still inside the PKCS#11 module: exiting without "
 			  "closing the token session",
 			  stuck, stuck == 1 ? " was" : "s were");
+		locked_free(kp.pin, KEPT_PIN_MAX);
 		_exit(EXIT_RUNTIME);
 	}
 	server_free(srv);
@@ -379,7 +451,8 @@ int cmd_serve(int argc, char **argv)
 	code = EXIT_OK;
 out:
 	server_free(srv);
-	key_opts_release(&s.key); /* frees the signer, logs out */
+	key_opts_release(&s.key);
+	locked_free(kp.pin, KEPT_PIN_MAX);
 	if (masked)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return code;

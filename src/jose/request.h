@@ -43,4 +43,23 @@ char *qseow_request_payload(const qseow_request *r, const char *def_expires,
 			    const char *def_audience, int cli_hint, int64_t iat, char **payload,
 			    size_t *payload_len, int64_t *exp);
 
+/* A Qlik Cloud token request ({"sub", "username", "useremail",
+ * "useremail_verified", "groups", "expires", "issuer", "keyid"}): one
+ * POST /v1/qscloud body. sub, expires, issuer and keyid are required; an
+ * email comes with useremail_verified, as on create-qscloud's command line. */
+typedef struct {
+	const char *sub, *username, *useremail, *expires, *issuer, *keyid;
+	int email_verified; /* -1: absent */
+	const char **groups;
+	size_t n_groups;
+	void *doc;
+} qscloud_request;
+
+char *qscloud_request_parse(const char *text, size_t len, const char *what, qscloud_request *r);
+void qscloud_request_release(qscloud_request *r);
+/* The payload (qsjwt_qscloud_payload, as create-qscloud builds it) with
+ * this `jti`, issued at `iat`. NULL, or the message (caller frees). */
+char *qscloud_request_payload(const qscloud_request *r, const char *jti, int64_t iat,
+			      char **payload, size_t *payload_len, int64_t *exp);
+
 #endif

@@ -2,6 +2,7 @@
  * token; every signature is checked in software with the public half before
  * it is used (qsjwt_jwt_sign, qsjwt_cert_create). */
 #include "keys/signer_pkcs11.h"
+#include "keys/token_cert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -609,6 +610,32 @@ out:
 	OPENSSL_free(serial);
 	X509_free(x);
 	free(label);
+	free(id);
+	return rc;
+}
+
+qsjwt_err signer_token_cert(qsjwt_signer *s, unsigned char **der, size_t *der_len)
+{
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_OBJECT_HANDLE found[1];
+	CK_ULONG count = 0;
+	unsigned char *id = NULL;
+	size_t id_len = 0;
+	p11_signer *ps;
+	qsjwt_err rc = QSJWT_ERR_NOT_FOUND;
+
+	if (s->ops != &p11_ops)
+		return rc;
+	ps = s->impl;
+	(void)p11_get_attr(ps->tok, ps->session, ps->key, CKA_ID, &id, &id_len);
+	if (id_len > 0) {
+		CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, id, id_len } };
+		if (p11_find(ps->tok, ps->session, t, 2, found, 1, &count) == QSJWT_OK && count > 0 &&
+		    p11_get_attr(ps->tok, ps->session, found[0], CKA_VALUE, der, der_len) ==
+			    QSJWT_OK &&
+		    *der_len > 0)
+			rc = QSJWT_OK;
+	}
 	free(id);
 	return rc;
 }

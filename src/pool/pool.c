@@ -45,8 +45,8 @@ static void *work(void *arg)
 		if (j->start == NULL || j->start(j) == 0) {
 			j->token = NULL;
 			/* Signed and verified against the public key. */
-			j->rc = qsjwt_jwt_sign(w->signer, j->alg, j->payload, j->payload_len,
-					       &j->token);
+			j->rc = qsjwt_jwt_sign_kid(w->signer, j->alg, j->kid, j->payload,
+						   j->payload_len, &j->token);
 			j->done(j);
 		}
 		pthread_mutex_lock(&p->mu);
@@ -149,8 +149,8 @@ static void sync_done(pool_job *j)
 		sync_free(s);
 }
 
-qsjwt_err pool_sign(pool *p, qsjwt_alg alg, const char *payload, size_t payload_len,
-		    unsigned timeout_ms, char **token_out)
+qsjwt_err pool_sign(pool *p, qsjwt_alg alg, const char *kid, const char *payload,
+		    size_t payload_len, unsigned timeout_ms, char **token_out)
 {
 	pthread_condattr_t ca;
 	struct timespec deadline;
@@ -166,6 +166,7 @@ qsjwt_err pool_sign(pool *p, qsjwt_alg alg, const char *payload, size_t payload_
 	pthread_condattr_destroy(&ca);
 	s->mu = &p->mu;
 	s->job.alg = alg;
+	s->job.kid = kid;
 	s->job.payload = payload;
 	s->job.payload_len = payload_len;
 	s->job.done = sync_done;

@@ -23,6 +23,7 @@ typedef struct pool_job pool_job;
 
 struct pool_job {
 	qsjwt_alg alg;
+	const char *kid;     /* header "kid" (NULL: none); borrowed until done() */
 	const char *payload; /* borrowed until done() */
 	size_t payload_len;
 	char *token;  /* set before done(): a secret, the owner frees it
@@ -56,8 +57,8 @@ qsjwt_err pool_submit(pool *p, pool_job *j);
  * is cancelled or the time ran out (the worker then throws the token away
  * when it returns).
  */
-qsjwt_err pool_sign(pool *p, qsjwt_alg alg, const char *payload, size_t payload_len,
-		    unsigned timeout_ms, char **token_out);
+qsjwt_err pool_sign(pool *p, qsjwt_alg alg, const char *kid, const char *payload,
+		    size_t payload_len, unsigned timeout_ms, char **token_out);
 
 /* Stop taking jobs: the queued ones are dropped without a call to their
  * callbacks; a signing call under way finishes. Thread-safe. */

@@ -30,6 +30,7 @@ struct audit {
 	int fd; /* -1: no file */
 	int use_syslog;
 	char *path;
+	int torn; /* a short write left a line without its '\n' */
 	pthread_mutex_t mu;
 };
 
@@ -83,7 +84,7 @@ audit *audit_open(const char *path, int use_syslog, char **err)
 				      path, (unsigned)(st.st_mode & 07777));
 			goto out;
 		}
-		if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) != 0) {
+		if (fcntl(fd, F_SETFL, O_APPEND) != 0) {
 			*err = format("cannot open audit log '%s': %s", path, strerror(errno));
 			goto out;
 		}
@@ -168,7 +169,8 @@ static int add_caller(cJSON *o, const serve_caller *c)
 			goto out;
 		break;
 	case CALLER_TLS:
-		if (add_str(k, "peer", "tls") != 0 || add_str(k, "cert_subject", c->cert_subject) != 0 ||
+		if (add_str(k, "peer", "tls") != 0 ||
+		    add_str(k, "cert_subject", c->cert_subject) != 0 ||
 		    add_str(k, "cert_sha256", c->cert_sha256) != 0)
 			goto out;
 		break;
@@ -183,7 +185,8 @@ static int add_request(cJSON *o, const serve_request *r)
 	cJSON *g;
 
 	if (r->kind == REQ_QSEOW) {
-		if (add_str(o, "userdir", r->userdir) != 0 || add_str(o, "userid", r->userid) != 0 ||
+		if (add_str(o, "userdir", r->userdir) != 0 ||
+		    add_str(o, "userid", r->userid) != 0 ||
 		    add_str(o, "audience", r->audience) != 0)
 			return -1;
 	} else {
@@ -220,7 +223,8 @@ static const char *decision(const audit_record *r)
 	return r->status == 403 || r->status == 429 ? "denied" : "failed";
 }
 
-/* The line, '\n'-terminated, in malloc'ed memory (NULL: out of memory). */
+/* "\n" + the line + "\n" in malloc'ed memory (NULL: out of memory); *len
+ * counts the line and its end, not the leading "\n". */
 static char *build_line(const audit_record *r, size_t *len)
 {
 	char tbuf[32];
@@ -248,12 +252,13 @@ static char *build_line(const audit_record *r, size_t *len)
 	if (json == NULL)
 		goto out;
 	n = strlen(json);
-	line = malloc(n + 2);
+	line = malloc(n + 3);
 	if (line == NULL)
 		goto out;
-	memcpy(line, json, n);
-	line[n] = '\n';
-	line[n + 1] = '\0';
+	line[0] = '\n';
+	memcpy(line + 1, json, n);
+	line[n + 1] = '\n';
+	line[n + 2] = '\0';
 	*len = n + 1;
 out:
 	cJSON_free(json);
@@ -276,26 +281,30 @@ int audit_write(audit *a, const audit_record *r, char **err)
 	}
 	pthread_mutex_lock(&a->mu);
 	if (a->fd >= 0) {
+		/* After a short write the next line first ends the fragment,
+		 * in the same write(2), so it starts on a line of its own. */
+		const char *from = a->torn ? line : line + 1;
+		size_t want = a->torn ? len + 1 : len;
+
 		do {
-			n = write(a->fd, line, len);
+			n = write(a->fd, from, want);
 		} while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			failed = 1;
 			*err = format("cannot write audit log '%s': %s", a->path, strerror(errno));
-		} else if ((size_t)n != len) {
+		} else if ((size_t)n != want) {
 			failed = 1;
-			/* End the fragment so the next line starts on its own
-			 * (best effort: the disk is likely full). */
-			if (write(a->fd, "\n", 1) < 0) {
-				/* nothing more to do */
-			}
+			if (n > 0)
+				a->torn = from[n - 1] != '\n';
 			*err = format("short write to audit log '%s' (%zd of %zu bytes)", a->path,
-				      n, len);
+				      n, want);
+		} else {
+			a->torn = 0;
 		}
 	}
 	if (!failed && a->use_syslog) {
-		line[len - 1] = '\0';
-		syslog(LOG_AUTHPRIV | LOG_INFO, "%s", line);
+		line[len] = '\0';
+		syslog(LOG_AUTHPRIV | LOG_INFO, "%s", line + 1);
 	}
 	pthread_mutex_unlock(&a->mu);
 	if (!failed)

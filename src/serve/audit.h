@@ -27,13 +27,13 @@ audit *audit_open(const char *path, int use_syslog, char **err);
 typedef struct {
 	int64_t time; /* unix seconds */
 	const serve_caller *caller;
-	const char *client; /* policy client name or NULL */
-	const char *route;  /* "/v1/qseow" ... */
+	const char *client;	  /* policy client name or NULL */
+	const char *route;	  /* "/v1/qseow" ... */
 	const serve_request *req; /* may be NULL (bad request) */
 	int allowed;
 	const char *reason; /* why denied / failed, NULL when allowed */
 	int status;
-	int64_t exp;              /* 0 when no token */
+	int64_t exp;		  /* 0 when no token */
 	const char *token_sha256; /* hex, NULL when no token */
 } audit_record;
 

@@ -195,6 +195,14 @@ void metrics_relogin(metrics *m)
 	pthread_mutex_unlock(&m->mu);
 }
 
+void metrics_relogins_set(metrics *m, uint64_t n)
+{
+	pthread_mutex_lock(&m->mu);
+	if (n > m->relogins)
+		m->relogins = n;
+	pthread_mutex_unlock(&m->mu);
+}
+
 void metrics_audit_failure(metrics *m)
 {
 	pthread_mutex_lock(&m->mu);

@@ -35,8 +35,10 @@ void metrics_sign_latency(metrics *m, uint64_t us);
 /* Whether the key can sign now (1) or not (0). */
 void metrics_token_up(metrics *m, int up);
 
-/* One login again after a token failure. */
+/* One login again after a token failure; or the count so far, from the
+ * key's own tally (a counter never goes down: a smaller n is ignored). */
 void metrics_relogin(metrics *m);
+void metrics_relogins_set(metrics *m, uint64_t n);
 
 /* One audit line that could not be written (its request got 503). */
 void metrics_audit_failure(metrics *m);

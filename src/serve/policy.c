@@ -278,12 +278,13 @@ static int check_keys(const cJSON *o, const char *path, const char *const *keys,
 	return 0;
 }
 
-/* A whole number in [0, max]. */
-static int get_whole(const cJSON *v, double max, const char *path, double *out, char **err)
+/* A whole number in [min, max]. */
+static int get_whole(const cJSON *v, double min, double max, const char *path, double *out,
+		     char **err)
 {
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= max) ||
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max) ||
 	    v->valuedouble != floor(v->valuedouble)) {
-		seterr(err, "%s: must be a whole number from 0 to %.0f", path, max);
+		seterr(err, "%s: must be a whole number from %.0f to %.0f", path, min, max);
 		return -1;
 	}
 	*out = v->valuedouble;
@@ -333,8 +334,8 @@ static int norm_sha256(const char *in, char **out)
 
 static int parse_match(const cJSON *m, const char *path, policy_client *c, char **err)
 {
-	static const char *const keys[] = { "uid",      "user",         "gid",         "group",
-					    "loopback", "cert_subject", "cert_sha256", NULL };
+	static const char *const keys[] = {"uid",      "user",	       "gid",	      "group",
+					   "loopback", "cert_subject", "cert_sha256", NULL};
 	char sub[160], buf[SHOWN_MAX];
 	const char *s = NULL;
 	const cJSON *v;
@@ -350,8 +351,9 @@ static int parse_match(const cJSON *m, const char *path, policy_client *c, char 
 	v = m->child;
 	if (v == NULL || v->next != NULL) {
 		if (v == NULL)
-			seterr(err, "%s: is empty; give one of uid, user, gid, group, loopback, "
-				    "cert_subject, cert_sha256",
+			seterr(err,
+			       "%s: is empty; give one of uid, user, gid, group, loopback, "
+			       "cert_subject, cert_sha256",
 			       path);
 		else
 			seterr(err, "%s: holds both \"%s\" and \"%s\"; give exactly one", path,
@@ -361,7 +363,7 @@ static int parse_match(const cJSON *m, const char *path, policy_client *c, char 
 	snprintf(sub, sizeof(sub), "%s.%s", path, v->string);
 	if (strcmp(v->string, "uid") == 0 || strcmp(v->string, "gid") == 0) {
 		/* (uid_t)-1 means "no uid" to setreuid and chown. */
-		if (get_whole(v, 4294967294.0, sub, &d, err) != 0)
+		if (get_whole(v, 0, 4294967294.0, sub, &d, err) != 0)
 			return -1;
 		if (v->string[0] == 'u') {
 			c->mk = M_UID;
@@ -394,7 +396,8 @@ static int parse_match(const cJSON *m, const char *path, policy_client *c, char 
 		if (r == 1)
 			seterr(err, "%s: no user \"%s\" on this system", sub, buf);
 		else if (r < 0)
-			seterr(err, "%s: cannot look up user \"%s\": %s", sub, buf, strerror(errno));
+			seterr(err, "%s: cannot look up user \"%s\": %s", sub, buf,
+			       strerror(errno));
 		return r == 0 ? 0 : -1;
 	}
 	if (strcmp(v->string, "group") == 0) {
@@ -403,7 +406,8 @@ static int parse_match(const cJSON *m, const char *path, policy_client *c, char 
 		if (r == 1)
 			seterr(err, "%s: no group \"%s\" on this system", sub, buf);
 		else if (r < 0)
-			seterr(err, "%s: cannot look up group \"%s\": %s", sub, buf, strerror(errno));
+			seterr(err, "%s: cannot look up group \"%s\": %s", sub, buf,
+			       strerror(errno));
 		return r == 0 ? 0 : -1;
 	}
 	if (strcmp(v->string, "cert_subject") == 0) {
@@ -494,15 +498,16 @@ static int parse_lifetime(const cJSON *v, const char *path, policy_client *c, ch
 
 static int parse_allow(const cJSON *a, const char *path, policy_client *c, char **err)
 {
-	static const char *const keys[] = { "userdir", "userid",  "audience",     "groups",
-					    "issuer",  "keyid",   "max_lifetime", "requests_per_minute",
-					    "metrics", NULL };
+	static const char *const keys[] = {
+	    "userdir", "userid", "audience",	 "groups",
+	    "issuer",  "keyid",	 "max_lifetime", "requests_per_minute",
+	    "metrics", NULL};
 	struct {
 		const char *key;
 		plist *l;
 	} lists[] = {
-		{ "userdir", &c->userdir }, { "userid", &c->userid }, { "audience", &c->audience },
-		{ "groups", &c->groups },   { "issuer", &c->issuer }, { "keyid", &c->keyid },
+	    {"userdir", &c->userdir}, {"userid", &c->userid}, {"audience", &c->audience},
+	    {"groups", &c->groups},   {"issuer", &c->issuer}, {"keyid", &c->keyid},
 	};
 	char sub[160];
 	const cJSON *v;
@@ -527,12 +532,12 @@ static int parse_allow(const cJSON *a, const char *path, policy_client *c, char 
 	v = cJSON_GetObjectItemCaseSensitive(a, "requests_per_minute");
 	if (v != NULL) {
 		snprintf(sub, sizeof(sub), "%s.requests_per_minute", path);
-		if (get_whole(v, RATE_MAX, sub, &d, err) != 0)
-			return -1;
-		if (d < 1) {
+		if (cJSON_IsNumber(v) && v->valuedouble == 0) {
 			seterr(err, "%s: must be at least 1 (leave it out for no limit)", sub);
 			return -1;
 		}
+		if (get_whole(v, 1, RATE_MAX, sub, &d, err) != 0)
+			return -1;
 		c->rate = calloc(1, sizeof(*c->rate));
 		if (c->rate == NULL || pthread_mutex_init(&c->rate->mu, NULL) != 0) {
 			free(c->rate);
@@ -555,7 +560,7 @@ static int parse_allow(const cJSON *a, const char *path, policy_client *c, char 
 
 static int parse_client(const cJSON *o, size_t idx, policy *p, char **err)
 {
-	static const char *const keys[] = { "name", "match", "allow", NULL };
+	static const char *const keys[] = {"name", "match", "allow", NULL};
 	policy_client *c = &p->clients[idx];
 	char path[64], sub[80], buf[SHOWN_MAX];
 	const cJSON *v;
@@ -632,8 +637,8 @@ static void line_col(const char *t, const char *at, size_t *line, size_t *col)
 
 policy *policy_parse(const char *text, size_t len, char **err)
 {
-	static const char *const top_keys[] = { "clients", NULL };
-	const unsigned char *u = (const unsigned char *)text;
+	static const char *const top_keys[] = {"clients", NULL};
+	const unsigned char *u;
 	const char *end = NULL;
 	cJSON *root = NULL;
 	const cJSON *cl;
@@ -641,6 +646,9 @@ policy *policy_parse(const char *text, size_t len, char **err)
 	size_t line, col, i, n;
 
 	*err = NULL;
+	if (text == NULL)
+		text = "";
+	u = (const unsigned char *)text;
 	for (i = 0; i < len; i += n) {
 		n = utf8_seq_len(u + i, len - i);
 		if (n == 0) {
@@ -661,7 +669,7 @@ policy *policy_parse(const char *text, size_t len, char **err)
 		if (end == NULL || end < text || end > text + len)
 			end = text + len;
 		line_col(text, end, &line, &col);
-		seterr(err, "not valid JSON (line %zu, column %zu)", line, col);
+		seterr(err, "not valid JSON near line %zu, column %zu", line, col);
 		goto out;
 	}
 	while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
@@ -908,7 +916,7 @@ static int deny(const policy_client *pc, const char *what, const char *value, co
 		shown(value, v);
 		seterr(why, "%s \"%s\" is not allowed%s for client \"%s\"", what, v, rule, name);
 	}
-	return *why != NULL ? 1 : -1;
+	return 1;
 }
 
 int policy_check(const policy_client *pc, const serve_request *r, char **why)
@@ -945,7 +953,7 @@ int policy_check(const policy_client *pc, const serve_request *r, char **why)
 		shown(pc->max_lifetime_text, text);
 		seterr(why, "lifetime %llds is over max_lifetime \"%s\" (%llds) for client \"%s\"",
 		       (long long)r->lifetime, text, (long long)pc->max_lifetime, name);
-		return *why != NULL ? 1 : -1;
+		return 1;
 	}
 	return 0;
 }

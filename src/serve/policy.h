@@ -29,7 +29,7 @@ typedef enum { REQ_QSEOW, REQ_QSCLOUD } serve_req_kind;
 typedef struct {
 	serve_req_kind kind;
 	const char *userdir, *userid, *audience; /* qseow */
-	const char *sub, *issuer, *keyid;        /* qscloud */
+	const char *sub, *issuer, *keyid;	 /* qscloud */
 	const char *const *groups;
 	size_t n_groups;
 	int64_t lifetime; /* seconds, from "expires" */
@@ -85,7 +85,7 @@ const char *policy_client_name(const policy_client *pc);
  * `why` is not NULL, *why gets a message naming the rule (the caller frees
  * it), e.g.  userdir "X" is not allowed for client "portal"  with the values
  * escaped for a terminal. It never holds a secret (a request has none).
- * -1 (and *why = NULL) only when out of memory.
+ * *why is NULL when allowed, and when denied but out of memory.
  */
 int policy_check(const policy_client *pc, const serve_request *r, char **why);
 

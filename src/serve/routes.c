@@ -130,25 +130,83 @@ static int sha256_hex(const char *s, char hex[65])
 	return 0;
 }
 
-/* POST /v1/qseow: the token create-qseow would print for these values. */
-static void qseow(serve_state *st, const serve_caller *c, const char *body, size_t len, reply *out)
+/* The parsed request of a token route: what the policy sees, what is signed. */
+typedef struct {
+	serve_request sr;
+	int parsed;
+	qseow_request qe;
+	qscloud_request qc;
+	char *jti;
+	const char *kid;
+	char *payload;
+	size_t payload_len;
+	int64_t exp;
+} token_req;
+
+/* Parse body for route kind into t; NULL or the 400 message (caller frees). */
+static char *parse_token_req(serve_req_kind kind, const char *body, size_t len, int64_t iat,
+			     token_req *t)
+{
+	char *err;
+
+	t->sr.kind = kind;
+	if (kind == REQ_QSEOW) {
+		err = qseow_request_parse(body, len, "body", &t->qe);
+		if (err != NULL)
+			return err;
+		t->parsed = 1;
+		t->sr.userdir = t->qe.userdir;
+		t->sr.userid = t->qe.userid;
+		t->sr.audience = t->qe.audience;
+		t->sr.groups = (const char *const *)t->qe.groups;
+		t->sr.n_groups = t->qe.n_groups;
+		return qseow_request_payload(&t->qe, NULL, NULL, 0, iat, &t->payload,
+					     &t->payload_len, &t->exp);
+	}
+	err = qscloud_request_parse(body, len, "body", &t->qc);
+	if (err != NULL)
+		return err;
+	t->parsed = 1;
+	t->sr.sub = t->qc.sub;
+	t->sr.issuer = t->qc.issuer;
+	t->sr.keyid = t->qc.keyid;
+	t->sr.groups = (const char *const *)t->qc.groups;
+	t->sr.n_groups = t->qc.n_groups;
+	t->kid = t->qc.keyid;
+	/* The original's random jti: 16 bytes. */
+	if (qsjwt_random_b64url(16, &t->jti) != QSJWT_OK)
+		return strdup("cannot make a random jti");
+	return qscloud_request_payload(&t->qc, t->jti, iat, &t->payload, &t->payload_len, &t->exp);
+}
+
+static void token_req_release(token_req *t)
+{
+	free(t->payload);
+	free(t->jti);
+	if (t->parsed && t->sr.kind == REQ_QSEOW)
+		qseow_request_release(&t->qe);
+	if (t->parsed && t->sr.kind == REQ_QSCLOUD)
+		qscloud_request_release(&t->qc);
+}
+
+/* A token route: caller known, within its rate, request well-formed and
+ * allowed, signed and verified, audited; only then the token. */
+static void token_route(serve_state *st, const serve_caller *c, const char *route_path,
+			serve_req_kind kind, const char *body, size_t len, reply *out)
 {
 	policy *p = state_policy(st);
 	const policy_client *pc = NULL;
-	qseow_request q;
-	serve_request sr;
+	token_req t;
 	audit_record rec;
-	char *err = NULL, *payload = NULL, *token = NULL, *why = NULL, hex[65];
-	size_t payload_len = 0;
-	int64_t iat = now_s(), exp = 0;
+	char *err = NULL, *token = NULL, *why = NULL, hex[65];
+	int64_t iat = now_s();
 	uint64_t t0;
-	int parsed = 0, status = 0, allowed = 0;
+	int status = 0, allowed = 0;
 	const char *reason = NULL;
 	qsjwt_err rc;
 
-	memset(&sr, 0, sizeof(sr));
+	memset(&t, 0, sizeof(t));
 	memset(&rec, 0, sizeof(rec));
-	sr.kind = REQ_QSEOW;
 	pc = p != NULL ? policy_match(p, c) : NULL;
 	if (pc == NULL) {
 		status = 403;
@@ -160,25 +218,15 @@ static void qseow(serve_state *st, const serve_caller *c, const char *body, size
 		reason = "over the client's requests_per_minute";
 		goto answer;
 	}
-	err = qseow_request_parse(body, len, "body", &q);
-	if (err == NULL) {
-		parsed = 1;
-		sr.userdir = q.userdir;
-		sr.userid = q.userid;
-		sr.audience = q.audience;
-		sr.groups = (const char *const *)q.groups;
-		sr.n_groups = q.n_groups;
-		err = qseow_request_payload(&q, NULL, NULL, 0, iat, &payload, &payload_len, &exp);
-	}
+	err = parse_token_req(kind, body, len, iat, &t);
 	if (err != NULL) {
 		status = 400;
 		reason = err;
 		goto answer;
 	}
-	sr.lifetime = exp - iat;
-	switch (policy_check(pc, &sr, &why)) {
-	case 0:
-		break;
+	t.sr.lifetime = t.exp - iat;
+	switch (policy_check(pc, &t.sr, &why)) {
+	case 0: break;
 	case 1:
 		status = 403;
 		reason = why != NULL ? why : "the policy refuses the request";
@@ -189,16 +237,12 @@ static void qseow(serve_state *st, const serve_caller *c, const char *body, size
 		goto answer;
 	}
 	t0 = mono_us();
-	rc = pool_sign(st->pool, st->alg, payload, payload_len, SERVE_SIGN_TIMEOUT_MS, &token);
+	rc = keyholder_sign(st->key, st->alg, t.kid, t.payload, t.payload_len, &token, &reason);
 	if (rc == QSJWT_OK)
 		metrics_sign_latency(st->metrics, mono_us() - t0);
-	/* Whether the key signed the last time it was asked. */
-	metrics_token_up(st->metrics, rc == QSJWT_OK || rc == QSJWT_ERR_INTERRUPTED);
 	if (rc != QSJWT_OK) {
 		status = 503;
-		reason = rc == QSJWT_ERR_INTERRUPTED ? "the key did not sign in time"
-						     : "the key cannot sign now";
-		log_error("POST /v1/qseow: %s (%s)", reason, qsjwt_err_str(rc));
+		log_error("POST %s: %s (%s)", route_path, reason, qsjwt_err_str(rc));
 		goto answer;
 	}
 	if (sha256_hex(token, hex) != 0) {
@@ -212,12 +256,12 @@ answer:
 	rec.time = iat;
 	rec.caller = c;
 	rec.client = pc != NULL ? policy_client_name(pc) : NULL;
-	rec.route = "/v1/qseow";
-	rec.req = parsed ? &sr : NULL;
+	rec.route = route_path;
+	rec.req = t.parsed ? &t.sr : NULL;
 	rec.allowed = allowed;
 	rec.reason = reason;
 	rec.status = status;
-	rec.exp = status == 200 ? exp : 0;
+	rec.exp = status == 200 ? t.exp : 0;
 	rec.token_sha256 = status == 200 ? hex : NULL;
 	reply_error(out, status, reason != NULL ? reason : "");
 	if (audited(st, &rec, out) == 0 && status == 200) {
@@ -230,7 +274,7 @@ answer:
 			reply_error(out, 503, "out of memory");
 		} else {
 			snprintf(text, n, "{\"token\":\"%s\",\"exp\":%lld}\n", token,
-				 (long long)exp);
+				 (long long)t.exp);
 			out->status = 200;
 			out->body = text;
 			out->secret = 1;
@@ -238,26 +282,62 @@ answer:
 		}
 	}
 	qsjwt_secret_free(token);
-	free(payload);
 	free(why);
 	free(err);
-	if (parsed)
-		qseow_request_release(&q);
+	token_req_release(&t);
 	policy_unref(p);
+}
+
+/* POST /v1/qseow: the token create-qseow would print for these values. */
+static void qseow(serve_state *st, const serve_caller *c, const char *body, size_t len,
+		  reply *out)
+{
+	token_route(st, c, "/v1/qseow", REQ_QSEOW, body, len, out);
+}
+
+/* POST /v1/qscloud: as create-qscloud (a random jti, kid in the header). */
+static void qscloud(serve_state *st, const serve_caller *c, const char *body, size_t len,
+		    reply *out)
+{
+	token_route(st, c, "/v1/qscloud", REQ_QSCLOUD, body, len, out);
 }
 
 /* GET /healthz: whether the key can sign now. */
 static void healthz(serve_state *st, const serve_caller *c, const char *body, size_t len,
 		    reply *out)
 {
-	(void)st;
+	char why[256];
+
 	(void)c;
 	(void)body;
 	(void)len;
+	if (!keyholder_healthy(st->key, why, sizeof(why))) {
+		reply_error(out, 503, why);
+		return;
+	}
 	reply_release(out);
 	out->status = 200;
 	out->body = strdup("{\"status\":\"ok\"}\n");
 	out->content_type = "application/json";
+}
+
+/* GET /v1/certificate: public, for whoever configures the proxy. */
+static void certificate(serve_state *st, const serve_caller *c, const char *body, size_t len,
+			reply *out)
+{
+	(void)c;
+	(void)body;
+	(void)len;
+	if (st->cert_pem == NULL) {
+		reply_error(out, 404,
+			    "no certificate: start the service with --certificate FILE, or store "
+			    "one beside the token key");
+		return;
+	}
+	reply_release(out);
+	out->status = 200;
+	out->body = strdup(st->cert_pem);
+	out->content_type = "application/x-pem-file";
 }
 
 /* GET /metrics: the Prometheus text, for policy clients with
@@ -276,6 +356,9 @@ static void metrics_route(serve_state *st, const serve_caller *c, const char *bo
 	(void)len;
 	reply_release(out);
 	if (pc != NULL && policy_allows_metrics(pc)) {
+		char why_down[256];
+		metrics_token_up(st->metrics, keyholder_healthy(st->key, why_down, sizeof(why_down)));
+		metrics_relogins_set(st->metrics, keyholder_relogins(st->key));
 		out->body = metrics_render(st->metrics);
 		out->status = out->body != NULL ? 200 : 503;
 		out->content_type = METRICS_CONTENT_TYPE;
@@ -303,6 +386,8 @@ out:
 
 static const route routes[] = {
     {"/v1/qseow", "POST", 1, 1, qseow},
+    {"/v1/qscloud", "POST", 1, 1, qscloud},
+    {"/v1/certificate", "GET", 0, 0, certificate},
     {"/healthz", "GET", 0, 0, healthz},
     {"/metrics", "GET", 0, 0, metrics_route},
 };

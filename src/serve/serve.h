@@ -10,6 +10,8 @@
 
 #include <qsjwt/qsjwt.h>
 
+#include "serve/key.h"
+
 typedef struct {
 	/* "unix:PATH", "tcp:127.0.0.1:PORT", "https:ADDR:PORT" or "systemd"
 	 * (the sockets socket activation passed) */
@@ -22,6 +24,9 @@ typedef struct {
 	const char *policy_path; /* NULL: only the service's own uid */
 	const char *audit_path;	 /* NULL: no file */
 	int audit_syslog;
+	const char *certificate;   /* for GET /v1/certificate; NULL: the token's */
+	key_reopen_fn reopen; /* token keys: a new signer after a device failure */
+	void *reopen_ud;
 	/* https: listeners (PEM files); all three or none */
 	const char *tls_cert, *tls_key, *tls_client_ca;
 } serve_opts;
@@ -30,8 +35,8 @@ typedef struct server server;
 
 /*
  * Open the audit log, load the policy, start the signing pool over `signer`
- * (borrowed, it must outlive the server) and listen. 0, or -1 with the
- * reason logged (nothing is left listening).
+ * (taken over: freed with the server, also when the start fails) and
+ * listen. 0, or -1 with the reason logged (nothing is left listening).
  */
 int server_start(const serve_opts *o, qsjwt_signer *signer, server **out);
 
@@ -47,7 +52,7 @@ void server_reload(server *s);
  */
 unsigned server_stop(server *s, unsigned grace_seconds);
 
-/* After server_stop() returned 0 (or start failed). NULL is a no-op. */
+/* After server_stop() returned 0. NULL is a no-op. */
 void server_free(server *s);
 
 #endif

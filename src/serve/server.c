@@ -18,6 +18,7 @@
 
 #include <microhttpd.h>
 
+#include "serve/cert.h"
 #include "serve/inet.h"
 #include "serve/listen.h"
 #include "serve/routes.h"
@@ -461,15 +462,26 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 	sdl_socket *sd = NULL;
 	int want_sd = 0;
 
-	if (s == NULL)
+	if (s == NULL) {
+		qsjwt_signer_free(signer);
 		return -1;
+	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_idle, NULL);
 	pthread_mutex_init(&s->st.policy_mu, NULL);
 	s->mu_init = 1;
-	s->st.signer = signer;
 	s->st.alg = o->alg;
 	s->st.policy_path = o->policy_path;
+	s->st.cert_pem = serve_cert_load(signer, o->certificate, &err);
+	if (err != NULL) {
+		log_error("--certificate: %s", err);
+		qsjwt_signer_free(signer);
+		goto fail;
+	}
+	if (keyholder_new(signer, o->jobs, o->reopen, o->reopen_ud, &s->st.key) != QSJWT_OK) {
+		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
+		goto fail;
+	}
 	s->st.metrics = metrics_new(QSJWT_VERSION);
 	if (s->st.metrics == NULL)
 		goto fail;
@@ -518,10 +530,6 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 			 (unsigned long)uid, res != NULL ? " (" : "", res != NULL ? pw.pw_name : "",
 			 res != NULL ? ")" : "");
 	}
-	if (pool_new(signer, o->jobs, &s->st.pool) != QSJWT_OK) {
-		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
-		goto fail;
-	}
 	s->l = calloc(o->n_listen + n_sd, sizeof(*s->l));
 	if (s->l == NULL)
 		goto fail;
@@ -555,11 +563,11 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 		}
 	}
 	log_info("ready: %u signing worker%s, %s", o->jobs, o->jobs == 1 ? "" : "s",
-		 qsjwt_signer_describe(signer));
+		 keyholder_describe(s->st.key));
 	{
 		char status[300];
 		snprintf(status, sizeof(status), "serving: %u signing worker%s, %s", o->jobs,
-			 o->jobs == 1 ? "" : "s", qsjwt_signer_describe(signer));
+			 o->jobs == 1 ? "" : "s", keyholder_describe(s->st.key));
 		sdl_notify_ready(status);
 	}
 	sdl_sockets_free(sd, n_sd);
@@ -639,17 +647,14 @@ unsigned server_stop(server *s, unsigned grace_seconds)
 			MHD_stop_daemon(s->l[i].d);
 		s->l[i].d = NULL;
 	}
-	if (s->st.pool == NULL)
-		return 0;
-	pool_cancel(s->st.pool);
-	return pool_drain(s->st.pool, 10);
+	return keyholder_stop(s->st.key, 10);
 }
 
 void server_free(server *s)
 {
 	if (s == NULL)
 		return;
-	pool_free(s->st.pool);
+	keyholder_free(s->st.key);
 	for (size_t i = 0; i < s->n_l; i++) {
 		if (s->l[i].fd >= 0)
 			close(s->l[i].fd);
@@ -658,6 +663,7 @@ void server_free(server *s)
 	free(s->l);
 	policy_unref(s->st.policy);
 	audit_close(s->st.audit);
+	free(s->st.cert_pem);
 	tls_conf_free(s->tls);
 	metrics_free(s->st.metrics);
 	pthread_mutex_destroy(&s->st.policy_mu);

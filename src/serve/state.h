@@ -7,8 +7,8 @@
 
 #include <qsjwt/qsjwt.h>
 
-#include "pool/pool.h"
 #include "serve/audit.h"
+#include "serve/key.h"
 #include "serve/metrics.h"
 #include "serve/policy.h"
 
@@ -18,8 +18,8 @@
 #define SERVE_MAX_BODY (64 * 1024)
 
 typedef struct {
-	qsjwt_signer *signer;
-	pool *pool;
+	keyholder *key;
+	char *cert_pem; /* GET /v1/certificate; NULL: none */
 	qsjwt_alg alg;
 	audit *audit;
 	pthread_mutex_t policy_mu;

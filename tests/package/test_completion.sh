@@ -117,7 +117,7 @@ assert_eq "key.pem " "$(bcomp qs-jwt pkcs11 list-keys --pkcs11-pin-file k)" \
 	"pkcs11 list-keys --pkcs11-pin-file k"
 
 begin "bash: every command offers exactly the options of its --help"
-for c in create-qseow create-qscloud decode "pkcs11 list-tokens" "pkcs11 list-keys"; do
+for c in create-qseow create-qscloud decode serve "pkcs11 list-tokens" "pkcs11 list-keys"; do
 	# shellcheck disable=SC2086 # a command is one or two words
 	want=$(help_options $c | grep -- '^--' | tr '\n' ' ')
 	[ -n "$want" ] || fail "no options in qs-jwt $c --help"
@@ -153,7 +153,7 @@ assert_eq "key.pem " "$(zcomp 'qs-jwt create-qseow --cert-privatekey-file k')" \
 assert_eq "key.pem " "$(zcomp 'qs-jwt decode --jwt-file=k')" "decode --jwt-file=k"
 
 begin "zsh: every command offers exactly the options of its --help"
-for c in create-qseow create-qscloud decode "pkcs11 list-tokens" "pkcs11 list-keys"; do
+for c in create-qseow create-qscloud decode serve "pkcs11 list-tokens" "pkcs11 list-keys"; do
 	# shellcheck disable=SC2086 # a command is one or two words
 	want=$(help_options $c | tr '\n' ' ')
 	assert_eq "$want" "$(zcomp "qs-jwt $c -")" "qs-jwt $c -<TAB>"

@@ -73,7 +73,7 @@ mentions() {
 		"$T_TMP/$1.joined"
 }
 
-PAGES="qs-jwt qs-jwt-create-qseow qs-jwt-create-qscloud qs-jwt-decode qs-jwt-pkcs11"
+PAGES="qs-jwt qs-jwt-create-qseow qs-jwt-create-qscloud qs-jwt-decode qs-jwt-pkcs11 qs-jwt-serve"
 
 for page in $PAGES; do
 	begin "$page: renders, with the standard sections"
@@ -129,7 +129,7 @@ check_options qs-jwt ""
 begin "qs-jwt: every command, with a page of its own"
 check_block qs-jwt COMMANDS "Commands:"
 help_block "Commands:" >"$T_TMP/commands"
-assert_eq "create-qseow create-qscloud decode pkcs11 " "$(tr '\n' ' ' <"$T_TMP/commands")" "commands of qs-jwt --help"
+assert_eq "create-qseow create-qscloud decode pkcs11 serve " "$(tr '\n' ' ' <"$T_TMP/commands")" "commands of qs-jwt --help"
 while read -r c; do
 	[ -f "$MAN_DIR/qs-jwt-$c.1" ] || fail "command $c has no page qs-jwt-$c.1"
 	mentions qs-jwt "qs-jwt-$c(1)" || fail "qs-jwt(1) does not refer to qs-jwt-$c(1)"
@@ -145,7 +145,7 @@ done
 terms qs-jwt "EXIT STATUS" >"$T_TMP/codes"
 assert_eq "0 1 2 3 4 5 128+N " "$(tr '\n' ' ' <"$T_TMP/codes")" "qs-jwt(1) exit codes"
 
-for c in create-qseow create-qscloud decode; do
+for c in create-qseow create-qscloud decode serve; do
 	page=qs-jwt-$c
 	begin "$page: every option of qs-jwt $c --help, and no other"
 	check_options "$page" "$c"

@@ -310,6 +310,25 @@ serve_stop
 assert_eq 0 "$SERVE_RC" "exit code"
 assert_contains "$SERVE_LOG" "SIGTERM: stopping once the requests under way are answered"
 
+begin "kill -9 right after tokens were returned: the audit log holds every one's hash, and no token text"
+serve_start --listen "unix:$SOCK" --jobs 2 --audit-log "$AUDIT" --cert-privatekey-file "$KEY" || exit 1
+pids=()
+for i in $(seq 1 12); do
+	curl -s -m 20 --unix-socket "$SOCK" -o "$T_TMP/k9.$i" -H 'Content-Type: application/json' \
+		--data-binary "$U" http://qs-jwt/v1/qseow &
+	pids+=($!)
+done
+wait "${pids[@]}"
+serve_stop KILL
+n=0
+for i in $(seq 1 12); do
+	tok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$T_TMP/k9.$i" 2>/dev/null)
+	[ -n "$tok" ] || { fail "request $i got no token: $(head -c 200 "$T_TMP/k9.$i")"; continue; }
+	grep -qF "\"token_sha256\":\"$(sha256_of "$tok")\"" "$AUDIT" && n=$((n + 1))
+	assert_not_contains "$AUDIT" "${tok#*.}"
+done
+assert_eq 12 "$n" "returned tokens with their audit line"
+
 # ---- the audit log cannot be written -----------------------------------------------------------
 
 begin "a full audit filesystem: 503, no token, the failure logged"
@@ -342,5 +361,88 @@ if mount -t tmpfs -o size=64k,mode=0700 tmpfs "$mnt" 2>/dev/null; then
 else
 	echo "SKIP: cannot mount a tmpfs (needs root): a full audit filesystem"
 fi
+
+# ---- Qlik Cloud, the certificate, loopback TCP ------------------------------------------------
+
+C='{"sub":"jdoe","username":"John Doe","useremail":"j@example.com","useremail_verified":true,"groups":["Sales"],"expires":"30m","issuer":"my-iss","keyid":"my-kid"}'
+
+begin "POST /v1/qscloud: the claims create-qscloud makes (but jti), kid in the header, verified"
+serve_start --pinned --listen "unix:$SOCK" --audit-log "$AUDIT" --cert-privatekey-file "$KEY" \
+	--certificate "$VEC/publickey.cer" || exit 1
+req POST /v1/qscloud "$C"
+assert_status 200
+tok=$(body_field token)
+verify_jwt_kid() {
+	assert_eq '{"alg":"RS256","typ":"JWT","kid":"my-kid"}' "$(jwt_header "$1")" "JWT header"
+	jwt_verifies "$1" "$PUB" || fail "openssl does not verify the Qlik Cloud token"
+}
+verify_jwt_kid "$tok"
+run env TZ=UTC "$(_faketime_env)" LD_PRELOAD="$FAKETIME_LIB" "FAKETIME=$PINNED_SLOW" "$QSJWT_BIN" create-qscloud \
+	--sub jdoe --username 'John Doe' --useremail j@example.com --useremail-verified true \
+	--groups Sales --expires 30m --issuer my-iss --keyid my-kid --cert-privatekey-file "$KEY"
+assert_rc 0
+want=$(jwt_payload "$(cat "$OUT")" | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop("jti"); print(json.dumps(d))')
+got=$(jwt_payload "$tok" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d.pop("jti"))>=16; print(json.dumps(d))')
+assert_eq "$want" "$got" "payload but jti, against create-qscloud"
+assert_eq "allowed 200 jdoe my-iss my-kid /v1/qscloud" "$(audit_last decision status sub issuer keyid route)" "audit line"
+req POST /v1/qscloud "$C"
+[ "$(jwt_payload "$(body_field token)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jti"])')" != \
+	"$(jwt_payload "$tok" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jti"])')" ] ||
+	fail "two tokens with the same jti"
+while IFS='|' read -r body msg; do
+	req POST /v1/qscloud "$body"
+	assert_status 400 "$msg"
+done <<'ROWS'
+{"sub":"a","expires":"1h","issuer":"i"}|missing field 'keyid'
+{"expires":"1h","issuer":"i","keyid":"k"}|missing field 'sub'
+{"sub":"a","expires":"1h","issuer":"i","keyid":"k","useremail":"e"}|field 'useremail' needs 'useremail_verified' (true or false)
+{"sub":"a","expires":"1h","issuer":"i","keyid":"k","useremail_verified":false}|field 'useremail_verified' only applies with 'useremail'
+{"sub":"a","expires":"1h","issuer":"i","keyid":"k","useremail":"e","useremail_verified":"yes"}|field 'useremail_verified' must be true or false
+{"sub":"a","expires":"1h","issuer":"i","keyid":"k","userid":"x"}|unknown field 'userid' (known: sub, username, useremail, useremail_verified, groups, expires, issuer, keyid)
+ROWS
+
+begin "GET /v1/certificate: the --certificate file as PEM, for anyone"
+req GET /v1/certificate
+assert_eq 200 "$STATUS" "status"
+assert_eq "$(openssl x509 -in "$VEC/publickey.cer")" "$(cat "$BODY_FILE")" "certificate"
+serve_stop
+serve_start --listen "unix:$SOCK" --audit-log "$AUDIT" --cert-privatekey-file "$KEY" || exit 1
+req GET /v1/certificate
+assert_status 404 "no certificate: start the service with --certificate FILE, or store one beside the token key"
+serve_stop
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_TMP/other.key" -out "$T_TMP/other.pem" \
+	-subj /CN=other -days 1 2>/dev/null
+run "$QSJWT_BIN" serve --listen "unix:$SOCK" --audit-log "$AUDIT" --cert-privatekey-file "$KEY" --certificate "$T_TMP/other.pem"
+assert_rc 1
+assert_contains "$ERR" "--certificate: the certificate from $T_TMP/other.pem is for another key than the signing key"
+run "$QSJWT_BIN" serve --listen "unix:$SOCK" --audit-log "$AUDIT" --cert-privatekey-file "$KEY" --certificate "$KEY"
+assert_rc 1
+assert_contains "$ERR" "holds no X.509 certificate (PEM or DER)"
+
+begin "--listen tcp:127.0.0.1:0: callers are \"loopback\", allowed only when the policy says so"
+serve_start --listen tcp:127.0.0.1:0 --listen "unix:$SOCK" --audit-log "$AUDIT" --cert-privatekey-file "$KEY" || exit 1
+port=$(sed -n 's/.*listening on tcp:127.0.0.1:\([0-9]*\) (callers are "loopback").*/\1/p' "$SERVE_LOG")
+[ -n "$port" ] || fail "no port in the log: $(cat "$SERVE_LOG")"
+tcp() { STATUS=$(curl -s -m 20 -o "$BODY_FILE" -w '%{http_code}' -H 'Content-Type: application/json' "$@"); }
+tcp --data-binary "$U" "http://127.0.0.1:$port/v1/qseow"
+assert_status 403 "unknown caller: no policy client matches it"
+assert_eq "denied loopback" "$(audit_last decision caller.peer)" "audit of the loopback caller"
+req POST /v1/qseow "$U"
+assert_status 200
+serve_stop
+printf '{"clients":[{"name":"local","match":{"loopback":true},"allow":{"userdir":["*"],"userid":["*"],"audience":["*"]}}]}' >"$T_TMP/lo.json"
+serve_start --listen tcp:127.0.0.1:0 --policy "$T_TMP/lo.json" --audit-log "$AUDIT" --cert-privatekey-file "$KEY" || exit 1
+port=$(sed -n 's/.*listening on tcp:127.0.0.1:\([0-9]*\) (callers are "loopback").*/\1/p' "$SERVE_LOG")
+tcp --data-binary "$U" "http://127.0.0.1:$port/v1/qseow"
+assert_status 200
+verify_jwt "$(body_field token)" "$PUB"
+assert_eq "allowed local" "$(audit_last decision client)" "audit"
+serve_stop
+run "$QSJWT_BIN" serve --listen tcp:0.0.0.0:8080 --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
+assert_rc 1
+assert_contains "$ERR" "'0.0.0.0' is not a loopback address (127.0.0.0/8 or ::1): plain HTTP is only served on this machine"
+run "$QSJWT_BIN" serve --listen tcp:127.0.0.1:99999 --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
+assert_rc 1
+assert_contains "$ERR" "the port of a tcp listener is a number from 0 to 65535"
 
 finish

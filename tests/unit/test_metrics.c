@@ -129,6 +129,7 @@ static void fill(metrics *m)
 	metrics_token_up(m, 0);
 	metrics_relogin(m);
 	metrics_relogin(m);
+	metrics_relogins_set(m, 1); /* below the count: ignored */
 	metrics_audit_failure(m);
 }
 
@@ -150,11 +151,14 @@ static void filled(void **state)
 	assert_non_null(m);
 	fill(m);
 	check_text(m, filled_text);
-	/* Up again: the gauge follows. */
+	/* Up again: the gauge follows; the key's own tally moves the
+	 * re-login counter on. */
 	metrics_token_up(m, 1);
+	metrics_relogins_set(m, 5);
 	{
 		char *t = metrics_render(m);
 		assert_non_null(strstr(t, "\nqsjwt_token_up 1\n"));
+		assert_non_null(strstr(t, "\nqsjwt_relogins_total 5\n"));
 		free(t);
 	}
 	metrics_free(m);

@@ -55,7 +55,7 @@ static void test_sign_equals_direct(void **state)
 		assert_int_equal(pool_new(key, workers[i], &p), QSJWT_OK);
 		for (int n = 0; n < 8; n++) {
 			assert_int_equal(
-			    pool_sign(p, QSJWT_RS256, pl, sizeof(pl) - 1, n % 2 ? 0 : 5000, &got),
+			    pool_sign(p, QSJWT_RS256, NULL, pl, sizeof(pl) - 1, n % 2 ? 0 : 5000, &got),
 			    QSJWT_OK);
 			assert_string_equal(got, want);
 			qsjwt_secret_free(got);
@@ -121,7 +121,7 @@ static void test_async_jobs(void **state)
 	assert_int_equal(pool_submit(p, &jobs[1]), QSJWT_ERR_INTERRUPTED);
 	{
 		char *t = NULL;
-		assert_int_equal(pool_sign(p, QSJWT_RS256, pl, sizeof(pl) - 1, 100, &t),
+		assert_int_equal(pool_sign(p, QSJWT_RS256, NULL, pl, sizeof(pl) - 1, 100, &t),
 				 QSJWT_ERR_INTERRUPTED);
 		assert_null(t);
 	}
