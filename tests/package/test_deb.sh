@@ -59,7 +59,8 @@ for f in ./usr/bin/qs-jwt "$L/libqsjwt.so.$VERSION" "$L/libqsjwt.a" ./usr/includ
 	"$L/cmake/qsjwt/qsjwtConfigVersion.cmake" "$L/cmake/qsjwt/qsjwtTargets.cmake" \
 	./usr/share/man/man1/qs-jwt.1.gz ./usr/share/man/man1/qs-jwt-create-qseow.1.gz \
 	./usr/share/man/man1/qs-jwt-create-qscloud.1.gz ./usr/share/man/man1/qs-jwt-decode.1.gz \
-	./usr/share/man/man1/qs-jwt-pkcs11.1.gz ./usr/share/bash-completion/completions/qs-jwt \
+	./usr/share/man/man1/qs-jwt-pkcs11.1.gz ./usr/share/man/man1/qs-jwt-serve.1.gz \
+	./usr/share/bash-completion/completions/qs-jwt \
 	./usr/share/zsh/vendor-completions/_qs-jwt ./usr/share/doc/qs-jwt/copyright \
 	./usr/lib/systemd/system/qs-jwt.service ./usr/lib/systemd/system/qs-jwt.socket \
 	./usr/lib/systemd/system/qs-jwt-https.socket; do
@@ -68,7 +69,7 @@ done
 for l in "$L/libqsjwt.so.$SOVERSION -> libqsjwt.so.$VERSION" "$L/libqsjwt.so -> libqsjwt.so.$SOVERSION"; do
 	grep -qxF -- "$l" "$T_TMP/contents" || fail "the package has no link $l"
 done
-assert_eq 5 "$(grep -c '^\./usr/share/man/man1/qs-jwt.*\.1\.gz$' "$T_TMP/contents")" "number of man pages"
+assert_eq 6 "$(grep -c '^\./usr/share/man/man1/qs-jwt.*\.1\.gz$' "$T_TMP/contents")" "number of man pages"
 outside=$(grep -v '^\./usr/' "$T_TMP/contents" | grep -vx '\./' | tr '\n' ' ')
 assert_eq "" "$outside" "files outside ./usr/"
 

@@ -84,10 +84,10 @@ for f in qsjwtConfig.cmake qsjwtConfigVersion.cmake qsjwtTargets.cmake; do
 	assert_file "$L/cmake/qsjwt/$f"
 done
 
-begin "man pages: one per doc/*.1.scd, five in all"
+begin "man pages: one per doc/*.1.scd, six in all"
 want=$(cd "$QSJWT_SOURCE_DIR/doc" && ls -- *.1.scd | sed 's/\.scd$/.gz/' | sort | tr '\n' ' ')
 got=$( (cd "$PREFIX/share/man/man1" 2>/dev/null && ls -- qs-jwt*.1.gz) | sort | tr '\n' ' ')
-assert_eq "qs-jwt-create-qscloud.1.gz qs-jwt-create-qseow.1.gz qs-jwt-decode.1.gz qs-jwt-pkcs11.1.gz qs-jwt.1.gz " \
+assert_eq "qs-jwt-create-qscloud.1.gz qs-jwt-create-qseow.1.gz qs-jwt-decode.1.gz qs-jwt-pkcs11.1.gz qs-jwt-serve.1.gz qs-jwt.1.gz " \
 	"$got" "installed man pages"
 assert_eq "$want" "$got" "man pages against doc/*.1.scd"
 for p in $got; do
