@@ -35,7 +35,8 @@ qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *kid, const cha
 			 size_t len, char **token,
 			 const char **why);
 
-/* Whether the key can sign now: 1, or 0 with the reason in buf. */
+/* Whether the key can sign now (a test signature, at most once a second):
+ * 1, or 0 with the reason in buf. */
 int keyholder_healthy(keyholder *k, char *buf, size_t size);
 
 /* How many reconnections logged in again since the start. */
