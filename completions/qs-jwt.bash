@@ -28,7 +28,8 @@ _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
 	--loglevel --help --version'
 
 _qs_jwt_opts_serve='--listen --socket-mode --jobs --policy --audit-log --audit-syslog
-	--connection-timeout --certificate --alg --cert-privatekey-file
+	--connection-timeout --certificate --alg --tls-cert --tls-key --tls-client-ca
+	--cert-privatekey-file
 	--cert-privatekey-passphrase-file --cert-privatekey --pkcs11-uri --pkcs11-module
 	--pkcs11-module-init --pkcs11-pin-file --allow-pin-in-uri --pkcs11-pin-final-try --loglevel
 	--help --version'

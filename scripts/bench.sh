@@ -5,12 +5,15 @@
 # so the goals, given as ratios, hold on any machine. Prints machine info and
 # a markdown table on stdout; progress goes to stderr.
 #
-# Usage: scripts/bench.sh
+# Usage: scripts/bench.sh [soak]
 #   BENCH_QUICK=1 scripts/bench.sh   few runs, small batches: a smoke test of
 #                                    the script, not a measurement
 #   BENCH_ONLY='one batch-file' ...  only these sections (one, batch-file,
-#                                    batch-token, rss, cert, serve): to
-#                                    measure a noisy row again
+#                                    batch-token, rss, cert, serve,
+#                                    serve-tls, overload): to measure a noisy
+#                                    row again
+#   scripts/bench.sh soak            only the 10-minute soak of qs-jwt serve
+#                                    over TLS (BENCH_SOAK_MINUTES=N: N minutes)
 #
 # Everything happens in a temporary directory, removed on exit (the p11-kit
 # server too). It installs nothing but what scripts/install-deps.sh installs.
@@ -94,9 +97,10 @@ build() {
 	# The raw signing loop lives among the tests (it is no part of qs-jwt);
 	# a separate build dir so the release build stays tests-free.
 	cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DQSJWT_TESTS=ON >/dev/null
-	cmake --build "$ROOT/build-bench" -j "$(nproc)" --target p11_sign_loop >/dev/null
+	cmake --build "$ROOT/build-bench" -j "$(nproc)" --target p11_sign_loop serve_load >/dev/null
 	SIGN_LOOP=$ROOT/build-bench/tests/bench/p11_sign_loop
-	if [ ! -x "$QSJWT" ] || [ ! -x "$SIGN_LOOP" ]; then
+	SERVE_LOAD=$ROOT/build-bench/tests/bench/serve_load
+	if [ ! -x "$QSJWT" ] || [ ! -x "$SIGN_LOOP" ] || [ ! -x "$SERVE_LOAD" ]; then
 		die "build failed"
 	fi
 }
@@ -637,17 +641,27 @@ only() {
 	return 1
 }
 
+# shellcheck source=scripts/bench_serve_tls.sh
+. "$ROOT/scripts/bench_serve_tls.sh"
+
 main() {
 	build
 	setup_keys
 	# Machine info first, table last: stdout holds only the report.
 	machine_info
+	if [ "${1:-}" = soak ]; then
+		bench_serve_soak
+		print_table
+		return
+	fi
 	if only one; then bench_one_token; fi
 	if only batch-file; then bench_batch_file; fi
 	if only batch-token; then bench_batch_tokens; fi
 	if only rss; then bench_batch_rss; fi
 	if only cert; then bench_cert_create; fi
 	if only serve; then bench_serve; fi
+	if only serve-tls; then bench_serve_tls; fi
+	if only overload; then bench_serve_overload; fi
 	print_table
 }
 

@@ -10,7 +10,8 @@
 #           tests call: python3, man, col, chattr, ps, file, strace, zsh).
 # A dpkg lock held by another apt (an unattended upgrade) is waited for, up
 # to 120 s, instead of failing at once.
-# The serve tests call curl and setpriv, its benchmark wrk.
+# The serve tests call curl and setpriv, its benchmark wrk; systemd gives
+# systemd-analyze and systemd-socket-activate, prometheus promtool.
 set -euo pipefail
 
 demo=(
@@ -30,6 +31,7 @@ tests=(
 	swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 libtss2-tcti-tabrmd0
 	libtss2-esys-3.0.2-0 libtss2-mu0 libtss2-rc0 libtss2-tctildr0 libsqlite3-0 libyaml-0-2
 	libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools dbus-daemon util-linux libnss3-tools
+	libsystemd-dev libgnutls28-dev systemd prometheus
 	# the Windows build and its suite under wine (scripts/windows.sh)
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine meson ninja-build zip unzip
 	xz-utils

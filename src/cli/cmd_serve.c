@@ -35,6 +35,9 @@ enum {
 	OPT_TIMEOUT,
 	OPT_ALG,
 	OPT_CERTIFICATE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CLIENT_CA,
 	OPT_LOGLEVEL,
 	OPT_HELP,
 	OPT_VERSION
@@ -42,9 +45,10 @@ enum {
 
 static const cli_option serve_opts_table[] = {
     {OPT_LISTEN, "listen", 0, CLI_VALUE, 0, "<where>",
-     "where to answer: unix:PATH (a unix socket; callers known by uid and gid)\n"
-     "or tcp:127.0.0.1:PORT (loopback only; callers are \"loopback\"); repeatable;\n"
-     "required"},
+     "where to answer: unix:PATH (a unix socket; callers known by uid and gid),\n"
+     "tcp:127.0.0.1:PORT (loopback only; callers are \"loopback\"),\n"
+     "https:ADDRESS:PORT (TLS; callers known by their client certificate) or\n"
+     "systemd (the sockets of socket activation); repeatable; required"},
     {OPT_SOCKET_MODE, "socket-mode", 0, CLI_VALUE, 0, "<mode>",
      "permissions of the unix sockets, octal (default 0660)"},
     {OPT_JOBS, "jobs", 0, CLI_VALUE, 0, "<n>",
@@ -63,6 +67,12 @@ static const cli_option serve_opts_table[] = {
      "one stored beside a token key); refused when it is for another key"},
     {OPT_ALG, "alg", 0, CLI_VALUE, 0, "<alg>",
      "signature algorithm: RS256 (default), RS384 or RS512"},
+    {OPT_TLS_CERT, "tls-cert", 0, CLI_VALUE, 0, "<file>",
+     "https: the server's certificate chain (PEM, leaf first); SIGHUP rereads it"},
+    {OPT_TLS_KEY, "tls-key", 0, CLI_VALUE, 0, "<file>",
+     "https: the server's private key (PEM, unencrypted); SIGHUP rereads it"},
+    {OPT_TLS_CLIENT_CA, "tls-client-ca", 0, CLI_VALUE, 0, "<file>",
+     "https: the CA certificates (PEM) that every client certificate must chain to"},
 };
 
 static const cli_option common_opts[] = {
@@ -81,6 +91,7 @@ typedef struct {
 	long socket_mode; /* -1: not given */
 	long jobs, timeout;
 	const char *policy, *audit_log, *certificate;
+	const char *tls_cert, *tls_key, *tls_client_ca;
 	int audit_syslog;
 	qsjwt_alg alg;
 	qsjwt_log_level loglevel;
@@ -161,9 +172,12 @@ static void help(void)
 	       "                  \"groups\",\"expires\",\"issuer\",\"keyid\"} -> {\"token\",\"exp\"}\n"
 	       "  GET  /v1/certificate  the key's certificate (PEM)\n"
 	       "  GET  /healthz   {\"status\":\"ok\"} when the key can sign now\n"
+	       "  GET  /metrics   Prometheus text, for policy clients with \"metrics\": true\n"
 	       "Each caller gets what the policy allows it; every decision is one line in\n"
 	       "the audit log. Runs in the foreground: SIGTERM or SIGINT stops it once the\n"
-	       "requests under way are answered, SIGHUP reloads the policy.\n\n"
+	       "requests under way are answered, SIGHUP reloads the policy and the TLS\n"
+	       "certificate and key. Under systemd (Type=notify) it reports READY=1 once\n"
+	       "the key is logged in.\n\n"
 	       "Options:\n");
 	cli_print_options(stdout, table.v, table.n);
 	printf("\nEnvironment:\n"
@@ -200,9 +214,11 @@ static int handle(void *ud, int id, char *value)
 
 	switch (id) {
 	case OPT_LISTEN:
-		if (strncmp(value, "unix:", 5) != 0 && strncmp(value, "tcp:", 4) != 0) {
+		if (strncmp(value, "unix:", 5) != 0 && strncmp(value, "tcp:", 4) != 0 &&
+		    strncmp(value, "https:", 6) != 0 && strcmp(value, "systemd") != 0) {
 			cli_usage_error(CMD,
-					"--listen takes unix:PATH or tcp:127.0.0.1:PORT, not %s",
+					"--listen takes unix:PATH, tcp:127.0.0.1:PORT, "
+					"https:ADDRESS:PORT or systemd, not %s",
 					cli_shown(value));
 			return -1;
 		}
@@ -258,6 +274,15 @@ static int handle(void *ud, int id, char *value)
 		return 0;
 	case OPT_ALG:
 		return cli_alg(CMD, value, &s->alg);
+	case OPT_TLS_CERT:
+		s->tls_cert = value;
+		return 0;
+	case OPT_TLS_KEY:
+		s->tls_key = value;
+		return 0;
+	case OPT_TLS_CLIENT_CA:
+		s->tls_client_ca = value;
+		return 0;
 	case OPT_LOGLEVEL:
 		return cli_loglevel(CMD, value, &s->loglevel);
 	case OPT_HELP:
@@ -273,8 +298,29 @@ static int handle(void *ud, int id, char *value)
 
 static int validate(settings *s)
 {
+	int https = 0, sd = 0, n_tls = (s->tls_cert != NULL) + (s->tls_key != NULL) +
+					(s->tls_client_ca != NULL);
+
 	if (s->n_listen == 0) {
 		cli_usage_error(CMD, "required option '--listen <where>' not specified");
+		return -1;
+	}
+	for (size_t i = 0; i < s->n_listen; i++) {
+		https |= strncmp(s->listen[i], "https:", 6) == 0;
+		sd |= strcmp(s->listen[i], "systemd") == 0;
+	}
+	if (n_tls != 0 && n_tls != 3) {
+		cli_usage_error(CMD, "TLS needs all of --tls-cert, --tls-key and --tls-client-ca");
+		return -1;
+	}
+	if (https && n_tls == 0) {
+		cli_usage_error(CMD, "--listen https: needs --tls-cert, --tls-key and "
+				     "--tls-client-ca");
+		return -1;
+	}
+	if (n_tls != 0 && !https && !sd) {
+		cli_usage_error(CMD, "--tls-cert, --tls-key and --tls-client-ca are for --listen "
+				     "https: (or a systemd socket named https)");
 		return -1;
 	}
 	if (s->audit_log == NULL && !s->audit_syslog) {
@@ -377,6 +423,9 @@ int cmd_serve(int argc, char **argv)
 		o.reopen = reopen_token;
 		o.reopen_ud = &s.key.p11;
 	}
+	o.tls_cert = s.tls_cert;
+	o.tls_key = s.tls_key;
+	o.tls_client_ca = s.tls_client_ca;
 
 	raise_fd_limit();
 	sigemptyset(&set);

@@ -294,21 +294,6 @@ void p11_modules_close(p11_modules *m)
 	free(m);
 }
 
-p11_modules *p11_modules_naming(const char *path, const char *name)
-{
-	p11_modules *m = calloc(1, sizeof(*m));
-
-	if (m == NULL)
-		return NULL;
-	m->path = path != NULL ? strdup(path) : NULL;
-	m->name = name != NULL ? strdup(name) : NULL;
-	if ((path != NULL && m->path == NULL) || (name != NULL && m->name == NULL)) {
-		p11_modules_close(m);
-		m = NULL;
-	}
-	return m;
-}
-
 const char *p11_modules_path(const p11_modules *m)
 {
 	return m->path;

@@ -58,10 +58,6 @@ qsjwt_err p11_modules_open(const P11KitUri *uri, const char *module_path, const 
 			   p11_modules **out);
 /* C_Finalize every module and unload it. */
 void p11_modules_close(p11_modules *m);
-/* Modules that name a module by path or by name without loading it: what
- * p11_uri_* repeat in the URIs they format (the URI tests). NULL when out
- * of memory; p11_modules_close() frees it. */
-p11_modules *p11_modules_naming(const char *path, const char *name);
 /* The module path to repeat in listed URIs (NULL when modules came from the
  * p11-kit registry or by name). Borrowed. */
 const char *p11_modules_path(const p11_modules *m);

@@ -30,6 +30,7 @@ struct keyholder {
 	void *ud;
 	pthread_t thread;
 	char *what;
+	unsigned relogins; /* reconnections that logged in again (metrics) */
 	struct timespec last_probe;
 };
 
@@ -125,6 +126,7 @@ static void *reconnect(void *arg)
 			pthread_rwlock_unlock(&k->use);
 			k->state = K_OK;
 			k->reason[0] = '\0';
+			k->relogins++;
 			log_info("the key signs again (reconnected)");
 			continue;
 		}
@@ -297,4 +299,14 @@ void keyholder_free(keyholder *k)
 	pthread_cond_destroy(&k->cv);
 	free(k->what);
 	free(k);
+}
+
+unsigned keyholder_relogins(keyholder *k)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&k->mu);
+	n = k->relogins;
+	pthread_mutex_unlock(&k->mu);
+	return n;
 }

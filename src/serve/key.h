@@ -39,6 +39,9 @@ qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *kid, const cha
  * 1, or 0 with the reason in buf. */
 int keyholder_healthy(keyholder *k, char *buf, size_t size);
 
+/* How many reconnections logged in again since the start. */
+unsigned keyholder_relogins(keyholder *k);
+
 /* The signer now in use, for the certificate route; borrowed, call under
  * no lock: only for reading what never changes (the public key). */
 const char *keyholder_describe(keyholder *k);

@@ -29,6 +29,14 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 void reply_release(reply *r)
 {
 	if (r->body != NULL && r->secret)
@@ -65,8 +73,14 @@ static int audited(serve_state *st, const audit_record *rec, reply *out)
 {
 	char *err = NULL;
 
-	if (audit_write(st->audit, rec, &err) == 0)
+	if (audit_write(st->audit, rec, &err) == 0) {
+		/* A token decision: counted once its line is written. */
+		if (rec->route != NULL && (strcmp(rec->route, "/v1/qseow") == 0 ||
+					   strcmp(rec->route, "/v1/qscloud") == 0))
+			metrics_token(st->metrics, rec->client, rec->allowed);
 		return 0;
+	}
+	metrics_audit_failure(st->metrics);
 	log_error("%s: the request is refused", err != NULL ? err : "cannot write the audit log");
 	free(err);
 	reply_error(out, 503, "the audit log cannot be written: nothing is issued");
@@ -186,6 +200,7 @@ static void token_route(serve_state *st, const serve_caller *c, const char *rout
 	audit_record rec;
 	char *err = NULL, *token = NULL, *why = NULL, hex[65];
 	int64_t iat = now_s();
+	uint64_t t0;
 	int status = 0, allowed = 0;
 	const char *reason = NULL;
 	qsjwt_err rc;
@@ -221,7 +236,10 @@ static void token_route(serve_state *st, const serve_caller *c, const char *rout
 		reason = "out of memory";
 		goto answer;
 	}
+	t0 = mono_us();
 	rc = keyholder_sign(st->key, st->alg, t.kid, t.payload, t.payload_len, &token, &reason);
+	if (rc == QSJWT_OK)
+		metrics_sign_latency(st->metrics, mono_us() - t0);
 	if (rc != QSJWT_OK) {
 		status = 503;
 		log_error("POST %s: %s (%s)", route_path, reason, qsjwt_err_str(rc));
@@ -322,11 +340,56 @@ static void certificate(serve_state *st, const serve_caller *c, const char *body
 	out->content_type = "application/x-pem-file";
 }
 
+/* GET /metrics: the Prometheus text, for policy clients with
+ * "metrics": true. A refusal is audited (a decision like any other); a
+ * scrape that is allowed is not (it says nothing about tokens and comes
+ * every few seconds). */
+static void metrics_route(serve_state *st, const serve_caller *c, const char *body, size_t len,
+			  reply *out)
+{
+	policy *p = state_policy(st);
+	const policy_client *pc = p != NULL ? policy_match(p, c) : NULL;
+	audit_record rec;
+	char why[300];
+
+	(void)body;
+	(void)len;
+	reply_release(out);
+	if (pc != NULL && policy_allows_metrics(pc)) {
+		char why_down[256];
+		metrics_token_up(st->metrics, keyholder_healthy(st->key, why_down, sizeof(why_down)));
+		metrics_relogins_set(st->metrics, keyholder_relogins(st->key));
+		out->body = metrics_render(st->metrics);
+		out->status = out->body != NULL ? 200 : 503;
+		out->content_type = METRICS_CONTENT_TYPE;
+		if (out->body == NULL)
+			reply_error(out, 503, "out of memory");
+		goto out;
+	}
+	if (pc == NULL)
+		snprintf(why, sizeof(why), "%s", ROUTE_UNKNOWN_CALLER);
+	else
+		snprintf(why, sizeof(why), "client \"%.200s\" may not read /metrics",
+			 policy_client_name(pc));
+	reply_error(out, 403, why);
+	memset(&rec, 0, sizeof(rec));
+	rec.time = now_s();
+	rec.caller = c;
+	rec.client = pc != NULL ? policy_client_name(pc) : NULL;
+	rec.route = "/metrics";
+	rec.reason = why;
+	rec.status = 403;
+	(void)audited(st, &rec, out);
+out:
+	policy_unref(p);
+}
+
 static const route routes[] = {
     {"/v1/qseow", "POST", 1, 1, qseow},
     {"/v1/qscloud", "POST", 1, 1, qscloud},
     {"/v1/certificate", "GET", 0, 0, certificate},
     {"/healthz", "GET", 0, 0, healthz},
+    {"/metrics", "GET", 0, 0, metrics_route},
 };
 
 const route *route_find(const char *path)

@@ -13,7 +13,9 @@
 #include "serve/key.h"
 
 typedef struct {
-	const char *const *listen; /* "unix:PATH" or "tcp:127.0.0.1:PORT" */
+	/* "unix:PATH", "tcp:127.0.0.1:PORT", "https:ADDR:PORT" or "systemd"
+	 * (the sockets socket activation passed) */
+	const char *const *listen;
 	size_t n_listen;
 	mode_t socket_mode;    /* of the unix sockets */
 	unsigned jobs;	       /* signing workers */
@@ -25,6 +27,8 @@ typedef struct {
 	const char *certificate;   /* for GET /v1/certificate; NULL: the token's */
 	key_reopen_fn reopen; /* token keys: a new signer after a device failure */
 	void *reopen_ud;
+	/* https: listeners (PEM files); all three or none */
+	const char *tls_cert, *tls_key, *tls_client_ca;
 } serve_opts;
 
 typedef struct server server;
@@ -36,8 +40,8 @@ typedef struct server server;
  */
 int server_start(const serve_opts *o, qsjwt_signer *signer, server **out);
 
-/* SIGHUP: read the policy file again. A policy that does not load is
- * logged and the one in force stays. */
+/* SIGHUP: read the policy file again, and the TLS certificate and key. A
+ * policy or pair that does not load is logged and the one in force stays. */
 void server_reload(server *s);
 
 /*

@@ -19,15 +19,19 @@
 #include <microhttpd.h>
 
 #include "serve/cert.h"
+#include "serve/inet.h"
 #include "serve/listen.h"
 #include "serve/routes.h"
+#include "serve/sd.h"
 #include "serve/state.h"
+#include "serve/tls.h"
 #include "util/log.h"
 
 typedef struct listener {
 	struct server *s;
 	serve_caller_kind kind;
 	char *unix_path; /* removed at stop */
+	char where[160];  /* for logs */
 	int fd;
 	struct MHD_Daemon *d;
 } listener;
@@ -39,8 +43,16 @@ struct server {
 	pthread_mutex_t mu;
 	pthread_cond_t cv_idle;
 	unsigned inflight; /* requests between their first byte and their answer */
+	tls_conf *tls;	   /* https: listeners */
 	int policy_mu_init, mu_init;
 };
+
+/* A TLS connection's client, read from its certificate once. */
+typedef struct {
+	char *subject;
+	char sha256[65];
+	int known; /* 1: read and verified; -1: refused */
+} tls_client;
 
 typedef struct {
 	const route *r;
@@ -147,6 +159,57 @@ static int check_head(struct MHD_Connection *conn, const request *q, size_t *len
 	return 0;
 }
 
+/* The caller on a TLS connection: its client certificate, verified in the
+ * handshake and here again, read once per connection. 0, or -1 (nothing is
+ * answered on the connection). */
+static int tls_caller(struct MHD_Connection *conn, serve_caller *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	tls_client *tc = ci != NULL ? ci->socket_context : NULL;
+	const char *why = "no connection state";
+
+	if (tc != NULL && tc->known == 0) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		tc->known = ci != NULL && tls_peer(ci->tls_session, c, &tc->subject, tc->sha256,
+						   &why) == 0
+				? 1
+				: -1;
+		if (tc->known < 0)
+			log_warn("a TLS connection is refused: %s", why);
+	}
+	if (tc == NULL || tc->known < 0)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->kind = CALLER_TLS;
+	c->cert_subject = tc->subject;
+	c->cert_sha256 = tc->sha256;
+	return 0;
+}
+
+/* A TLS connection starts: no handshake without a client certificate the
+ * client CA signed; ends: its client is forgotten. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	tls_client *tc = *socket_context;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(tls_client));
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (ci != NULL && ci->tls_session != NULL)
+			(void)tls_session_require_client(ci->tls_session);
+		return;
+	}
+	if (tc != NULL) {
+		free(tc->subject);
+		free(tc);
+	}
+	*socket_context = NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *data_size, void **con_cls)
@@ -179,6 +242,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 					  strerror(errno));
 				return MHD_NO;
 			}
+		} else if (l->kind == CALLER_TLS && tls_caller(conn, &q->caller) != 0) {
+			return MHD_NO;
 		}
 		q->r = route_find(url);
 		if (q->r == NULL) {
@@ -227,6 +292,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	q->r->fn(&s->st, &q->caller, q->body != NULL ? q->body : "", q->len, &rep);
 answer:
 	q->answered = 1;
+	metrics_request(s->st.metrics, q->r != NULL ? q->r->path : "(unknown)", rep.status);
 	return send_reply(conn, &rep);
 }
 
@@ -257,11 +323,30 @@ static int open_listener(const char *spec, const serve_opts *o, listener *l)
 	const char *colon;
 	int rc = -1;
 
+	if (strncmp(spec, "https:", 6) == 0) {
+		const char *why = NULL;
+		l->kind = CALLER_TLS;
+		if (split_host_port(spec + 6, host, sizeof(host), &port, &why) != 0) {
+			err = strdup(why);
+			goto out;
+		}
+		l->fd = listen_inet(host, port, &bound, &err);
+		if (l->fd >= 0) {
+			snprintf(l->where, sizeof(l->where), "https:%s%s%s:%u",
+				 strchr(host, ':') != NULL ? "[" : "", host,
+				 strchr(host, ':') != NULL ? "]" : "", bound);
+			log_info("listening on %s (callers known by their client certificate)",
+				 l->where);
+			rc = 0;
+		}
+		goto out;
+	}
 	if (strncmp(spec, "unix:", 5) == 0) {
 		l->kind = CALLER_UNIX;
 		l->fd = listen_unix(spec + 5, o->socket_mode, &err);
 		if (l->fd >= 0) {
 			l->unix_path = strdup(spec + 5);
+			snprintf(l->where, sizeof(l->where), "unix:%.150s", spec + 5);
 			log_info("listening on unix:%s (mode %04o)", spec + 5,
 				 (unsigned)o->socket_mode);
 			rc = 0;
@@ -293,9 +378,10 @@ static int open_listener(const char *spec, const serve_opts *o, listener *l)
 	}
 	l->fd = listen_loopback(host, port, &bound, &err);
 	if (l->fd >= 0) {
-		log_info("listening on tcp:%s%s%s:%u (callers are \"loopback\")",
+		snprintf(l->where, sizeof(l->where), "tcp:%s%s%s:%u",
 			 strchr(host, ':') != NULL ? "[" : "", host,
 			 strchr(host, ':') != NULL ? "]" : "", bound);
+		log_info("listening on %s (callers are \"loopback\")", l->where);
 		rc = 0;
 	}
 out:
@@ -315,12 +401,66 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_verbose("http: %s", buf);
 }
 
+/* Take systemd's socket `sd` as listener l: unix sockets know their callers
+ * by SO_PEERCRED, a TCP socket named "https" (FileDescriptorName=https)
+ * serves TLS, other TCP sockets plain HTTP on loopback only. 0, or -1
+ * logged. */
+static int adopt_socket(sdl_socket *sd, listener *l)
+{
+	if (sd->is_unix) {
+		l->kind = CALLER_UNIX;
+	} else if (strcmp(sd->name, "https") == 0) {
+		l->kind = CALLER_TLS;
+	} else if (sd->loopback) {
+		l->kind = CALLER_LOOPBACK;
+	} else {
+		log_error("--listen systemd: socket %s (%s) is not on a loopback address and plain "
+			  "HTTP is only served on this machine; name it https "
+			  "(FileDescriptorName=https) to serve TLS on it",
+			  sd->where, sd->name);
+		return -1;
+	}
+	l->fd = sd->fd;
+	sd->fd = -1;
+	snprintf(l->where, sizeof(l->where), "%s%s", l->kind == CALLER_TLS ? "https+" : "",
+		 sd->where);
+	log_info("listening on %s (passed by systemd as \"%s\")", l->where, sd->name);
+	return 0;
+}
+
+static struct MHD_Daemon *start_daemon(server *s, listener *l, unsigned threads,
+				       unsigned timeout)
+{
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	if (l->kind != CALLER_TLS)
+		return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+					MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
+					threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned)100000,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	/* The certificate and key come from a callback for every handshake
+	 * (SIGHUP swaps them); the client CA is the trust list that each
+	 * client certificate is verified against. */
+	return MHD_start_daemon(
+	    flags | MHD_USE_TLS, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)100000,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, s, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+	    MHD_OPTION_HTTPS_MEM_TRUST, tls_conf_trust(s->tls), MHD_OPTION_HTTPS_CERT_CALLBACK,
+	    tls_cert_callback(), MHD_OPTION_END);
+}
+
 int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 {
 	server *s = calloc(1, sizeof(*s));
 	char *err = NULL;
 	unsigned threads = o->jobs * 2 < 4 ? 4 : o->jobs * 2;
-	size_t i;
+	size_t i, n_sd = 0;
+	sdl_socket *sd = NULL;
+	int want_sd = 0;
 
 	if (s == NULL) {
 		qsjwt_signer_free(signer);
@@ -341,6 +481,27 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 	if (keyholder_new(signer, o->jobs, o->reopen, o->reopen_ud, &s->st.key) != QSJWT_OK) {
 		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
 		goto fail;
+	}
+	s->st.metrics = metrics_new(QSJWT_VERSION);
+	if (s->st.metrics == NULL)
+		goto fail;
+	for (i = 0; i < o->n_listen; i++)
+		want_sd |= strcmp(o->listen[i], "systemd") == 0;
+	if (want_sd) {
+		if (sdl_listen_fds(&sd, &n_sd, &err) != 0) {
+			log_error("--listen systemd: %s", err);
+			goto fail;
+		}
+		if (n_sd == 0) {
+			log_error("--listen systemd: no sockets were passed (LISTEN_FDS is not set "
+				  "for this process)");
+			goto fail;
+		}
+	}
+	if (o->tls_cert != NULL) {
+		s->tls = tls_conf_load(o->tls_cert, o->tls_key, o->tls_client_ca);
+		if (s->tls == NULL)
+			goto fail;
 	}
 	s->st.audit = audit_open(o->audit_path, o->audit_syslog, &err);
 	if (s->st.audit == NULL) {
@@ -369,35 +530,52 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 			 (unsigned long)uid, res != NULL ? " (" : "", res != NULL ? pw.pw_name : "",
 			 res != NULL ? ")" : "");
 	}
-	s->l = calloc(o->n_listen, sizeof(*s->l));
+	s->l = calloc(o->n_listen + n_sd, sizeof(*s->l));
 	if (s->l == NULL)
 		goto fail;
-	for (i = 0; i < o->n_listen; i++) {
+	for (i = 0; i < o->n_listen + n_sd; i++) {
 		s->l[i].fd = -1;
 		s->l[i].s = s;
-		s->n_l = i + 1;
-		if (open_listener(o->listen[i], o, &s->l[i]) != 0)
+	}
+	for (i = 0; i < o->n_listen; i++) {
+		if (strcmp(o->listen[i], "systemd") == 0)
+			continue;
+		s->n_l++;
+		if (open_listener(o->listen[i], o, &s->l[s->n_l - 1]) != 0)
+			goto fail;
+	}
+	for (i = 0; i < n_sd; i++) {
+		s->n_l++;
+		if (adopt_socket(&sd[i], &s->l[s->n_l - 1]) != 0)
 			goto fail;
 	}
 	for (i = 0; i < s->n_l; i++) {
 		listener *l = &s->l[i];
-		l->d = MHD_start_daemon(
-		    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		    on_request, l, MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
-		    threads, MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)100000, MHD_OPTION_NOTIFY_COMPLETED,
-		    on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+		if (l->kind == CALLER_TLS && s->tls == NULL) {
+			log_error("%s serves TLS: give --tls-cert, --tls-key and --tls-client-ca",
+				  l->where);
+			goto fail;
+		}
+		l->d = start_daemon(s, l, threads, o->conn_timeout);
 		if (l->d == NULL) {
-			log_error("cannot start the HTTP service on %s", o->listen[i]);
+			log_error("cannot start the HTTP service on %s", l->where);
 			goto fail;
 		}
 	}
 	log_info("ready: %u signing worker%s, %s", o->jobs, o->jobs == 1 ? "" : "s",
 		 keyholder_describe(s->st.key));
+	{
+		char status[300];
+		snprintf(status, sizeof(status), "serving: %u signing worker%s, %s", o->jobs,
+			 o->jobs == 1 ? "" : "s", keyholder_describe(s->st.key));
+		sdl_notify_ready(status);
+	}
+	sdl_sockets_free(sd, n_sd);
 	*out = s;
 	free(err);
 	return 0;
 fail:
+	sdl_sockets_free(sd, n_sd);
 	free(err);
 	(void)server_stop(s, 0);
 	server_free(s);
@@ -409,6 +587,12 @@ void server_reload(server *s)
 	char *err = NULL;
 	policy *p, *old;
 
+	if (s->tls != NULL) {
+		if (tls_conf_reload(s->tls) == 0)
+			log_info("SIGHUP: TLS certificate and key reloaded");
+		else
+			log_error("SIGHUP: the TLS certificate and key in force stay");
+	}
 	if (s->st.policy_path == NULL) {
 		log_info("SIGHUP: no --policy to reload");
 		return;
@@ -436,6 +620,7 @@ unsigned server_stop(server *s, unsigned grace_seconds)
 
 	if (s == NULL)
 		return 0;
+	sdl_notify_stopping("stopping: finishing the requests under way");
 	for (i = 0; i < s->n_l; i++) {
 		listener *l = &s->l[i];
 		MHD_socket fd = l->d != NULL ? MHD_quiesce_daemon(l->d) : MHD_INVALID_SOCKET;
@@ -479,6 +664,8 @@ void server_free(server *s)
 	policy_unref(s->st.policy);
 	audit_close(s->st.audit);
 	free(s->st.cert_pem);
+	tls_conf_free(s->tls);
+	metrics_free(s->st.metrics);
 	pthread_mutex_destroy(&s->st.policy_mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv_idle);

@@ -9,6 +9,7 @@
 
 #include "serve/audit.h"
 #include "serve/key.h"
+#include "serve/metrics.h"
 #include "serve/policy.h"
 
 /* How long a request waits for a signature before it gets 503. */
@@ -24,6 +25,7 @@ typedef struct {
 	pthread_mutex_t policy_mu;
 	policy *policy; /* swapped on reload; take a reference under policy_mu */
 	const char *policy_path;
+	metrics *metrics; /* GET /metrics */
 } serve_state;
 
 /* The policy in force, with a reference the caller drops (policy_unref). */

@@ -61,7 +61,9 @@ for f in ./usr/bin/qs-jwt "$L/libqsjwt.so.$VERSION" "$L/libqsjwt.a" ./usr/includ
 	./usr/share/man/man1/qs-jwt-create-qscloud.1.gz ./usr/share/man/man1/qs-jwt-decode.1.gz \
 	./usr/share/man/man1/qs-jwt-pkcs11.1.gz ./usr/share/man/man1/qs-jwt-serve.1.gz \
 	./usr/share/bash-completion/completions/qs-jwt \
-	./usr/share/zsh/vendor-completions/_qs-jwt ./usr/share/doc/qs-jwt/copyright; do
+	./usr/share/zsh/vendor-completions/_qs-jwt ./usr/share/doc/qs-jwt/copyright \
+	./usr/lib/systemd/system/qs-jwt.service ./usr/lib/systemd/system/qs-jwt.socket \
+	./usr/lib/systemd/system/qs-jwt-https.socket; do
 	grep -qxF -- "$f" "$T_TMP/contents" || fail "the package has no $f"
 done
 for l in "$L/libqsjwt.so.$SOVERSION -> libqsjwt.so.$VERSION" "$L/libqsjwt.so -> libqsjwt.so.$SOVERSION"; do
@@ -77,6 +79,9 @@ assert_same_file "$QSJWT_SOURCE_DIR/completions/qs-jwt.bash" "$T_TMP/x/usr/share
 assert_same_file "$QSJWT_SOURCE_DIR/completions/_qs-jwt" "$T_TMP/x/usr/share/zsh/vendor-completions/_qs-jwt"
 assert_same_file "$QSJWT_SOURCE_DIR/include/qsjwt/qsjwt.h" "$T_TMP/x/usr/include/qsjwt/qsjwt.h"
 assert_same_file "$QSJWT_SOURCE_DIR/LICENSE" "$T_TMP/x/usr/share/doc/qs-jwt/copyright"
+assert_same_file "$QSJWT_SOURCE_DIR/contrib/systemd/qs-jwt.socket" "$T_TMP/x/usr/lib/systemd/system/qs-jwt.socket"
+assert_eq "ExecStart=/usr/bin/qs-jwt serve --listen systemd \\" \
+	"$(grep '^ExecStart=' "$T_TMP/x/usr/lib/systemd/system/qs-jwt.service")" "ExecStart of the packaged unit"
 pc_prefix=$(PKG_CONFIG_PATH="$T_TMP/x/usr/lib/$MULTIARCH/pkgconfig" pkg-config --variable=prefix qsjwt)
 assert_eq "$T_TMP/x/usr" "$(realpath "$pc_prefix")" "prefix of the packaged qsjwt.pc (relative to the file)"
 soname=$(readelf -d "$T_TMP/x/usr/lib/$MULTIARCH/libqsjwt.so.$VERSION" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')

@@ -102,6 +102,38 @@ assert_nonempty_file "$PREFIX/share/bash-completion/completions/qs-jwt" &&
 assert_nonempty_file "$PREFIX/share/zsh/site-functions/_qs-jwt" &&
 	assert_same_file "$QSJWT_SOURCE_DIR/completions/_qs-jwt" "$PREFIX/share/zsh/site-functions/_qs-jwt"
 
+begin "systemd units: installed, ExecStart under the prefix, accepted by systemd-analyze verify"
+UNITS=$PREFIX/lib/systemd/system
+for u in qs-jwt.service qs-jwt.socket qs-jwt-https.socket; do
+	assert_nonempty_file "$UNITS/$u"
+done
+assert_same_file "$QSJWT_SOURCE_DIR/contrib/systemd/qs-jwt.socket" "$UNITS/qs-jwt.socket"
+assert_same_file "$QSJWT_SOURCE_DIR/contrib/systemd/qs-jwt-https.socket" "$UNITS/qs-jwt-https.socket"
+assert_eq "ExecStart=$PREFIX/bin/qs-jwt serve --listen systemd \\" \
+	"$(grep '^ExecStart=' "$UNITS/qs-jwt.service")" "ExecStart of the installed unit"
+for key in Type=notify DynamicUser=yes ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes \
+	MemoryDenyWriteExecute=yes "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" \
+	"LoadCredential=pin:/etc/qs-jwt/pin"; do
+	grep -qxF -- "$key" "$UNITS/qs-jwt.service" || fail "qs-jwt.service has no line $key"
+done
+if command -v systemd-analyze >/dev/null; then
+	# The man page named in Documentation= is checked when it is installed.
+	man=(--man=no)
+	[ -e "$PREFIX/share/man/man1/qs-jwt-serve.1.gz" ] && man=()
+	run env MANPATH="$PREFIX/share/man" systemd-analyze verify "${man[@]}" "$UNITS/qs-jwt.service" \
+		"$UNITS/qs-jwt.socket" "$UNITS/qs-jwt-https.socket"
+	assert_rc 0
+	[ -s "$ERR" ] && fail "systemd-analyze verify complains: $(head -c 600 "$ERR")"
+	# It can fail: a unit whose binary is missing.
+	sed "s|$PREFIX/bin/qs-jwt|$PREFIX/bin/missing|" "$UNITS/qs-jwt.service" >"$T_TMP/qs-jwt.service"
+	cp "$UNITS/qs-jwt.socket" "$T_TMP/"
+	run systemd-analyze verify --man=no "$T_TMP/qs-jwt.service"
+	assert_rc 1
+	assert_contains "$(cat "$ERR")" "Command $PREFIX/bin/missing is not executable" "systemd-analyze verify of a broken unit"
+else
+	fail "missing tool: systemd-analyze (package systemd)"
+fi
+
 begin "nothing of the build or source tree leaks into the installed files"
 # The text files: pkg-config and CMake files, man pages, completions.
 leaks=$(grep -rlF -e "$QSJWT_BUILD_DIR" -e "$QSJWT_SOURCE_DIR/" "$L/pkgconfig" "$L/cmake" \

@@ -200,7 +200,7 @@ assert_rc 2
 assert_contains "$ERR" "give --audit-log <file> or --audit-syslog (or both): every decision is recorded"
 run "$QSJWT_BIN" serve --listen "http://x" --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
 assert_rc 2
-assert_contains "$ERR" "--listen takes unix:PATH or tcp:127.0.0.1:PORT, not 'http://x'"
+assert_contains "$ERR" "--listen takes unix:PATH, tcp:127.0.0.1:PORT, https:ADDRESS:PORT or systemd, not 'http://x'"
 run "$QSJWT_BIN" serve --listen "unix:$SOCK" --socket-mode 999 --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
 assert_rc 2
 assert_contains "$ERR" "--socket-mode takes octal permissions such as 0660, not '999'"

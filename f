@@ -1,0 +1,1 @@
+{"userid":"a","userdir":"D","username":"A","useremail":"a@x","groups":[]}
