@@ -39,7 +39,8 @@ _qs_jwt_opts_pkcs11='--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-
 
 _qs_jwt_opts_pkcs11_create_cert='--pkcs11-uri --pkcs11-module --pkcs11-module-init --pkcs11-pin-file
 	--allow-pin-in-uri --pkcs11-pin-final-try --cert-create-expires-days
-	--cert-file-prefix --store-on-token --force --loglevel --help'
+	--cert-file-prefix --store-on-token --force --qscloud-issuer --keyid --jwk --loglevel --help
+	--version'
 
 # Options whose value is a file name.
 _qs_jwt_file_opts=' --cert-privatekey-file --cert-privatekey-passphrase-file
@@ -51,7 +52,7 @@ _qs_jwt_value_opts=' --userdir --userid --username --useremail --groups --expire
 	--jobs --cert-privatekey --pkcs11-uri --pkcs11-module-init --cert-create-expires-days --issuer --keyid
 	--sub --subject --jwt --cert-publickey --clock-skew --expected-audience
 	--userid-claim --userdir-claim --expected-issuer --expected-keyid
-	--listen --socket-mode --connection-timeout '
+	--listen --socket-mode --connection-timeout --qscloud-issuer '
 
 # Whether word $2 is one of the words of $1.
 _qs_jwt_in()

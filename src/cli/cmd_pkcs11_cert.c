@@ -27,8 +27,12 @@ enum {
 	OPT_PREFIX,
 	OPT_STORE,
 	OPT_FORCE,
+	OPT_IDP_ISSUER,
+	OPT_KEYID,
+	OPT_JWK,
 	OPT_LOGLEVEL,
-	OPT_HELP
+	OPT_HELP,
+	OPT_VERSION
 };
 
 static const cli_option opts[] = {
@@ -53,17 +57,25 @@ static const cli_option opts[] = {
 	{ OPT_STORE, "store-on-token", 0, CLI_FLAG, 0, NULL,
 	  "also store the certificate on the token, with the key's id and label" },
 	{ OPT_FORCE, "force", 0, CLI_FLAG, 0, NULL, "replace existing files instead of refusing" },
+	{ OPT_IDP_ISSUER, "qscloud-issuer", 0, CLI_VALUE, 0, "<issuer>",
+	  "also write PREFIXqscloud-idp.json: the request that creates a Qlik Cloud JWT\n"
+	  "identity provider with this issuer for the key" },
+	{ OPT_KEYID, "keyid", 0, CLI_VALUE, 0, "<keyid>",
+	  "the kid in PREFIXqscloud-idp.json (default: the key's RFC 7638 JWK thumbprint)" },
+	{ OPT_JWK, "jwk", 0, CLI_FLAG, 0, NULL,
+	  "print the key's public JWK (RFC 7517) on standard output" },
 	{ OPT_LOGLEVEL, "loglevel", 0, CLI_VALUE, 0, "<level>",
 	  "log level: error, warn (or warning), info, verbose, debug (default info)" },
 	{ OPT_HELP, "help", 'h', CLI_FLAG, 0, NULL, "display help for command" },
+	{ OPT_VERSION, "version", 0, CLI_FLAG, 0, NULL, "output the version number" },
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
 typedef struct {
 	qsjwt_pkcs11_opts p11;
 	secret_source pin_src;
-	const char *prefix;
-	int days, store, force, help;
+	const char *prefix, *idp_issuer, *keyid;
+	int days, store, force, jwk, help, version;
 	qsjwt_log_level level;
 } settings;
 
@@ -83,7 +95,11 @@ static int handle(void *ud, int id, char *value)
 	case OPT_PREFIX: s->prefix = value; break;
 	case OPT_STORE: s->store = 1; break;
 	case OPT_FORCE: s->force = 1; break;
+	case OPT_IDP_ISSUER: s->idp_issuer = value; break;
+	case OPT_KEYID: s->keyid = value; break;
+	case OPT_JWK: s->jwk = 1; break;
 	case OPT_HELP: s->help = 1; break;
+	case OPT_VERSION: s->version = 1; break;
 	case OPT_DAYS:
 		v = (value[0] >= '0' && value[0] <= '9') ? strtol(value, &end, 10) : 0;
 		if (end == NULL || *end != '\0' || v < 1 || v > 36500) {
@@ -110,14 +126,17 @@ static int handle(void *ud, int id, char *value)
 
 static void help(void)
 {
-	printf("Usage: qs-jwt " CMD " --pkcs11-uri <uri> --cert-create-expires-days <days>\n"
-	       "       [--cert-file-prefix <prefix>] [--store-on-token] [options]\n\n"
+	printf("Usage: qs-jwt " CMD " --pkcs11-uri <uri>\n"
+	       "       --cert-create-expires-days <days> [--cert-file-prefix <prefix>]\n"
+	       "       [--store-on-token] [--qscloud-issuer <issuer>] [--jwk] [options]\n\n"
 	       "Make the self-signed certificate of a key that is on a token already: the\n"
 	       "token key signs it, qs-jwt verifies it, then writes PREFIXpublickey.pem and\n"
 	       "PREFIXpublickey.cer (both or neither; existing files are kept unless\n"
 	       "--force). With --store-on-token the certificate is stored on the token too,\n"
-	       "with the key's id and label. The PIN comes from the URI's pin-source,\n"
-	       "--pkcs11-pin-file, QSJWT_PKCS11_PIN or a terminal prompt.\n\n");
+	       "with the key's id and label; with --qscloud-issuer PREFIXqscloud-idp.json\n"
+	       "too, for a Qlik Cloud JWT identity provider; --jwk prints the key's JWK.\n"
+	       "The PIN comes from the URI's pin-source, --pkcs11-pin-file,\n"
+	       "QSJWT_PKCS11_PIN or a terminal prompt.\n\n");
 	printf("Options:\n");
 	cli_print_options(stdout, opts, N_OPTS);
 	printf("\n");
@@ -126,9 +145,12 @@ static void help(void)
 
 int cmd_pkcs11_create_cert(int argc, char **argv)
 {
+	static const char *const names[] = { "--pkcs11-uri <uri>",
+					     "--cert-create-expires-days <days>" };
 	settings s;
 	cert_job *job = NULL;
 	qsjwt_signer *signer = NULL;
+	char *jwk = NULL;
 	int code;
 
 	memset(&s, 0, sizeof(s));
@@ -138,32 +160,35 @@ int cmd_pkcs11_create_cert(int argc, char **argv)
 	s.p11.pin_ud = &s.pin_src;
 	if (cli_parse(CMD, opts, N_OPTS, argc, argv, handle, &s) != 0)
 		return EXIT_USAGE;
-	if (s.help) {
-		help();
-		return cli_flush_stdout();
-	}
+	if (cli_help_or_version(s.help, s.version, help, &code))
+		return code;
 	qsjwt_log_set_level(s.level);
-	if (s.p11.uri == NULL) {
-		cli_usage_error(CMD, "required option '--pkcs11-uri <uri>' not specified (the key, "
-				     "e.g. 'pkcs11:token=qlik;object=jwt-signing'; see 'qs-jwt "
-				     "pkcs11 list-keys')");
-		return EXIT_USAGE;
-	}
-	if (s.days == 0) {
-		cli_usage_error(CMD, "required option '--cert-create-expires-days <days>' not "
-				     "specified");
-		return EXIT_USAGE;
-	}
-	if (qsjwt_pkcs11_check_uri(s.p11.uri, s.p11.allow_pin_in_uri, 1) != QSJWT_OK) {
-		fprintf(stderr, "see 'qs-jwt " CMD " --help'\n");
-		return EXIT_USAGE;
-	}
 	{
-		cert_job_opts o = { s.prefix, 0, s.days, s.force, &s.p11, NULL, NULL, 1, s.store };
+		const char *values[] = { s.p11.uri, s.days != 0 ? "" : NULL };
+
+		if (cli_require(CMD, values, names, 2) != 0)
+			return EXIT_USAGE;
+	}
+	if (s.keyid != NULL && s.idp_issuer == NULL) {
+		cli_usage_error(CMD, "--keyid only applies with --qscloud-issuer");
+		return EXIT_USAGE;
+	}
+	if (cli_check_uri(CMD, s.p11.uri, s.p11.allow_pin_in_uri, 1) != 0)
+		return EXIT_USAGE;
+	{
+		cert_job_opts o = { s.prefix, 0, s.days, s.force, &s.p11, s.idp_issuer, s.keyid,
+				    1, s.store };
 		code = cert_job_start(&o, cli_now(), &job, &signer);
 	}
 	if (code == EXIT_OK)
 		code = cert_job_commit(job);
+	/* The JWK is public: printed once the files are in place. */
+	if (code == EXIT_OK && s.jwk) {
+		code = cli_exit_code(qsjwt_signer_jwk(signer, &jwk, NULL));
+		if (code == EXIT_OK)
+			code = cli_write_stdout_line(jwk);
+	}
+	free(jwk);
 	/* Removes a stored certificate that was not kept; re-raises a signal. */
 	cert_job_free(job);
 	return code;

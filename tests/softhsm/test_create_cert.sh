@@ -140,6 +140,10 @@ cc --pkcs11-pin-file "$PINF" --cert-create-expires-days 30
 assert_fails 2 "required option '--pkcs11-uri <uri>' not specified"
 cc --pkcs11-uri "$URI" --pkcs11-pin-file "$PINF"
 assert_fails 2 "required option '--cert-create-expires-days <days>' not specified"
+cc --pkcs11-pin-file "$PINF"
+assert_fails 2 "required options '--pkcs11-uri <uri>', '--cert-create-expires-days <days>' not specified"
+cc --pkcs11-uri "$URI" --pkcs11-pin-file "$PINF" --cert-create-expires-days 3 --keyid k1
+assert_fails 2 "--keyid only applies with --qscloud-issuer"
 cc --pkcs11-uri "$URI" --pkcs11-pin-file "$PINF" --cert-create-expires-days 0
 assert_fails 2 "--cert-create-expires-days must be a whole number of days from 1 to 36500, not '0'"
 cc --pkcs11-uri 'pkcs11:token=qlik;object=pre;type=cert' --cert-create-expires-days 3
@@ -170,12 +174,61 @@ assert_file_eq "$(hsm_pubkey 99)" "$U/publickey.pem"
 assert_eq "$U/publickey.cer: OK" "$(openssl verify -CAfile "$U/publickey.cer" "$U/publickey.cer" 2>&1)" \
 	"openssl verify of the certificate"
 
-begin "--help lists every option"
+# want_jwk PEM: the JWK (RFC 7517) and RFC 7638 thumbprint of an RSA public
+# key, computed from openssl's modulus and exponent (two lines).
+want_jwk() {
+	local mod exp
+	mod=$(openssl rsa -pubin -in "$1" -noout -modulus | sed 's/^Modulus=//')
+	exp=$(openssl rsa -pubin -in "$1" -noout -text | sed -n 's/^Exponent: \([0-9]*\) .*/\1/p')
+	python3 -c '
+import base64, hashlib, json, sys
+def b64(i):
+    b = i.to_bytes((i.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+jwk = {"e": b64(int(sys.argv[2])), "kty": "RSA", "n": b64(int(sys.argv[1], 16))}
+canon = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+print(canon.decode())
+print(base64.urlsafe_b64encode(hashlib.sha256(canon).digest()).rstrip(b"=").decode())' "$mod" "$exp"
+}
+
+begin "--qscloud-issuer and --jwk: the identity-provider request with the key's thumbprint as kid, the JWK on stdout"
+Q=$T_TMP/qscloud
+mkdir "$Q"
+cc --pkcs11-uri "$URI" --pkcs11-pin-file "$PINF" --cert-create-expires-days 7 --cert-file-prefix "$Q/" \
+	--qscloud-issuer tenant.example.qlikcloud.com --jwk
+assert_rc 0
+assert_dir_listing "$Q" "publickey.cer publickey.pem qscloud-idp.json"
+WANT=$(want_jwk "$(hsm_pubkey 42)")
+assert_eq "$(sed -n 1p <<<"$WANT")" "$(cat "$OUT")" "the JWK on stdout"
+assert_eq "tenant.example.qlikcloud.com $(sed -n 2p <<<"$WANT")" \
+	"$(json_get "$Q/qscloud-idp.json" 'd["options"]["issuer"] + " " + d["options"]["staticKeys"][0]["kid"]')" \
+	"issuer and kid of qscloud-idp.json"
+printf '%s\n' "$(json_get "$Q/qscloud-idp.json" 'd["options"]["staticKeys"][0]["pem"]')" >"$T_TMP/idp.cer"
+assert_file_eq "$Q/publickey.cer" "$T_TMP/idp.cer"
+assert_eq 0644 "$(stat -c %a "$Q/qscloud-idp.json" | sed 's/^/0/')" "mode of qscloud-idp.json"
+
+begin "--qscloud-issuer with --keyid: that kid; an existing qscloud-idp.json is refused, nothing written"
+cc --pkcs11-uri "$URI" --pkcs11-pin-file "$PINF" --cert-create-expires-days 7 --cert-file-prefix "$Q/" \
+	--qscloud-issuer tenant.example.qlikcloud.com --keyid my-key-1 --force
+assert_rc 0
+assert_empty_stdout
+assert_eq my-key-1 "$(json_get "$Q/qscloud-idp.json" 'd["options"]["staticKeys"][0]["kid"]')" "kid"
+rm "$Q/publickey.pem" "$Q/publickey.cer"
+cc --pkcs11-uri "$URI" --pkcs11-pin-file "$PINF" --cert-create-expires-days 7 --cert-file-prefix "$Q/" \
+	--qscloud-issuer tenant.example.qlikcloud.com --jwk
+assert_fails 1 "'$Q/qscloud-idp.json' exists already; not overwriting it (--force replaces it)"
+assert_dir_listing "$Q" "qscloud-idp.json"
+
+begin "--help lists every option; --version"
 cc --help
 assert_rc 0
 for o in --pkcs11-uri --pkcs11-module --pkcs11-pin-file --cert-create-expires-days --cert-file-prefix \
-	--store-on-token --force --loglevel; do
+	--store-on-token --force --qscloud-issuer --keyid --jwk --loglevel --version; do
 	assert_contains "$OUT" "$o"
 done
+
+cc --version
+assert_rc 0
+assert_eq 0.1.0 "$(cat "$OUT")" "--version"
 
 finish
