@@ -1,1 +1,0 @@
-{"userid":"a","userdir":"D","username":"A","useremail":"a@x","groups":[]}
