@@ -345,6 +345,24 @@ pub_of_cert() {
 		openssl x509 -inform DER -in "$1" -noout -pubkey
 }
 
+# want_jwk PEM: the JWK (RFC 7517) and RFC 7638 thumbprint of an RSA public
+# key, computed from openssl's modulus and exponent: two lines, the JWK in
+# RFC 7638's canonical form (compact, sorted members) and the thumbprint.
+want_jwk() {
+	local mod exp
+	mod=$(openssl rsa -pubin -in "$1" -noout -modulus | sed 's/^Modulus=//')
+	exp=$(openssl rsa -pubin -in "$1" -noout -text | sed -n 's/^Exponent: \([0-9]*\) .*/\1/p')
+	python3 -c '
+import base64, hashlib, json, sys
+def b64(i):
+    b = i.to_bytes((i.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+jwk = {"e": b64(int(sys.argv[2])), "kty": "RSA", "n": b64(int(sys.argv[1], 16))}
+canon = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+print(canon.decode())
+print(base64.urlsafe_b64encode(hashlib.sha256(canon).digest()).rstrip(b"=").decode())' "$mod" "$exp"
+}
+
 # json_get FILE PYTHON_EXPR: evaluate EXPR with `d` bound to the parsed JSON
 # of FILE; prints the result (JSON-encoded unless it is a str).
 json_get() {

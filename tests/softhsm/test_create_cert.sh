@@ -174,23 +174,6 @@ assert_file_eq "$(hsm_pubkey 99)" "$U/publickey.pem"
 assert_eq "$U/publickey.cer: OK" "$(openssl verify -CAfile "$U/publickey.cer" "$U/publickey.cer" 2>&1)" \
 	"openssl verify of the certificate"
 
-# want_jwk PEM: the JWK (RFC 7517) and RFC 7638 thumbprint of an RSA public
-# key, computed from openssl's modulus and exponent (two lines).
-want_jwk() {
-	local mod exp
-	mod=$(openssl rsa -pubin -in "$1" -noout -modulus | sed 's/^Modulus=//')
-	exp=$(openssl rsa -pubin -in "$1" -noout -text | sed -n 's/^Exponent: \([0-9]*\) .*/\1/p')
-	python3 -c '
-import base64, hashlib, json, sys
-def b64(i):
-    b = i.to_bytes((i.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-jwk = {"e": b64(int(sys.argv[2])), "kty": "RSA", "n": b64(int(sys.argv[1], 16))}
-canon = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
-print(canon.decode())
-print(base64.urlsafe_b64encode(hashlib.sha256(canon).digest()).rstrip(b"=").decode())' "$mod" "$exp"
-}
-
 begin "--qscloud-issuer and --jwk: the identity-provider request with the key's thumbprint as kid, the JWK on stdout"
 Q=$T_TMP/qscloud
 mkdir "$Q"
