@@ -391,6 +391,9 @@ out:
 	return rc;
 }
 
+/* libmicrohttpd's own messages (MHD_OPTION_EXTERNAL_LOGGER): fmt is its
+ * format string, checked as one. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) QSJWT_PRINTF(2, 0);
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		id = p11_kit_uri_get_attribute(uri, CKA_ID);
 		back = p11_uri_object(ti, CKO_PRIVATE_KEY, NULL,
 				      id != NULL ? id->pValue : NULL, id != NULL ? id->ulValueLen : 0,
-				      p11_kit_uri_get_module_path(uri));
+				      NULL);
 		free(back);
 		back = p11_uri_token(ti, NULL);
 		free(back);
