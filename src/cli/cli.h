@@ -70,6 +70,13 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* ---- the scaffolding every signing command shares -------------------------- */
 
+/* The help of --pkcs11-module-init, the same for every command that loads a
+ * module. */
+#define CLI_MODULE_INIT_HELP                                                         \
+	"initialisation string for a module named by path (C_Initialize's pReserved),\n" \
+	"e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"         \
+	"secmod='secmod.db' flags=\""
+
 /* Ids of the common options (cli_common_opts). */
 enum { CLI_OPT_LOGLEVEL = 2000, CLI_OPT_MINIMAL, CLI_OPT_HELP, CLI_OPT_VERSION };
 

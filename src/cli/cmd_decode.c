@@ -62,9 +62,7 @@ static const cli_option opts[] = {
 	{ OPT_MODULE, "pkcs11-module", 0, CLI_VALUE, 0, "<path>",
 	  "PKCS#11 module to load when the URI names none" },
 	{ OPT_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
-	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
-	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
-	  "secmod='secmod.db' flags=\"" },
+	  CLI_MODULE_INIT_HELP },
 	{ OPT_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "file holding the token's user PIN, if the key's public half is private" },
 	{ OPT_ALLOW_PIN, "allow-pin-in-uri", 0, CLI_FLAG, 0, NULL,

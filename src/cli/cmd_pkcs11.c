@@ -34,9 +34,7 @@ static const cli_option opts[] = {
 	  "PKCS#11 module to load when the URI names none (default: every module\n"
 	  "registered with p11-kit)" },
 	{ OPT_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
-	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
-	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
-	  "secmod='secmod.db' flags=\"" },
+	  CLI_MODULE_INIT_HELP },
 	{ OPT_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "list-keys: file holding the user PIN (not readable by group or others)" },
 	{ OPT_ALLOW_PIN, "allow-pin-in-uri", 0, CLI_FLAG, 0, NULL,

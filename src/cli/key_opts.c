@@ -32,9 +32,7 @@ const cli_option key_opts_table[] = {
 	  "PKCS#11 module to load when the URI names none (default: every module\n"
 	  "registered with p11-kit)" },
 	{ KEY_OPT_P11_MODULE_INIT, "pkcs11-module-init", 0, CLI_VALUE, 0, "<string>",
-	  "initialisation string for a module named by path (C_Initialize's pReserved),\n"
-	  "e.g. NSS softokn's \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"
-	  "secmod='secmod.db' flags=\"" },
+	  CLI_MODULE_INIT_HELP },
 	{ KEY_OPT_P11_PIN_FILE, "pkcs11-pin-file", 0, CLI_VALUE, 0, "<file>",
 	  "file holding the token's user PIN (not readable by group or others; one\n"
 	  "trailing newline is ignored); see also QSJWT_PKCS11_PIN" },
