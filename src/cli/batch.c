@@ -28,11 +28,10 @@
 #define LINE_MAX_BYTES (64 * 1024)
 #define READ_CHUNK (128 * 1024)
 /* After the batch stops, how long a signing call still inside the module
- * may take before the batch gives up on it. A healthy token answers in
- * well under a second even for RSA-4096 on a smartcard; a module whose
- * connection broke may never answer: p11-kit-client.so 0.24.1 leaves its
- * other callers waiting forever when the p11-kit server dies while
- * several threads share the connection. */
+ * may take before the batch gives up on it. A module whose connection
+ * broke may never answer: p11-kit-client.so 0.24.1 leaves its other
+ * callers waiting forever when the p11-kit server dies while several
+ * threads share the connection. */
 #define STOP_GRACE_SECONDS 10
 
 enum { S_FREE = 0, S_READY, S_SIGNING, S_DONE };
@@ -47,6 +46,7 @@ typedef struct {
 	char *token;            /* a secret: wiped when freed */
 	char *error;            /* this line cannot be issued; the batch goes on */
 	int fatal;              /* signing failed: the batch stops here */
+	struct timespec since;  /* S_SIGNING: when the worker took it */
 	pool_job job;           /* while queued on the pool or being signed */
 } slot;
 
@@ -154,8 +154,10 @@ static int sign_start(pool_job *j)
 
 	pthread_mutex_lock(&b->mu);
 	skip = b->stop;
-	if (!skip)
+	if (!skip) {
 		s->state = S_SIGNING;
+		clock_gettime(CLOCK_MONOTONIC, &s->since);
+	}
 	pthread_mutex_unlock(&b->mu);
 	return skip;
 }
@@ -270,6 +272,34 @@ static int writer_flush(batch *b, strbuf *out)
 	return -1;
 }
 
+/*
+ * Wait (lock held) for the next line to write. When it is being signed,
+ * at most until its call has taken POOL_SIGN_TIMEOUT_SECONDS: then the
+ * batch stops. Without this a module that never answers any call (a
+ * p11-kit server that hangs, or dies inside an answer) would hold the
+ * batch forever: no call fails, so nothing else stops it.
+ */
+static void wait_next(batch *b)
+{
+	slot *s = &b->ring[b->next_write % b->window];
+	struct timespec deadline;
+
+	if (b->stop || s->state != S_SIGNING) {
+		pthread_cond_wait(&b->cv_done, &b->mu);
+		return;
+	}
+	deadline = s->since;
+	deadline.tv_sec += POOL_SIGN_TIMEOUT_SECONDS;
+	(void)pthread_cond_timedwait(&b->cv_done, &b->mu, &deadline);
+	/* The clock decides, not the wait's result (a preloaded clock can end
+	 * a timed wait early). */
+	if (!b->stop && s->state == S_SIGNING && elapsed(&s->since) >= POOL_SIGN_TIMEOUT_SECONDS) {
+		log_error("line %lu: the signing call has not returned after %d s: stopping the batch",
+			  s->line, POOL_SIGN_TIMEOUT_SECONDS);
+		batch_stop(b);
+	}
+}
+
 static void *write_out(void *arg)
 {
 	batch *b = arg;
@@ -320,7 +350,7 @@ static void *write_out(void *arg)
 			progress(b, 0);
 		}
 		if (writer_state(b) == W_WAIT)
-			pthread_cond_wait(&b->cv_done, &b->mu);
+			wait_next(b);
 	}
 	if (out.len > 0 && writer_flush(b, &out) != 0)
 		st = W_STOPPED;
@@ -478,6 +508,7 @@ static int read_input(batch *b, int fd)
 int batch_run(const batch_opts *o, qsjwt_signer *signer)
 {
 	pthread_t writer;
+	pthread_condattr_t ca;
 	unsigned jobs = o->jobs, stuck;
 	int started;
 	struct stat st;
@@ -516,7 +547,10 @@ int batch_run(const batch_opts *o, qsjwt_signer *signer)
 	if (b.ring == NULL)
 		goto out_fd;
 	pthread_mutex_init(&b.mu, NULL);
-	pthread_cond_init(&b.cv_done, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b.cv_done, &ca); /* timed on CLOCK_MONOTONIC */
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&b.cv_space, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b.start);
 	log_verbose("batch from %s with %u job%s", strcmp(o->input, "-") == 0 ? "standard input"

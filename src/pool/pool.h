@@ -18,6 +18,12 @@
 
 #include <qsjwt/qsjwt.h>
 
+/* How long one signing call may take before its caller gives up on it: a
+ * healthy token answers in well under a second even for RSA-4096 on a
+ * smartcard; a module whose token or connection hangs may never answer.
+ * serve answers 503 after it, --batch stops (docs/reliability.md). */
+#define POOL_SIGN_TIMEOUT_SECONDS 30
+
 typedef struct pool pool;
 typedef struct pool_job pool_job;
 

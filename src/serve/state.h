@@ -11,9 +11,10 @@
 #include "serve/key.h"
 #include "serve/metrics.h"
 #include "serve/policy.h"
+#include "pool/pool.h"
 
 /* How long a request waits for a signature before it gets 503. */
-#define SERVE_SIGN_TIMEOUT_MS 30000
+#define SERVE_SIGN_TIMEOUT_MS (POOL_SIGN_TIMEOUT_SECONDS * 1000)
 /* The largest request body (413 above it). */
 #define SERVE_MAX_BODY (64 * 1024)
 
