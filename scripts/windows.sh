@@ -289,6 +289,7 @@ build_qsjwt() {
 		$host-strip "$stage/$name/$dll"
 	done
 	cp README.md LICENSE "$stage/$name/"
+	cp docs/windows.md "$stage/$name/WINDOWS.md"
 	(cd "$stage/$name" && sha256sum -- * >SHA256SUMS)
 	zip_path=$bw/$name.zip
 	rm -f "$zip_path"
