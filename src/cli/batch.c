@@ -157,6 +157,9 @@ static int sign_start(pool_job *j)
 	if (!skip) {
 		s->state = S_SIGNING;
 		clock_gettime(CLOCK_MONOTONIC, &s->since);
+		/* The writer waiting for this line now waits with a time limit. */
+		if (s->seq == b->next_write)
+			pthread_cond_broadcast(&b->cv_done);
 	}
 	pthread_mutex_unlock(&b->mu);
 	return skip;
