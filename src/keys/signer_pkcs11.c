@@ -198,8 +198,13 @@ static qsjwt_err p11_worker_session(qsjwt_signer *s, void **impl_out)
 	return QSJWT_OK;
 }
 
+static unsigned p11_sessions_left(qsjwt_signer *s)
+{
+	return p11_session_room(&((p11_signer *)s->impl)->s);
+}
+
 static const signer_ops p11_ops = { p11_sign, NULL, p11_free, p11_store_cert, p11_keep,
-				    p11_worker_session };
+				    p11_worker_session, p11_sessions_left };
 
 qsjwt_err p11_signer_wrap(p11_signer *ps, EVP_PKEY *pub, const char *label,
 			  const unsigned char *id, size_t id_len, qsjwt_signer **out)

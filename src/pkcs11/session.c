@@ -123,6 +123,7 @@ out:
 qsjwt_err p11_session_child(const p11_session *parent, p11_session *child)
 {
 	qsjwt_err rc;
+	CK_RV rv;
 
 	/* Same token and PIN (always-authenticate keys); object handles are
 	 * valid in every session of the application. */
@@ -132,13 +133,41 @@ qsjwt_err p11_session_child(const p11_session *parent, p11_session *child)
 	child->keep = parent->keep;
 	memcpy(child->pin, parent->pin, parent->pin_len);
 	child->pin_len = parent->pin_len;
-	rc = p11_session_open(child->tok, 0, &child->session);
+	rv = child->tok->f->C_OpenSession(child->tok->slot, CKF_SERIAL_SESSION, NULL, NULL,
+					  &child->session);
+	rc = QSJWT_OK;
+	if (rv == CKR_SESSION_COUNT) {
+		rc = QSJWT_ERR_SESSIONS;
+	} else if (rv != CKR_OK) {
+		log_error("cannot open a session on token '%s': %s", child->tok->label,
+			  p11_rv_name(rv));
+		rc = rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED ? QSJWT_ERR_NOT_FOUND
+									       : QSJWT_ERR_IO;
+	}
 	if (rc != QSJWT_OK) {
 		p11_session_forget_pin(child);
 		return rc;
 	}
 	child->have_session = 1;
 	return QSJWT_OK;
+}
+
+unsigned p11_session_room(p11_session *s)
+{
+	CK_ULONG max, open;
+
+	if (p11_token_refresh(s->tok) != QSJWT_OK)
+		return QSJWT_SESSIONS_UNLIMITED;
+	max = s->tok->info.ulMaxSessionCount;
+	open = s->tok->info.ulSessionCount;
+	if (max == CK_EFFECTIVELY_INFINITE || max == CK_UNAVAILABLE_INFORMATION)
+		return QSJWT_SESSIONS_UNLIMITED;
+	if (open == CK_UNAVAILABLE_INFORMATION)
+		open = s->have_session ? 1 : 0;
+	if (open >= max)
+		return 0;
+	return max - open >= QSJWT_SESSIONS_UNLIMITED ? QSJWT_SESSIONS_UNLIMITED - 1
+						     : (unsigned)(max - open);
 }
 
 void p11_session_created(p11_session *s, CK_OBJECT_HANDLE h)

@@ -47,8 +47,15 @@ void p11_session_forget_pin(p11_session *s);
 /* Another read-only session on parent's token for another thread: it
  * shares the parent's login and PIN (PKCS#11 v2.40 section 5.6: a login
  * belongs to every session of the application) and must be ended before
- * the parent. */
+ * the parent. QSJWT_ERR_SESSIONS, not logged, when the token opens no more
+ * (CKR_SESSION_COUNT): the caller decides what that means. */
 qsjwt_err p11_session_child(const p11_session *parent, p11_session *child);
+/* How many more sessions the token says this process may open now:
+ * ulMaxSessionCount less ulSessionCount (CK_TOKEN_INFO, PKCS#11 v2.40
+ * section 5.5; ulSessionCount unknown: less the holder's own session), or
+ * QSJWT_SESSIONS_UNLIMITED when the token reports no limit
+ * (CK_EFFECTIVELY_INFINITE, CK_UNAVAILABLE_INFORMATION) or cannot be asked. */
+unsigned p11_session_room(p11_session *s);
 /* Remember a new object: p11_session_end destroys it unless s->keep. */
 void p11_session_created(p11_session *s, CK_OBJECT_HANDLE h);
 /* Log the private keys on the token as URIs (after a "no match" error). */
