@@ -4,6 +4,7 @@
 #include "keys/signer_pkcs11.h"
 #include "keys/token_cert.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,14 @@ qsjwt_err p11_choose_mechanisms(p11_signer *ps)
 
 /* ---- signing ------------------------------------------------------------------ */
 
+/* The context-specific logins of one key, one at a time: once one failed, no
+ * other worker tries the PIN again (docs/design.md decision 5: a PIN is
+ * tried once; N workers trying a wrong one at once could lock the card). */
+struct p11_auth_gate {
+	pthread_mutex_t mu;
+	int failed;
+};
+
 static qsjwt_err p11_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *data, size_t len,
 			  unsigned char **sig_out, size_t *sig_len)
 {
@@ -122,10 +131,22 @@ static qsjwt_err p11_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *d
 	sig = malloc(out_len);
 	if (sig == NULL)
 		return QSJWT_ERR_NOMEM;
+	if (ps->gate != NULL) {
+		pthread_mutex_lock(&ps->gate->mu);
+		if (ps->gate->failed) {
+			log_error("%s: the login for an earlier signature failed; the PIN is not "
+				  "tried again",
+				  s->what);
+			rc = QSJWT_ERR_LOGIN;
+			goto out;
+		}
+	}
 	rv = ps->s.tok->f->C_SignInit(ps->s.session, &mech, ps->key);
 	if (rv == CKR_OK && ps->always_auth) {
 		rc = p11_context_login(ps->s.tok, ps->s.session, ps->s.pin, ps->s.pin_len);
 		if (rc != QSJWT_OK) {
+			if (ps->gate != NULL)
+				ps->gate->failed = 1;
 			/* The signing operation is still active: a C_Sign that fails
 			 * ends it (PKCS#11 v2.40 section 5.12), else the next
 			 * C_SignInit in this session gets CKR_OPERATION_ACTIVE. */
@@ -146,6 +167,8 @@ static qsjwt_err p11_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char *d
 	sig = NULL;
 	rc = QSJWT_OK;
 out:
+	if (ps->gate != NULL)
+		pthread_mutex_unlock(&ps->gate->mu);
 	qsjwt_secret_wipe(input, sizeof(input));
 	free(sig);
 	return rc;
@@ -168,6 +191,10 @@ static void p11_free(void *impl)
 
 	if (ps == NULL)
 		return;
+	if (!ps->s.child && ps->gate != NULL) {
+		pthread_mutex_destroy(&ps->gate->mu);
+		free(ps->gate);
+	}
 	p11_signer_close(ps);
 	free(ps);
 }
@@ -223,8 +250,17 @@ qsjwt_err p11_signer_wrap(p11_signer *ps, EVP_PKEY *pub, const char *label,
 	memset(ps, 0, sizeof(*ps));
 	/* The PIN is kept only for a key that asks for it on every signature
 	 * (CKA_ALWAYS_AUTHENTICATE). */
-	if (!heap->always_auth)
+	if (!heap->always_auth) {
 		p11_session_forget_pin(&heap->s);
+	} else {
+		heap->gate = calloc(1, sizeof(*heap->gate));
+		if (heap->gate == NULL) {
+			p11_free(heap);
+			EVP_PKEY_free(pub);
+			return QSJWT_ERR_NOMEM;
+		}
+		pthread_mutex_init(&heap->gate->mu, NULL);
+	}
 	uri = p11_uri_object(&heap->s.tok->info, CKO_PRIVATE_KEY, label, id, id_len,
 			     heap->s.mods);
 	snprintf(what, sizeof(what), "key '%s' on token '%s'", label != NULL ? label : "",

@@ -8,6 +8,9 @@
 
 #include "pkcs11/session.h"
 
+/* One per always-authenticate key, shared by its worker sessions. */
+typedef struct p11_auth_gate p11_auth_gate;
+
 typedef struct {
 	p11_session s;
 	CK_OBJECT_HANDLE key;
@@ -15,6 +18,7 @@ typedef struct {
 	int hashed_mech[3]; /* CKM_SHA{256,384,512}_RSA_PKCS usable, by qsjwt_alg */
 	int raw_mech;	    /* CKM_RSA_PKCS usable */
 	int mech_said[3];   /* the mechanism of this alg was logged */
+	p11_auth_gate *gate; /* always_auth: owned by the signer that is no child */
 } p11_signer;
 
 /* Begin the session holder for a private key (URI checked for_key, logged
