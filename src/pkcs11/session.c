@@ -160,7 +160,11 @@ unsigned p11_session_room(p11_session *s)
 		return QSJWT_SESSIONS_UNLIMITED;
 	max = s->tok->info.ulMaxSessionCount;
 	open = s->tok->info.ulSessionCount;
-	if (max == CK_EFFECTIVELY_INFINITE || max == CK_UNAVAILABLE_INFORMATION)
+	/* 0xffffffff and above is no real limit either: openCryptoki 3.8's
+	 * soft token reports 0xffffffff on 64-bit Linux (seen in
+	 * tests/tokens/test_opencryptoki.sh). */
+	if (max == CK_EFFECTIVELY_INFINITE || max == CK_UNAVAILABLE_INFORMATION ||
+	    max >= 0xffffffffUL)
 		return QSJWT_SESSIONS_UNLIMITED;
 	if (open == CK_UNAVAILABLE_INFORMATION)
 		open = s->have_session ? 1 : 0;
