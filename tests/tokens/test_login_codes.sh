@@ -112,12 +112,14 @@ for i in 1 2 3 4 5 6 7 8; do
 	printf '{"userid":"u%d","userdir":"D","username":"U","useremail":"u@example.com"}\n' "$i"
 done >"$IN"
 rm -f "$FWD_LOG"
-# The refusal comes after 1 s: the other workers' signatures have started.
-with_env QSJWT_FWD_CONTEXT_LOGIN=CKR_PIN_INCORRECT QSJWT_FWD_CONTEXT_DELAY_MS=1000 -- qs --batch "$IN" --jobs 4 --expires 1h \
+# The refusal comes after 2 s: the other workers' signatures have started
+# and wait for the first one's login.
+with_env QSJWT_FWD_CONTEXT_LOGIN=CKR_PIN_INCORRECT QSJWT_FWD_CONTEXT_DELAY_MS=2000 -- qs --batch "$IN" --jobs 4 --expires 1h \
 	--audience qlik --pkcs11-uri 'pkcs11:token=codes;object=each' "${FWD[@]}"
 assert_rc 1
 assert_log ERROR "the key on token 'codes' asks for the PIN again for every signature (CKA_ALWAYS_AUTHENTICATE), and that login failed: CKR_PIN_INCORRECT"
 assert_eq 1 "$(fwd_count 'C_Login CKU_CONTEXT_SPECIFIC')" "context-specific C_Login calls"
+assert_log ERROR "key 'each' on token 'codes': the login for an earlier signature failed; the PIN is not tried again"
 assert_eq 0 "$(fwd_count 'C_Sign CKR_OK')" "signatures"
 assert_eq 0 "$(fwd_count 'probe C_SignInit CKR_OPERATION_ACTIVE')" "operations left active"
 assert_not_contains "$OUT" '"token"'
