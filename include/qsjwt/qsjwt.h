@@ -48,7 +48,8 @@ typedef enum {
 	QSJWT_ERR_INTERRUPTED, /* cancelled through the cancel flag */
 	QSJWT_ERR_VERIFY,      /* a signature or certificate did not verify */
 	QSJWT_ERR_NOT_FOUND,   /* PKCS#11 token or key not found or ambiguous */
-	QSJWT_ERR_LOGIN        /* PKCS#11 login failed or impossible */
+	QSJWT_ERR_LOGIN,       /* PKCS#11 login failed or impossible */
+	QSJWT_ERR_SESSIONS     /* PKCS#11 token opens no more sessions (CKR_SESSION_COUNT) */
 } qsjwt_err;
 
 /* A short English name of an error code, for messages. */
@@ -186,10 +187,24 @@ qsjwt_err qsjwt_signer_sign(qsjwt_signer *s, qsjwt_alg alg, const unsigned char 
  * A signer is used by one thread at a time (it keeps signing contexts).
  * A signer over the same key for another thread: file keys share the key;
  * token keys get their own session on the token, sharing the login (one
- * login per run). Free every such signer before `s`.
+ * login per run). Free every such signer before `s`. QSJWT_ERR_SESSIONS
+ * (not logged) when the token opens no more sessions (CKR_SESSION_COUNT):
+ * the caller may go on with the signers it has.
  */
 QSJWT_MUST_USE
 qsjwt_err qsjwt_signer_session(qsjwt_signer *s, qsjwt_signer **out);
+
+/* No session limit is known (qsjwt_signer_sessions_left). */
+#define QSJWT_SESSIONS_UNLIMITED 0xffffffffu
+/*
+ * How many more qsjwt_signer_session() signers the token says it can take:
+ * its ulMaxSessionCount less the sessions this process has open on it now
+ * (CK_TOKEN_INFO, PKCS#11 v2.40 section 5.5), or QSJWT_SESSIONS_UNLIMITED
+ * for a file key or a token that reports no limit (CK_EFFECTIVELY_INFINITE
+ * or CK_UNAVAILABLE_INFORMATION). A token may still refuse earlier
+ * (QSJWT_ERR_SESSIONS).
+ */
+unsigned qsjwt_signer_sessions_left(qsjwt_signer *s);
 
 /* Verify a signature with the signer's public key. QSJWT_ERR_VERIFY if bad. */
 QSJWT_MUST_USE

@@ -212,6 +212,18 @@ static int run_batch(settings *s, int64_t now)
 	bo.alg = s->alg;
 	bo.jobs = s->jobs != 0 ? (unsigned)s->jobs : cpus > 0 && cpus <= MAX_JOBS ? (unsigned)cpus : 1;
 	code = key_opts_signer(&s->key, now, &signer);
+	if (code == EXIT_OK && s->jobs == 0) {
+		/* The default fits the token: a card or HSM partition may take
+		 * only a few sessions at a time (each worker has one, beside the
+		 * one that logged in). An explicit --jobs is tried as given. */
+		unsigned left = qsjwt_signer_sessions_left(signer);
+		if (left != QSJWT_SESSIONS_UNLIMITED) {
+			log_verbose("%s: the token takes %u more session%s at a time",
+				    qsjwt_signer_describe(signer), left, left == 1 ? "" : "s");
+			if (left < bo.jobs)
+				bo.jobs = left > 0 ? left : 1;
+		}
+	}
 	/* A new key's files are kept before the first token is printed. */
 	if (code == EXIT_OK)
 		code = key_opts_commit(&s->key);

@@ -22,19 +22,19 @@ static qsjwt_err check_free(p11_signer *ps, const char *label, const unsigned ch
 	CK_ULONG count = 0;
 	qsjwt_err rc;
 
-	rc = p11_find(ps->tok, ps->session, &by_label, 1, h, 1, &count);
+	rc = p11_find(ps->s.tok, ps->s.session, &by_label, 1, h, 1, &count);
 	if (rc == QSJWT_OK && count > 0) {
 		log_error("token '%s' already holds an object labelled '%s'; nothing was created "
 			  "(choose another object= or remove the old key first)",
-			  ps->tok->label, label);
+			  ps->s.tok->label, label);
 		return QSJWT_ERR_EXISTS;
 	}
 	if (rc == QSJWT_OK && id_len > 0)
-		rc = p11_find(ps->tok, ps->session, &by_id, 1, h, 1, &count);
+		rc = p11_find(ps->s.tok, ps->s.session, &by_id, 1, h, 1, &count);
 	if (rc == QSJWT_OK && count > 0) {
 		log_error("token '%s' already holds an object with this id; nothing was created "
 			  "(choose another id= or leave it out for a random one)",
-			  ps->tok->label);
+			  ps->s.tok->label);
 		return QSJWT_ERR_EXISTS;
 	}
 	return rc;
@@ -46,11 +46,11 @@ static qsjwt_err choose_bits(p11_signer *ps, unsigned bits, CK_ULONG *out)
 {
 	CK_MECHANISM_INFO info;
 
-	if (!p11_has_mechanism(ps->tok, CKM_RSA_PKCS_KEY_PAIR_GEN, CKF_GENERATE_KEY_PAIR,
+	if (!p11_has_mechanism(ps->s.tok, CKM_RSA_PKCS_KEY_PAIR_GEN, CKF_GENERATE_KEY_PAIR,
 			       &info)) {
 		log_error("token '%s' cannot generate RSA key pairs (no "
 			  "CKM_RSA_PKCS_KEY_PAIR_GEN)",
-			  ps->tok->label);
+			  ps->s.tok->label);
 		return QSJWT_ERR_KEY;
 	}
 	if (bits == 0) {
@@ -58,13 +58,13 @@ static qsjwt_err choose_bits(p11_signer *ps, unsigned bits, CK_ULONG *out)
 		if (info.ulMaxKeySize != 0 && info.ulMaxKeySize < bits) {
 			bits = (unsigned)info.ulMaxKeySize;
 			log_info("token '%s' makes RSA keys of at most %u bits; using %u",
-				 ps->tok->label, bits, bits);
+				 ps->s.tok->label, bits, bits);
 		}
 	}
 	if (bits < 2048 || bits < info.ulMinKeySize ||
 	    (info.ulMaxKeySize != 0 && bits > info.ulMaxKeySize)) {
 		log_error("token '%s' makes RSA keys of %lu to %lu bits; %u is out of that range%s",
-			  ps->tok->label, (unsigned long)info.ulMinKeySize,
+			  ps->s.tok->label, (unsigned long)info.ulMinKeySize,
 			  (unsigned long)info.ulMaxKeySize, bits,
 			  bits < 2048 ? " (and JWT keys need at least 2048)" : "");
 		return QSJWT_ERR_KEY;
@@ -88,13 +88,13 @@ static qsjwt_err check_attributes(p11_signer *ps, CK_OBJECT_HANDLE priv)
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		int v = p11_get_bool(ps->tok, ps->session, priv, want[i].type);
+		int v = p11_get_bool(ps->s.tok, ps->s.session, priv, want[i].type);
 		/* Sign-only, sensitive and never extractable must read back;
 		 * CKA_UNWRAP only must not contradict the template. */
 		if (v != want[i].want && (v != -1 || want[i].type != CKA_UNWRAP)) {
 			log_error("token '%s' did not honour %s=%s on the new key (it reads %s); "
 				  "the key is removed",
-				  ps->tok->label, want[i].name, want[i].want ? "true" : "false",
+				  ps->s.tok->label, want[i].name, want[i].want ? "true" : "false",
 				  v == -1 ? "nothing" : v ? "true" : "false");
 			return QSJWT_ERR_KEY;
 		}
@@ -148,7 +148,7 @@ static CK_RV generate(p11_signer *ps, CK_ULONG key_bits, const char *label,
 
 	if (!full)
 		n_pub -= 3;
-	return ps->tok->f->C_GenerateKeyPair(ps->session, &mech, pub_t, n_pub, priv_t,
+	return ps->s.tok->f->C_GenerateKeyPair(ps->s.session, &mech, pub_t, n_pub, priv_t,
 					     sizeof(priv_t) / sizeof(priv_t[0]), pub_h, priv_h);
 }
 
@@ -175,15 +175,15 @@ qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
 	qsjwt_err rc;
 	CK_RV rv;
 
-	rc = p11_signer_open(&ps, o, 1, 1, 1);
+	rc = p11_signer_open(&ps, o, 1);
 	if (rc != QSJWT_OK)
 		return rc;
-	label_attr = p11_kit_uri_get_attribute(ps.uri, CKA_LABEL);
-	id_attr = p11_kit_uri_get_attribute(ps.uri, CKA_ID);
+	label_attr = p11_kit_uri_get_attribute(ps.s.uri, CKA_LABEL);
+	id_attr = p11_kit_uri_get_attribute(ps.s.uri, CKA_ID);
 	if (label_attr == NULL || label_attr->ulValueLen == 0) {
 		log_error("to create a key on a token, the PKCS#11 URI must name it with object=, "
 			  "e.g. 'pkcs11:token=%s;object=jwt-signing'",
-			  ps.tok->label);
+			  ps.s.tok->label);
 		rc = QSJWT_ERR_INVALID;
 		goto out;
 	}
@@ -207,12 +207,12 @@ qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
 	if (rc != QSJWT_OK)
 		goto out;
 	log_info("generating an RSA-%lu key pair on token '%s' ...", (unsigned long)key_bits,
-		 ps.tok->label);
+		 ps.s.tok->label);
 	rv = generate(&ps, key_bits, label, idp, id_len, 1, &pub_h, &priv_h);
 	if (retry_minimal(rv) && !(cancel != NULL && *cancel)) {
 		log_verbose("token '%s' refused the public key template (%s); generating again "
 			    "without CKA_VERIFY, CKA_ENCRYPT and CKA_WRAP on the public key",
-			    ps.tok->label, p11_rv_name(rv));
+			    ps.s.tok->label, p11_rv_name(rv));
 		rv = generate(&ps, key_bits, label, idp, id_len, 0, &pub_h, &priv_h);
 	}
 	if (rv != CKR_OK && cancel != NULL && *cancel) {
@@ -220,15 +220,15 @@ qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
 		goto out;
 	}
 	if (rv != CKR_OK) {
-		log_error("token '%s' failed to generate the key pair: %s", ps.tok->label,
+		log_error("token '%s' failed to generate the key pair: %s", ps.s.tok->label,
 			  p11_rv_name(rv));
 		rc = rv == CKR_KEY_SIZE_RANGE ? QSJWT_ERR_KEY : QSJWT_ERR_IO;
 		goto out;
 	}
 	/* From here on, ps owns the new objects: p11_signer_close removes them
 	 * unless the caller keeps them. */
-	ps.created[ps.n_created++] = priv_h;
-	ps.created[ps.n_created++] = pub_h;
+	p11_session_created(&ps.s, priv_h);
+	p11_session_created(&ps.s, pub_h);
 	ps.key = priv_h;
 	if (cancel != NULL && *cancel) {
 		rc = QSJWT_ERR_INTERRUPTED;
@@ -238,7 +238,7 @@ qsjwt_err qsjwt_pkcs11_generate(const qsjwt_pkcs11_opts *o, unsigned bits,
 	if (rc == QSJWT_OK)
 		rc = p11_choose_mechanisms(&ps);
 	if (rc == QSJWT_OK)
-		rc = p11_public_of(&ps, priv_h, &pub);
+		rc = p11_public_of(&ps.s, priv_h, &pub);
 	if (rc != QSJWT_OK)
 		goto out;
 	rc = p11_signer_wrap(&ps, pub, label, idp, id_len, out);

@@ -9,7 +9,7 @@
 #include <p11-kit/p11-kit.h>
 
 #include "keys/signer_impl.h"
-#include "keys/signer_pkcs11.h"
+#include "pkcs11/session.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -130,7 +130,7 @@ void qsjwt_key_descs_free(qsjwt_key_desc *d, size_t n)
 }
 
 /* Subject and expiry of the certificate with the key's id, if any. */
-static void describe_cert(p11_signer *ps, const unsigned char *id, size_t id_len,
+static void describe_cert(p11_session *s, const unsigned char *id, size_t id_len,
 			  qsjwt_key_desc *k)
 {
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
@@ -144,11 +144,11 @@ static void describe_cert(p11_signer *ps, const unsigned char *id, size_t id_len
 	struct tm tm;
 	char buf[64];
 
-	if (id_len == 0 || p11_find(ps->tok, ps->session, t, 2, h, 1, &count) != QSJWT_OK ||
+	if (id_len == 0 || p11_find(s->tok, s->session, t, 2, h, 1, &count) != QSJWT_OK ||
 	    count == 0)
 		return;
 	k->has_cert = 1;
-	if (p11_get_attr(ps->tok, ps->session, h[0], CKA_VALUE, &der, &len) != QSJWT_OK)
+	if (p11_get_attr(s->tok, s->session, h[0], CKA_VALUE, &der, &len) != QSJWT_OK)
 		return;
 	p = der;
 	x = d2i_X509(NULL, &p, (long)len);
@@ -170,7 +170,7 @@ static void describe_cert(p11_signer *ps, const unsigned char *id, size_t id_len
 
 qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **out, size_t *n_out)
 {
-	p11_signer ps;
+	p11_session s;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_KEY_TYPE kt = CKK_RSA;
 	CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) } };
@@ -179,10 +179,10 @@ qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **ou
 	qsjwt_key_desc *d = NULL;
 	qsjwt_err rc;
 
-	rc = p11_signer_open(&ps, o, 0, 0, 1);
+	rc = p11_session_begin(&s, o, 0, 0, 1);
 	if (rc != QSJWT_OK)
 		return rc;
-	rc = p11_find(ps.tok, ps.session, t, 2, found, 256, &count);
+	rc = p11_find(s.tok, s.session, t, 2, found, 256, &count);
 	if (rc != QSJWT_OK)
 		goto out;
 	d = calloc(count ? count : 1, sizeof(*d));
@@ -197,20 +197,20 @@ qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **ou
 		CK_ULONG bits = 0;
 		CK_ATTRIBUTE ab = { CKA_MODULUS_BITS, &bits, sizeof(bits) };
 
-		(void)p11_get_attr(ps.tok, ps.session, found[i], CKA_LABEL, &label, &label_len);
-		(void)p11_get_attr(ps.tok, ps.session, found[i], CKA_ID, &id, &id_len);
-		if (ps.tok->f->C_GetAttributeValue(ps.session, found[i], &ab, 1) != CKR_OK ||
+		(void)p11_get_attr(s.tok, s.session, found[i], CKA_LABEL, &label, &label_len);
+		(void)p11_get_attr(s.tok, s.session, found[i], CKA_ID, &id, &id_len);
+		if (s.tok->f->C_GetAttributeValue(s.session, found[i], &ab, 1) != CKR_OK ||
 		    bits == 0) {
-			if (p11_get_attr(ps.tok, ps.session, found[i], CKA_MODULUS, &mod,
+			if (p11_get_attr(s.tok, s.session, found[i], CKA_MODULUS, &mod,
 					 &mod_len) == QSJWT_OK)
 				bits = mod_len * 8;
 		}
 		/* The public half of an RSA private key object (PKCS#11 section
 		 * 2.1.3: never sensitive), for the key's JWK. */
 		if (mod == NULL)
-			(void)p11_get_attr(ps.tok, ps.session, found[i], CKA_MODULUS, &mod,
+			(void)p11_get_attr(s.tok, s.session, found[i], CKA_MODULUS, &mod,
 					   &mod_len);
-		(void)p11_get_attr(ps.tok, ps.session, found[i], CKA_PUBLIC_EXPONENT, &k->exponent,
+		(void)p11_get_attr(s.tok, s.session, found[i], CKA_PUBLIC_EXPONENT, &k->exponent,
 				   &k->exponent_len);
 		k->modulus = mod;
 		k->modulus_len = mod_len;
@@ -219,13 +219,13 @@ qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **ou
 		label = NULL;
 		k->id_hex = p11_hex(id, id_len);
 		k->bits = (unsigned)bits;
-		k->sensitive = p11_get_bool(ps.tok, ps.session, found[i], CKA_SENSITIVE);
-		k->extractable = p11_get_bool(ps.tok, ps.session, found[i], CKA_EXTRACTABLE);
+		k->sensitive = p11_get_bool(s.tok, s.session, found[i], CKA_SENSITIVE);
+		k->extractable = p11_get_bool(s.tok, s.session, found[i], CKA_EXTRACTABLE);
 		k->always_authenticate =
-			p11_get_bool(ps.tok, ps.session, found[i], CKA_ALWAYS_AUTHENTICATE);
-		describe_cert(&ps, id, id_len, k);
-		k->uri = p11_uri_object(&ps.tok->info, CKO_PRIVATE_KEY, k->label, id, id_len,
-					ps.mods);
+			p11_get_bool(s.tok, s.session, found[i], CKA_ALWAYS_AUTHENTICATE);
+		describe_cert(&s, id, id_len, k);
+		k->uri = p11_uri_object(&s.tok->info, CKO_PRIVATE_KEY, k->label, id, id_len,
+					s.mods);
 		free(id);
 		free(mod);
 		if (k->label == NULL || k->id_hex == NULL || k->uri == NULL)
@@ -238,6 +238,6 @@ qsjwt_err qsjwt_pkcs11_list_keys(const qsjwt_pkcs11_opts *o, qsjwt_key_desc **ou
 	d = NULL;
 out:
 	qsjwt_key_descs_free(d, count);
-	p11_signer_close(&ps);
+	p11_session_end(&s);
 	return rc;
 }

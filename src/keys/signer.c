@@ -40,7 +40,7 @@ const char *qsjwt_err_str(qsjwt_err err)
 		"success", "invalid value", "out of memory", "input/output error",
 		"unusable key", "passphrase missing or wrong", "cryptographic failure",
 		"file exists", "interrupted", "verification failed", "token or key not found",
-		"login failed",
+		"login failed", "no more token sessions",
 	};
 
 	return (unsigned)err < sizeof(names) / sizeof(names[0]) ? names[err] : "unknown error";
@@ -223,6 +223,11 @@ qsjwt_err qsjwt_signer_session(qsjwt_signer *s, qsjwt_signer **out)
 	/* The child's uri stays NULL: the parent owns the key's identity. */
 	*out = c;
 	return QSJWT_OK;
+}
+
+unsigned qsjwt_signer_sessions_left(qsjwt_signer *s)
+{
+	return s->ops->sessions_left != NULL ? s->ops->sessions_left(s) : QSJWT_SESSIONS_UNLIMITED;
 }
 
 const char *qsjwt_signer_uri(const qsjwt_signer *s)

@@ -126,7 +126,7 @@ static qsjwt_err file_session(qsjwt_signer *s, void **impl_out)
 }
 
 static const signer_ops file_ops = { file_sign, file_private_pem, file_free, NULL, NULL,
-				     file_session };
+				     file_session, NULL };
 
 /*
  * Whether OpenSSL checks each signature of this key itself. Its RSA private

@@ -21,6 +21,8 @@ typedef struct {
 	/* Another signer over the same key for another thread (impl only:
 	 * signer_session makes the rest). */
 	qsjwt_err (*session)(qsjwt_signer *s, void **impl_out);
+	/* Optional (NULL: no limit): qsjwt_signer_sessions_left. */
+	unsigned (*sessions_left)(qsjwt_signer *s);
 } signer_ops;
 
 struct qsjwt_signer {

@@ -207,8 +207,10 @@ qsjwt_err p11_context_login(p11_token *t, CK_SESSION_HANDLE h, const char *pin, 
 		rv = t->f->C_Login(h, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR *)pin, (CK_ULONG)len);
 	}
 	if (rv != CKR_OK) {
-		log_error("the key on token '%s' needs the PIN for each signature, and that login "
-			  "failed: %s",
+		log_error("the key on token '%s' asks for the PIN again for every signature "
+			  "(CKA_ALWAYS_AUTHENTICATE), and that login failed: %s; nothing was signed. "
+			  "Check the PIN source: this key may take a PIN of its own (some cards have "
+			  "a signature PIN)",
 			  t->label, p11_rv_name(rv));
 		return p11_rv_device_failure(rv) ? QSJWT_ERR_IO : QSJWT_ERR_LOGIN;
 	}

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/log.h"
+
 typedef struct {
 	pool *p;
 	qsjwt_signer *signer;
@@ -81,6 +83,21 @@ qsjwt_err pool_new(qsjwt_signer *signer, unsigned jobs, pool **out)
 	for (i = 0; i < jobs; i++) {
 		p->w[i].p = p;
 		rc = qsjwt_signer_session(signer, &p->w[i].signer);
+		if (rc == QSJWT_ERR_SESSIONS && i > 0) {
+			/* A card or HSM partition with few sessions, or one whose
+			 * other sessions are in use: fewer workers sign the same
+			 * tokens, more slowly. */
+			log_warn("%s: the token opens no more sessions (CKR_SESSION_COUNT); signing "
+				 "with %u worker%s instead of %u",
+				 qsjwt_signer_describe(signer), i, i == 1 ? "" : "s", jobs);
+			p->n = jobs = i;
+			break;
+		}
+		if (rc == QSJWT_ERR_SESSIONS)
+			log_error("%s: the token opens no session for a signing worker beside the "
+				  "one that logged in (CKR_SESSION_COUNT); close the other sessions "
+				  "on it (other programs using the token) and run again",
+				  qsjwt_signer_describe(signer));
 		if (rc != QSJWT_OK)
 			goto fail;
 	}
@@ -96,6 +113,11 @@ qsjwt_err pool_new(qsjwt_signer *signer, unsigned jobs, pool **out)
 fail:
 	pool_free(p);
 	return rc;
+}
+
+unsigned pool_workers(const pool *p)
+{
+	return p->n;
 }
 
 qsjwt_err pool_submit(pool *p, pool_job *j)

@@ -48,9 +48,14 @@ struct pool_job {
  * A pool of `jobs` workers over `signer` (borrowed; it must outlive the
  * pool). Every worker's signer is made before this returns, so a token
  * that cannot give a session per worker fails here, before anything is
- * signed.
+ * signed. A token that opens fewer sessions (CKR_SESSION_COUNT) gets fewer
+ * workers, with a warning (pool_workers says how many); one that opens
+ * none for a worker fails with QSJWT_ERR_SESSIONS.
  */
 qsjwt_err pool_new(qsjwt_signer *signer, unsigned jobs, pool **out);
+
+/* How many workers the pool has. */
+unsigned pool_workers(const pool *p);
 
 /* Queue j (borrowed until done() or until it is skipped or dropped).
  * QSJWT_ERR_INTERRUPTED when the pool is cancelled: j is not queued. */

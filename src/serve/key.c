@@ -175,6 +175,9 @@ qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reope
 	k->ud = ud;
 	k->what = strdup(qsjwt_signer_describe(signer));
 	rc = pool_new(signer, jobs, &k->pool);
+	/* A reconnection asks for no more workers than the token gave. */
+	if (rc == QSJWT_OK)
+		k->jobs = pool_workers(k->pool);
 	if (rc == QSJWT_OK && reopen != NULL) {
 		if (pthread_create(&k->thread, NULL, reconnect, k) != 0)
 			rc = QSJWT_ERR_NOMEM;
@@ -187,6 +190,11 @@ qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reope
 	}
 	*out = k;
 	return QSJWT_OK;
+}
+
+unsigned keyholder_workers(const keyholder *k)
+{
+	return k->jobs;
 }
 
 qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *kid, const char *payload,

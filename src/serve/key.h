@@ -26,6 +26,10 @@ typedef struct keyholder keyholder;
 qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reopen, void *ud,
 			keyholder **out);
 
+/* How many workers sign: `jobs`, or fewer when the token opens fewer
+ * sessions (pool_new). */
+unsigned keyholder_workers(const keyholder *k);
+
 /*
  * Sign on a worker (the token verified). QSJWT_ERR_IO with *why (static)
  * when the key cannot sign now: the token is away, or this signature failed

@@ -460,7 +460,7 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 {
 	server *s = calloc(1, sizeof(*s));
 	char *err = NULL;
-	unsigned threads = o->jobs * 2 < 4 ? 4 : o->jobs * 2;
+	unsigned threads = o->jobs * 2 < 4 ? 4 : o->jobs * 2, workers;
 	size_t i, n_sd = 0;
 	sdl_socket *sd = NULL;
 	int want_sd = 0;
@@ -565,12 +565,13 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 			goto fail;
 		}
 	}
-	log_info("ready: %u signing worker%s, %s", o->jobs, o->jobs == 1 ? "" : "s",
+	workers = keyholder_workers(s->st.key);
+	log_info("ready: %u signing worker%s, %s", workers, workers == 1 ? "" : "s",
 		 keyholder_describe(s->st.key));
 	{
 		char status[300];
-		snprintf(status, sizeof(status), "serving: %u signing worker%s, %s", o->jobs,
-			 o->jobs == 1 ? "" : "s", keyholder_describe(s->st.key));
+		snprintf(status, sizeof(status), "serving: %u signing worker%s, %s", workers,
+			 workers == 1 ? "" : "s", keyholder_describe(s->st.key));
 		sdl_notify_ready(status);
 	}
 	sdl_sockets_free(sd, n_sd);

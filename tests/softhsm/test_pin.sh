@@ -405,8 +405,10 @@ hsm_new nouser placeholder 4321-place
 # initialised with an SO PIN only.
 pkcs11-tool --module "$SOFTHSM_MODULE" --slot-index 1 --init-token --label nouser \
 	--so-pin 87654321 >"$T_TMP/init.log" 2>&1 || fail "pkcs11-tool --init-token: $(cat "$T_TMP/init.log")"
-qs "${CLAIMS[@]}" --pkcs11-module "$SOFTHSM_MODULE" --pkcs11-uri 'pkcs11:token=nouser;object=jwt' \
+spy "$SPY_LOG" qs "${CLAIMS[@]}" --pkcs11-module "$SPY_MODULE" --pkcs11-uri 'pkcs11:token=nouser;object=jwt' \
 	--pkcs11-pin-file "$HSM_DIR/pin"
 assert_fails 5 "token 'nouser' has no user PIN yet; set one with the SO PIN first (e.g. pkcs11-tool --login --login-type so --init-pin)"
+assert_spy_count "$SPY_LOG" C_Login 1
+assert_contains "$SPY_LOG" "CKR_USER_PIN_NOT_INITIALIZED"
 
 finish

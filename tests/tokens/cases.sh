@@ -139,6 +139,26 @@ case_batch() {
 	assert_eq 8 "$n" "batch tokens verified by openssl"
 }
 
+# case_batch_default LINE: --batch with the default --jobs. LINE is the
+# verbose line the token's ulMaxSessionCount gives, or "" for a token that
+# reports no limit (the CPU count is used).
+case_batch_default() {
+	local users=$T_TMP/users.jsonl
+	begin "batch, default --jobs: ${1:-no session limit reported}, no CKR_SESSION_COUNT, every line issued"
+	qs --batch "$users" --expires 10m --audience qlik-aud "${TK_MOD[@]}" \
+		--pkcs11-uri "pkcs11:token=$TK_TOKEN;object=jwt" --pkcs11-pin-file "$TK_PINF" \
+		--loglevel verbose
+	assert_rc 0
+	assert_eq 8 "$(wc -l <"$OUT")" "output lines"
+	assert_log INFO "batch: 8 tokens issued, 0 lines failed"
+	if [ -n "$1" ]; then
+		assert_log VERBOSE "$1"
+	else
+		assert_not_contains "$ERR" "more session"
+	fi
+	assert_not_contains "$ERR" "CKR_SESSION_COUNT"
+}
+
 case_wrong_pin() {
 	local bad=$T_TMP/bad.pin
 	begin "wrong PIN through pkcs11-spy: exit 5, exactly one C_Login, nothing on stdout"

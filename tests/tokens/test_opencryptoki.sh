@@ -47,6 +47,8 @@ case_list_keys
 case_sign "token 'ock' signs RS256 with CKM_RSA_PKCS over the SHA-256 DigestInfo (it has no usable CKM_SHA256_RSA_PKCS)"
 case_decode
 case_batch
+# ulMaxSessionCount 0xffffffff: no limit.
+case_batch_default ""
 case_wrong_pin
 case_create_cert_existing
 case_duplicate_and_sigint

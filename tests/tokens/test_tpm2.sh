@@ -23,6 +23,9 @@ case_list_keys
 case_sign "token 'tpm' signs RS256 with CKM_SHA256_RSA_PKCS"
 case_decode
 case_batch
+# tpm2-pkcs11 takes 1024 sessions (MAX_NUM_OF_SESSIONS, src/lib/session.h),
+# one of them the login's.
+case_batch_default "key 'jwt' on token 'tpm': the token takes 1023 more sessions at a time"
 case_wrong_pin
 case_create_cert_existing
 case_duplicate_and_sigint
