@@ -12,7 +12,8 @@
 
 void cli_usage_error(const char *cmd, const char *fmt, ...)
 {
-	char msg[512], shown[512 * 4];
+	/* Room for a path, twice (a file and the command that fixes it). */
+	char msg[2048], shown[2048 * 4];
 	va_list ap;
 	int n;
 

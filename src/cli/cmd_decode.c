@@ -225,8 +225,10 @@ static int load_key(settings *s, qsjwt_pubkey **key)
 	char what[4200];
 	qsjwt_err rc;
 
-	if (s->p11.uri != NULL)
-		return cli_exit_code(qsjwt_pubkey_from_pkcs11(&s->p11, key));
+	if (s->p11.uri != NULL) {
+		int code = pin_sources_check(&s->pin_src, s->p11.uri);
+		return code != EXIT_OK ? code : cli_exit_code(qsjwt_pubkey_from_pkcs11(&s->p11, key));
+	}
 	if (s->pub_file != NULL) {
 		snprintf(what, sizeof(what), "public key file '%s'", s->pub_file);
 		rc = file_read_bounded(s->pub_file, PUBKEY_MAX, "public key file", &buf, &len, &cap);
@@ -405,6 +407,7 @@ int cmd_decode(int argc, char **argv)
 	s.level = QSJWT_LOG_INFO;
 	s.p11.pin_fn = pin_from_sources;
 	s.p11.pin_ud = &s.pin_src;
+	s.pin_src.cmd = CMD;
 	if (cli_parse(CMD, opts, N_OPTS, argc, argv, handle, &s) != 0)
 		goto out;
 	if (cli_help_or_version(s.help, s.version, help, &code))

@@ -225,6 +225,22 @@ assert_empty_stderr() {
 	fi
 }
 
+# assert_cli_error RC CMD MESSAGE: the command's own error format, exactly:
+# exit RC, nothing on stdout, and stderr byte for byte
+#   qs-jwt CMD: error: MESSAGE
+#   see 'qs-jwt CMD --help'
+assert_cli_error() {
+	local want
+	assert_rc "$1" || return 1
+	assert_empty_stdout
+	want=$(printf "qs-jwt %s: error: %s\nsee 'qs-jwt %s --help'\nx" "$2" "$3" "$2")
+	if [ "$(cat "$ERR"; printf x)" != "$want" ]; then
+		fail "stderr should be exactly: qs-jwt $2: error: $3 / see 'qs-jwt $2 --help'"
+		_show_last_run
+		return 1
+	fi
+}
+
 # assert_file_eq EXPECTED_FILE ACTUAL_FILE: byte for byte.
 assert_file_eq() {
 	if ! cmp -s -- "$1" "$2"; then
