@@ -213,7 +213,9 @@ static int validate(settings *s)
 		cli_usage_error(CMD, "the PKCS#11 options only apply with --pkcs11-uri");
 		return -1;
 	}
-	if (s->p11.uri != NULL && cli_check_uri(CMD, s->p11.uri, s->p11.allow_pin_in_uri, 0) != 0)
+	if (s->p11.uri != NULL &&
+	    (cli_check_uri(CMD, s->p11.uri, s->p11.allow_pin_in_uri, 0) != 0 ||
+	     cli_check_p11_options(CMD, s->p11.uri, s->p11.module_path, s->p11.module_init, 0) != 0))
 		return -1;
 	return 0;
 }

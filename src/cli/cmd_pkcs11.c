@@ -298,6 +298,8 @@ int cmd_pkcs11(int argc, char **argv)
 	qsjwt_log_set_level(s.level);
 	if (s.p11.uri != NULL && cli_check_uri(cmd, s.p11.uri, s.p11.allow_pin_in_uri, 0) != 0)
 		return EXIT_USAGE;
+	if (cli_check_p11_options(cmd, s.p11.uri, s.p11.module_path, s.p11.module_init, 0) != 0)
+		return EXIT_USAGE;
 	if (tokens)
 		return list_tokens(&s);
 	/* list-keys logs in: a bad PIN file is found before any module loads. */

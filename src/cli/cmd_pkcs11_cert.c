@@ -172,7 +172,8 @@ int cmd_pkcs11_create_cert(int argc, char **argv)
 		cli_usage_error(CMD, "--keyid only applies with --qscloud-issuer");
 		return EXIT_USAGE;
 	}
-	if (cli_check_uri(CMD, s.p11.uri, s.p11.allow_pin_in_uri, 1) != 0)
+	if (cli_check_uri(CMD, s.p11.uri, s.p11.allow_pin_in_uri, 1) != 0 ||
+	    cli_check_p11_options(CMD, s.p11.uri, s.p11.module_path, s.p11.module_init, 0) != 0)
 		return EXIT_USAGE;
 	code = pin_sources_check(&s.pin_src, s.p11.uri);
 	if (code != EXIT_OK)

@@ -279,6 +279,9 @@ int key_opts_validate(key_opts *k, const char *cmd)
 			 k->prefix, k->prefix, k->prefix, k->prefix);
 	if (k->p11.uri != NULL && cli_check_uri(cmd, k->p11.uri, k->p11.allow_pin_in_uri, 1) != 0)
 		return -1;
+	if (k->p11.uri != NULL && cli_check_p11_options(cmd, k->p11.uri, k->p11.module_path,
+							 k->p11.module_init, k->cert_create) != 0)
+		return -1;
 	k->pass_src.file = k->passphrase_file;
 	k->pass_src.cmd = cmd;
 	k->pin_src.file = k->pin_file;

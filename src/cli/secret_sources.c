@@ -8,7 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/prompt.h"
-#include "pkcs11/pin_source.h"
+#include "pkcs11/uri_check.h"
 #include "platform/platform.h"
 #include "util/log.h"
 #include "util/secret_file.h"

@@ -1,6 +1,9 @@
-/* The PIN file a PKCS#11 URI names with pin-source (RFC 7512 section 2.4). */
-#ifndef QSJWT_PIN_SOURCE_H
-#define QSJWT_PIN_SOURCE_H
+/* What the command line can check of a PKCS#11 URI before any module is
+ * loaded: the PIN file its pin-source names (RFC 7512 section 2.4), the
+ * options that go with it. Nothing is logged: each message is handed back for
+ * the caller to report in its own format. */
+#ifndef QSJWT_URI_CHECK_H
+#define QSJWT_URI_CHECK_H
 
 #include <stddef.h>
 
@@ -25,5 +28,15 @@ qsjwt_err p11_pin_file_check(const char *path, const char *what, char *why, size
  * ("pin-source 'PATH' ..."), nothing logged.
  */
 qsjwt_err p11_pin_source_check(const char *uri, int *found, char *why, size_t why_size);
+
+/*
+ * The rules p11_modules_open applies, checked up front: a module
+ * initialisation string (module_init, may be NULL) needs the module named by
+ * path (module_path or the URI's module-path=; uri may be NULL); a key made
+ * on a token (for_create) needs the URI to name it with object=.
+ * QSJWT_ERR_INVALID with the message in why.
+ */
+qsjwt_err p11_uri_options_check(const char *uri, const char *module_path, const char *module_init,
+				int for_create, char *why, size_t why_size);
 
 #endif
