@@ -111,6 +111,7 @@ sed 's/^declare -A TEMPORARY=()$/declare -A TEMPORARY=([src\/pkcs11\/login.c|key
 	"$CHECK" >"$T_TMP/check.sh"
 grep -q 'goes away with X' "$T_TMP/check.sh" || fail "the TEMPORARY line of check-layers.sh changed; update this test"
 bash "$T_TMP/check.sh" "$T_TMP/tree" >"$OUT" 2>"$ERR"
+# shellcheck disable=SC2034 # read by assert_rc
 RC=$?
 assert_passes
 assert_eq "src/pkcs11/login.c:5: #include \"keys/signer_pkcs11.h\": allowed for now (goes away with X)" \
