@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what is missing, build with warnings as errors, and run every test:
+# Check the layers' includes (scripts/check-layers.sh), install what is
+# missing, build with warnings as errors, and run every test:
 # once on a normal build, once under AddressSanitizer + UBSan; the CLI and
 # SoftHSM2 suites once more under valgrind; then a short run of every fuzz
 # target; last, the Windows build and its suite under wine (scripts/windows.sh).
@@ -7,6 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
+
+# First, as it needs nothing installed and takes a second.
+echo "== layers: no source file includes a header of a layer above its own"
+scripts/check-layers.sh
 
 scripts/install-deps.sh
 jobs=$(nproc)

@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include "jose/json.h"
+#include "pkcs11/uri_check.h"
 #include "util/log.h"
 
 void cli_usage_error(const char *cmd, const char *fmt, ...)
 {
-	char msg[512], shown[512 * 4];
+	/* Room for a path, twice (a file and the command that fixes it). */
+	char msg[2048], shown[2048 * 4];
 	va_list ap;
 	int n;
 
@@ -57,6 +59,18 @@ int cli_check_uri(const char *cmd, const char *uri, int allow_pin_in_uri, int fo
 	if (rc == QSJWT_OK)
 		return 0;
 	cli_usage_error(cmd, "--pkcs11-uri: %s", e.msg[0] != '\0' ? e.msg : qsjwt_err_str(rc));
+	return -1;
+}
+
+int cli_check_p11_options(const char *cmd, const char *uri, const char *module_path,
+			  const char *module_init, int for_create)
+{
+	char why[512];
+
+	if (p11_uri_options_check(uri, module_path, module_init, for_create, why, sizeof(why)) ==
+	    QSJWT_OK)
+		return 0;
+	cli_usage_error(cmd, "%s", why);
 	return -1;
 }
 

@@ -123,6 +123,12 @@ int cli_require(const char *cmd, const char *const *values, const char *const *n
 /* --pkcs11-uri checked before any token is touched: 0, or -1 after a usage
  * error that names the option and says why. */
 int cli_check_uri(const char *cmd, const char *uri, int allow_pin_in_uri, int for_key);
+/* The PKCS#11 options together, before any module is loaded (uri may be
+ * NULL): --pkcs11-module-init needs a module named by path; with
+ * --cert-create (for_create) the URI names the new key with object=. 0, or -1
+ * after a usage error. */
+int cli_check_p11_options(const char *cmd, const char *uri, const char *module_path,
+			  const char *module_init, int for_create);
 
 /* Levenshtein distance of two short strings ((size_t)-1 above 64 bytes). */
 size_t cli_edit_distance(const char *a, size_t la, const char *b, size_t lb);

@@ -213,7 +213,9 @@ static int validate(settings *s)
 		cli_usage_error(CMD, "the PKCS#11 options only apply with --pkcs11-uri");
 		return -1;
 	}
-	if (s->p11.uri != NULL && cli_check_uri(CMD, s->p11.uri, s->p11.allow_pin_in_uri, 0) != 0)
+	if (s->p11.uri != NULL &&
+	    (cli_check_uri(CMD, s->p11.uri, s->p11.allow_pin_in_uri, 0) != 0 ||
+	     cli_check_p11_options(CMD, s->p11.uri, s->p11.module_path, s->p11.module_init, 0) != 0))
 		return -1;
 	return 0;
 }
@@ -225,8 +227,10 @@ static int load_key(settings *s, qsjwt_pubkey **key)
 	char what[4200];
 	qsjwt_err rc;
 
-	if (s->p11.uri != NULL)
-		return cli_exit_code(qsjwt_pubkey_from_pkcs11(&s->p11, key));
+	if (s->p11.uri != NULL) {
+		int code = pin_sources_check(&s->pin_src, s->p11.uri);
+		return code != EXIT_OK ? code : cli_exit_code(qsjwt_pubkey_from_pkcs11(&s->p11, key));
+	}
 	if (s->pub_file != NULL) {
 		snprintf(what, sizeof(what), "public key file '%s'", s->pub_file);
 		rc = file_read_bounded(s->pub_file, PUBKEY_MAX, "public key file", &buf, &len, &cap);
@@ -405,6 +409,7 @@ int cmd_decode(int argc, char **argv)
 	s.level = QSJWT_LOG_INFO;
 	s.p11.pin_fn = pin_from_sources;
 	s.p11.pin_ud = &s.pin_src;
+	s.pin_src.cmd = CMD;
 	if (cli_parse(CMD, opts, N_OPTS, argc, argv, handle, &s) != 0)
 		goto out;
 	if (cli_help_or_version(s.help, s.version, help, &code))

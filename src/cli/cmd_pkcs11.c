@@ -286,6 +286,7 @@ int cmd_pkcs11(int argc, char **argv)
 	s.level = QSJWT_LOG_INFO;
 	s.p11.pin_fn = pin_from_sources;
 	s.p11.pin_ud = &s.pin_src;
+	s.pin_src.cmd = cmd;
 	if (cli_parse(cmd, opts, N_OPTS, argc - 1, argv + 1, handle, &s) != 0)
 		return EXIT_USAGE;
 	if (s.help) {
@@ -297,5 +298,15 @@ int cmd_pkcs11(int argc, char **argv)
 	qsjwt_log_set_level(s.level);
 	if (s.p11.uri != NULL && cli_check_uri(cmd, s.p11.uri, s.p11.allow_pin_in_uri, 0) != 0)
 		return EXIT_USAGE;
-	return tokens ? list_tokens(&s) : list_keys(&s);
+	if (cli_check_p11_options(cmd, s.p11.uri, s.p11.module_path, s.p11.module_init, 0) != 0)
+		return EXIT_USAGE;
+	if (tokens)
+		return list_tokens(&s);
+	/* list-keys logs in: a bad PIN file is found before any module loads. */
+	{
+		int code = pin_sources_check(&s.pin_src, s.p11.uri);
+		if (code != EXIT_OK)
+			return code;
+	}
+	return list_keys(&s);
 }

@@ -156,6 +156,7 @@ int cmd_pkcs11_create_cert(int argc, char **argv)
 	s.level = QSJWT_LOG_INFO;
 	s.p11.pin_fn = pin_from_sources;
 	s.p11.pin_ud = &s.pin_src;
+	s.pin_src.cmd = CMD;
 	if (cli_parse(CMD, opts, N_OPTS, argc, argv, handle, &s) != 0)
 		return EXIT_USAGE;
 	if (cli_help_or_version(s.help, s.version, help, &code))
@@ -171,8 +172,12 @@ int cmd_pkcs11_create_cert(int argc, char **argv)
 		cli_usage_error(CMD, "--keyid only applies with --qscloud-issuer");
 		return EXIT_USAGE;
 	}
-	if (cli_check_uri(CMD, s.p11.uri, s.p11.allow_pin_in_uri, 1) != 0)
+	if (cli_check_uri(CMD, s.p11.uri, s.p11.allow_pin_in_uri, 1) != 0 ||
+	    cli_check_p11_options(CMD, s.p11.uri, s.p11.module_path, s.p11.module_init, 0) != 0)
 		return EXIT_USAGE;
+	code = pin_sources_check(&s.pin_src, s.p11.uri);
+	if (code != EXIT_OK)
+		return code;
 	{
 		cert_job_opts o = { s.prefix, 0, s.days, s.force, &s.p11, s.idp_issuer, s.keyid,
 				    1, s.store };

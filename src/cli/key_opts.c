@@ -279,8 +279,13 @@ int key_opts_validate(key_opts *k, const char *cmd)
 			 k->prefix, k->prefix, k->prefix, k->prefix);
 	if (k->p11.uri != NULL && cli_check_uri(cmd, k->p11.uri, k->p11.allow_pin_in_uri, 1) != 0)
 		return -1;
+	if (k->p11.uri != NULL && cli_check_p11_options(cmd, k->p11.uri, k->p11.module_path,
+							 k->p11.module_init, k->cert_create) != 0)
+		return -1;
 	k->pass_src.file = k->passphrase_file;
+	k->pass_src.cmd = cmd;
 	k->pin_src.file = k->pin_file;
+	k->pin_src.cmd = cmd;
 	return 0;
 }
 
@@ -309,8 +314,9 @@ static int load_pem_key(key_opts *k)
 	secret_free_n(buf, cap);
 	release_param(k);
 	if (rc != QSJWT_OK) {
-		/* A passphrase file readable by others is a usage error (exit 2);
-		 * everything else about the key is a runtime failure. */
+		/* A passphrase file refused (readable by others, empty, ...) is a
+		 * usage error (exit 2); everything else about the key, an
+		 * unreadable passphrase file included, is a runtime failure. */
 		return k->pass_src.err == QSJWT_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	log_verbose("signing key: %s (RSA %u bits)", what, qsjwt_signer_bits(k->signer));
@@ -321,6 +327,11 @@ int key_opts_signer(key_opts *k, int64_t now, qsjwt_signer **out)
 {
 	int code;
 
+	if (k->p11.uri != NULL) {
+		code = pin_sources_check(&k->pin_src, k->p11.uri);
+		if (code != EXIT_OK)
+			return code;
+	}
 	if (k->cert_create) {
 		cert_job_opts o = { k->prefix, k->key_bits, k->days, k->force,
 				    k->p11.uri != NULL ? &k->p11 : NULL, k->idp_issuer, k->idp_kid, 0, 1 };

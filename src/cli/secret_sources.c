@@ -6,28 +6,59 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/prompt.h"
-#include "keys/pin.h"
+#include "pkcs11/uri_check.h"
 #include "platform/platform.h"
 #include "util/log.h"
+#include "util/secret_file.h"
+
+int pin_sources_check(const secret_source *src, const char *uri)
+{
+	char why[SECRET_FILE_WHY_MAX];
+	qsjwt_err rc;
+	int found = 0;
+
+	rc = uri != NULL ? p11_pin_source_check(uri, &found, why, sizeof(why)) : QSJWT_OK;
+	if (rc != QSJWT_OK) {
+		cli_usage_error(src->cmd, "--pkcs11-uri: %s", why);
+		return cli_exit_code(rc);
+	}
+	if (found)
+		return EXIT_OK;
+	if (src->file == NULL) {
+		const char *env = plat_getenv("QSJWT_PKCS11_PIN");
+		if (env != NULL && strlen(env) > p11_pin_len_max()) {
+			cli_usage_error(src->cmd, "QSJWT_PKCS11_PIN holds a PIN longer than %zu bytes",
+					p11_pin_len_max());
+			return EXIT_USAGE;
+		}
+		return EXIT_OK;
+	}
+	rc = p11_pin_file_check(src->file, "--pkcs11-pin-file", why, sizeof(why));
+	if (rc != QSJWT_OK)
+		cli_usage_error(src->cmd, "%s", why);
+	return cli_exit_code(rc);
+}
 
 /* First source found wins: file, environment, terminal. Returns the length,
  * -1 when no source has a secret (nothing reported), -2 on an error
- * (reported, *err set). */
-static int from_sources(const secret_source *src, const char *env_name, const char *what,
-			const char *prompt, char *buf, size_t size, qsjwt_err *err)
+ * (reported, *err set). `option` names the file's option, `what` the secret. */
+static int from_sources(const secret_source *src, const char *option, const char *env_name,
+			const char *what, const char *prompt, char *buf, size_t size,
+			qsjwt_err *err)
 {
 	const char *env = plat_getenv(env_name);
-	char *secret = NULL;
+	char *secret = NULL, why[SECRET_FILE_WHY_MAX];
 	size_t len = 0;
 	int n;
 
 	if (src->file != NULL) {
-		char what_file[64];
-		snprintf(what_file, sizeof(what_file), "%s file", what);
-		*err = secret_file_read(src->file, what_file, &secret, &len);
-		if (*err != QSJWT_OK)
+		*err = secret_file_read(src->file, option, &secret, &len, why, sizeof(why));
+		if (*err != QSJWT_OK) {
+			cli_usage_error(src->cmd, "%s", why);
 			return -2;
+		}
 		log_verbose("%s from '%s'", what, src->file);
 	} else if (env != NULL && env[0] != '\0') {
 		len = strlen(env);
@@ -45,7 +76,12 @@ static int from_sources(const secret_source *src, const char *env_name, const ch
 		return -1;
 	}
 	if (len >= size) {
-		log_error("the %s is longer than %zu bytes", what, size - 1);
+		if (src->file != NULL)
+			cli_usage_error(src->cmd, "%s '%s' holds a %s longer than %zu bytes", option,
+					src->file, what, size - 1);
+		else
+			cli_usage_error(src->cmd, "%s holds a %s longer than %zu bytes", env_name,
+					what, size - 1);
 		qsjwt_secret_free(secret);
 		*err = QSJWT_ERR_INVALID;
 		return -2;
@@ -62,8 +98,8 @@ int passphrase_from_sources(char *buf, int size, const char *what, void *ud)
 	int n;
 
 	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", what);
-	n = from_sources(src, "QSJWT_KEY_PASSPHRASE", "passphrase", prompt, buf,
-			 (size_t)size, &src->err);
+	n = from_sources(src, "--cert-privatekey-passphrase-file", "QSJWT_KEY_PASSPHRASE",
+			 "passphrase", prompt, buf, (size_t)size, &src->err);
 	if (n == -2 && src->err == QSJWT_ERR_LOGIN)
 		src->err = QSJWT_ERR_PASSPHRASE;
 	if (n == -1) {
@@ -84,7 +120,8 @@ qsjwt_err pin_from_sources(char *buf, size_t size, size_t *len, const char *toke
 	int n;
 
 	snprintf(prompt, sizeof(prompt), "PIN for token '%s': ", token);
-	n = from_sources(src, "QSJWT_PKCS11_PIN", "PIN", prompt, buf, size, &err);
+	n = from_sources(src, "--pkcs11-pin-file", "QSJWT_PKCS11_PIN", "PIN", prompt, buf, size,
+			 &err);
 	if (n == -2)
 		return err;
 	if (n == -1) {

@@ -2,9 +2,9 @@
  * a locked or final-try PIN is not tried; a PIN is tried exactly once. */
 #include <string.h>
 
-#include "keys/pin.h"
 #include "pkcs11/p11.h"
 #include "util/log.h"
+#include "util/secret_file.h"
 
 qsjwt_err p11_session_open(p11_token *t, int rw, CK_SESSION_HANDLE *out)
 {
@@ -32,7 +32,7 @@ static const char *pin_source_path(const char *src)
 static qsjwt_err get_pin(p11_token *t, const p11_login_opts *o, char *pin, size_t *len)
 {
 	qsjwt_err rc;
-	char *secret = NULL;
+	char *secret = NULL, why[SECRET_FILE_WHY_MAX];
 	size_t n = 0;
 
 	if (o->pin_value != NULL) {
@@ -54,9 +54,11 @@ static qsjwt_err get_pin(p11_token *t, const p11_login_opts *o, char *pin, size_
 				  o->pin_source);
 			return QSJWT_ERR_INVALID;
 		}
-		rc = secret_file_read(path, "PIN file (pin-source)", &secret, &n);
-		if (rc != QSJWT_OK)
+		rc = secret_file_read(path, "PIN file (pin-source)", &secret, &n, why, sizeof(why));
+		if (rc != QSJWT_OK) {
+			log_error("%s", why);
 			return rc;
+		}
 		if (n >= P11_PIN_MAX) {
 			log_error("the PIN in '%s' is longer than %d bytes", path, P11_PIN_MAX - 1);
 			qsjwt_secret_free(secret);

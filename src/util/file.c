@@ -1,6 +1,7 @@
 #include "util/file.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,26 @@ static void format_size(size_t n, char *buf, size_t size)
 		snprintf(buf, size, "%zu bytes", n);
 }
 
-qsjwt_err file_read_fd_bounded(int fd, const char *name, size_t max, const char *what,
-			       unsigned char **out, size_t *len_out, size_t *cap_out)
+/* One message: into why when the caller reports it itself, else the log. */
+static void report(char *why, size_t why_size, const char *fmt, ...) QSJWT_PRINTF(3, 4);
+static void report(char *why, size_t why_size, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (why != NULL)
+		vsnprintf(why, why_size, fmt, ap);
+	else
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (why == NULL)
+		log_error("%s", msg);
+}
+
+qsjwt_err file_read_fd_bounded_why(int fd, const char *name, size_t max, const char *what,
+				   unsigned char **out, size_t *len_out, size_t *cap_out,
+				   char *why, size_t why_size)
 {
 	qsjwt_err rc = QSJWT_ERR_IO;
 	size_t cap = max + 2, len = 0;
@@ -33,17 +52,18 @@ qsjwt_err file_read_fd_bounded(int fd, const char *name, size_t max, const char 
 	char size[32];
 
 	if (fstat(fd, &st) != 0) {
-		log_error("cannot read %s '%s': %s", what, name, strerror(errno));
+		report(why, why_size, "cannot read %s '%s': %s", what, name, strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		log_error("cannot read %s '%s': it is a directory, not a file", what, name);
+		report(why, why_size, "cannot read %s '%s': it is a directory, not a file", what,
+		       name);
 		goto out;
 	}
 	buf = malloc(cap);
 	if (buf == NULL) {
 		rc = QSJWT_ERR_NOMEM;
-		log_error("cannot read %s '%s': out of memory", what, name);
+		report(why, why_size, "cannot read %s '%s': out of memory", what, name);
 		goto out;
 	}
 	while (len < max + 1) {
@@ -51,7 +71,8 @@ qsjwt_err file_read_fd_bounded(int fd, const char *name, size_t max, const char 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			log_error("cannot read %s '%s': %s", what, name, strerror(errno));
+			report(why, why_size, "cannot read %s '%s': %s", what, name,
+			       strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -60,11 +81,12 @@ qsjwt_err file_read_fd_bounded(int fd, const char *name, size_t max, const char 
 	}
 	if (len > max) {
 		format_size(max, size, sizeof(size));
-		log_error("%s '%s' is larger than %s; refusing to read it", what, name, size);
+		report(why, why_size, "%s '%s' is larger than %s; refusing to read it", what, name,
+		       size);
 		goto out;
 	}
 	if (len == 0) {
-		log_error("%s '%s' is empty", what, name);
+		report(why, why_size, "%s '%s' is empty", what, name);
 		goto out;
 	}
 	buf[len] = '\0';
@@ -77,6 +99,12 @@ qsjwt_err file_read_fd_bounded(int fd, const char *name, size_t max, const char 
 out:
 	secret_free_n(buf, cap);
 	return rc;
+}
+
+qsjwt_err file_read_fd_bounded(int fd, const char *name, size_t max, const char *what,
+			       unsigned char **out, size_t *len_out, size_t *cap_out)
+{
+	return file_read_fd_bounded_why(fd, name, max, what, out, len_out, cap_out, NULL, 0);
 }
 
 int file_open_read(const char *path, const char *what)

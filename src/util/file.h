@@ -25,6 +25,11 @@ int file_open_read(const char *path, const char *what);
 /* The same on an open descriptor; `name` is used in messages. */
 qsjwt_err file_read_fd_bounded(int fd, const char *name, size_t max, const char *what,
 			       unsigned char **out, size_t *len_out, size_t *cap_out);
+/* The same, with the one message written to why (why_size bytes) instead of
+ * the log, for a caller that reports it in its own format. */
+qsjwt_err file_read_fd_bounded_why(int fd, const char *name, size_t max, const char *what,
+				   unsigned char **out, size_t *len_out, size_t *cap_out,
+				   char *why, size_t why_size);
 
 /*
  * A set of new files that appear together or not at all: each is written to

@@ -141,58 +141,9 @@ assert_token_stdout() {
 	fi
 }
 
-# assert_usage_error NEEDLE...: a usage error of create-qseow: exit 2, nothing
-# on stdout, and on stderr exactly
-#   qs-jwt create-qseow: error: ...NEEDLE...
-#   see 'qs-jwt create-qseow --help'
-# with every NEEDLE (the key parts: option names, values) on the first line.
-assert_usage_error() {
-	local cmd=create-qseow first second n needle
-	assert_rc 2 || return 1
-	assert_empty_stdout
-	n=$(wc -l <"$ERR")
-	first=$(sed -n 1p "$ERR")
-	second=$(sed -n 2p "$ERR")
-	if [ "$n" != 2 ]; then
-		fail "usage error: expected 2 lines on stderr, got $n"
-		_show_last_run
-	fi
-	case $first in
-	"qs-jwt $cmd: error: "*) ;;
-	*) fail "usage error: first line should start 'qs-jwt $cmd: error: ', got '$first'" ;;
-	esac
-	for needle in "$@"; do
-		case $first in
-		*"$needle"*) ;;
-		*) fail "usage error should mention '$needle', got '$first'" ;;
-		esac
-	done
-	assert_eq "see 'qs-jwt $cmd --help'" "$second" "second line of the usage error"
-}
-
-# assert_log LEVEL NEEDLE...: stderr has a line 'TIMESTAMP LEVEL: ...' holding
-# every NEEDLE.
-LOG_STAMP_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
-assert_log() {
-	local level=$1 lines needle
-	shift
-	lines=$(grep -E "$LOG_STAMP_RE $level: " "$ERR")
-	for needle in "$@"; do
-		lines=$(printf '%s\n' "$lines" | grep -F -- "$needle")
-	done
-	if [ -z "$lines" ]; then
-		fail "stderr should have a $level line containing: $(printf "'%s' " "$@")"
-		_show_last_run
-		return 1
-	fi
-}
-
-assert_no_log_level() {
-	if grep -qE "$LOG_STAMP_RE $1: " "$ERR"; then
-		fail "stderr should have no $1 line, got: $(grep -E "$LOG_STAMP_RE $1: " "$ERR" | head -2)"
-		return 1
-	fi
-}
+# assert_usage_error NEEDLE...: a usage error of create-qseow
+# (assert_usage_error_of, tests/lib/common.sh).
+assert_usage_error() { assert_usage_error_of create-qseow "$@"; }
 
 # Every stderr line is a log line 'TIMESTAMP LEVEL: message'.
 assert_stderr_all_log_lines() {

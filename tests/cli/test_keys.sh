@@ -185,15 +185,40 @@ for mode in 640 604 644 660 606; do
 	chmod "$mode" "$K/pass-$mode"
 	qs "${CLAIMS[@]}" --cert-privatekey-file "$K/enc8.pem" \
 		--cert-privatekey-passphrase-file "$K/pass-$mode"
-	assert_rc 2
-	assert_empty_stdout
-	assert_log ERROR "'$K/pass-$mode'" "readable by other users" "0$mode"
+	assert_cli_error 2 create-qseow "--cert-privatekey-passphrase-file '$K/pass-$mode' is readable by other users (mode 0$mode); make it private first: chmod 600 '$K/pass-$mode'"
 done
 
-begin "passphrase file missing: exit 1"
-qs "${CLAIMS[@]}" --cert-privatekey-file "$K/enc8.pem" \
-	--cert-privatekey-passphrase-file "$K/no-such-pass"
-assert_runtime_error "'$K/no-such-pass'" "No such file or directory"
+# Every refusal of a passphrase file: once, in the command's error format,
+# naming the option and the file; exit 2 for a file refused, 1 for one that
+# cannot be read (the README's exit codes).
+PF=$K/pf
+mkdir -m 700 "$PF"
+# pass_file NAME CONTENT: a private passphrase file (printf %b CONTENT).
+pass_file() { (umask 077 && printf '%b' "$2" >"$PF/$1") && echo "$PF/$1"; }
+# pass_case WHAT RC FILE MESSAGE
+pass_case() {
+	begin "passphrase file $1: exit $2, the command's error naming the file"
+	qs "${CLAIMS[@]}" --cert-privatekey-file "$K/enc8.pem" --cert-privatekey-passphrase-file "$3"
+	assert_cli_error "$2" create-qseow "$4"
+	assert_not_contains "$ERR" "$PASS"
+}
+f=$(pass_file empty '')
+pass_case "empty" 2 "$f" "--cert-privatekey-passphrase-file '$f' is empty"
+f=$(pass_file newline '\n')
+pass_case "holding only a newline" 2 "$f" "--cert-privatekey-passphrase-file '$f' holds an empty value"
+f=$(pass_file nul "$PASS\\0x\n")
+pass_case "holding a NUL byte" 2 "$f" "--cert-privatekey-passphrase-file '$f' holds a NUL byte"
+f=$(pass_file long "$(head -c 1024 /dev/zero | tr '\0' p)\n")
+pass_case "holding 1024 bytes" 2 "$f" "--cert-privatekey-passphrase-file '$f' holds a passphrase longer than 1023 bytes"
+f=$(pass_file big "$(head -c 4097 /dev/zero | tr '\0' p)")
+pass_case "of 4097 bytes" 1 "$f" "--cert-privatekey-passphrase-file '$f' is larger than 4 KiB; refusing to read it"
+pass_case "a directory" 1 "$PF" "cannot read --cert-privatekey-passphrase-file '$PF': it is a directory, not a file"
+pass_case "missing" 1 "$K/no-such-pass" "cannot read --cert-privatekey-passphrase-file '$K/no-such-pass': No such file or directory"
+
+begin "QSJWT_KEY_PASSPHRASE of 1024 bytes: exit 2, the command's error naming the variable"
+QSJWT_KEY_PASSPHRASE=$(head -c 1024 /dev/zero | tr '\0' p) qs "${CLAIMS[@]}" \
+	--cert-privatekey-file "$K/enc8.pem"
+assert_cli_error 2 create-qseow "QSJWT_KEY_PASSPHRASE holds a passphrase longer than 1023 bytes"
 
 # ---- --cert-privatekey PEM and '-' ------------------------------------------------------
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "keys/pin.h"
+#include "util/secret_file.h"
 
 static void quiet(qsjwt_log_level level, const char *msg, void *ud)
 {
@@ -25,7 +25,7 @@ static void remove_file(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
-	char *pin = NULL;
+	char *pin = NULL, why[SECRET_FILE_WHY_MAX];
 	size_t len = 0;
 
 	if (fd < 0) {
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
-	if (secret_file_read(path, "PIN file", &pin, &len) == QSJWT_OK) {
+	if (secret_file_read(path, "PIN file", &pin, &len, why, sizeof(why)) == QSJWT_OK) {
 		if (len == 0 || len > SECRET_FILE_MAX || memchr(pin, '\0', len) != NULL ||
 		    strlen(pin) != len)
 			abort();

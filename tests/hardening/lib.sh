@@ -59,34 +59,6 @@ qsrun() { run "$QSJWT_BIN" "$@"; }
 
 # ---- assertions ------------------------------------------------------------------------
 
-# assert_usage_error_of CMD NEEDLE...: a usage error of `qs-jwt CMD`: exit 2,
-# nothing on stdout, and on stderr exactly
-#   qs-jwt CMD: error: ...NEEDLE...
-#   see 'qs-jwt CMD --help'
-assert_usage_error_of() {
-	local cmd=$1 first n needle
-	shift
-	assert_rc 2 || return 1
-	assert_empty_stdout
-	n=$(wc -l <"$ERR")
-	first=$(sed -n 1p "$ERR")
-	if [ "$n" != 2 ]; then
-		fail "usage error: expected 2 lines on stderr, got $n"
-		_show_last_run
-	fi
-	case $first in
-	"qs-jwt $cmd: error: "*) ;;
-	*) fail "usage error: the first line should start 'qs-jwt $cmd: error: ', got '${first:0:300}'" ;;
-	esac
-	for needle in "$@"; do
-		case $first in
-		*"$needle"*) ;;
-		*) fail "usage error should mention '$needle', got '${first:0:300}'" ;;
-		esac
-	done
-	assert_eq "see 'qs-jwt $cmd --help'" "$(sed -n 2p "$ERR")" "second line of the usage error"
-}
-
 # assert_error_line NEEDLE...: stderr has an ERROR log line holding every
 # NEEDLE.
 assert_error_line() {

@@ -235,21 +235,38 @@ input_case "key file of 10 MiB: exit 1, larger than 1 MiB" 1 "'$F/10mib.bin'" "l
 STDIN=$F/10mib.bin
 input_case "key of 10 MiB on stdin (--cert-privatekey -): exit 1, larger than 1 MiB" 1 \
 	"standard input" "larger than 1 MiB" -- create-qseow "${CLAIMS[@]}" --cert-privatekey -
-input_case "passphrase file a FIFO without a writer: no hang, exit 1, empty" 1 "'$F/fifo'" "empty" -- \
+# secret_case WHAT RC CMD MESSAGE -- ARGS...: as input_case, for a secret
+# file: its refusal is the command's own error, exactly, naming the option.
+secret_case() {
+	local what=$1 code=$2 cmd=$3 msg=$4
+	shift 5
+	begin "$what"
+	timeout -k 5 20 "$QSJWT_BIN" "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	assert_not_killed
+	assert_cli_error "$code" "$cmd" "$msg"
+}
+
+secret_case "passphrase file a FIFO without a writer: no hang, exit 1, empty" 1 create-qseow \
+	"--cert-privatekey-passphrase-file '$F/fifo' is empty" -- \
 	create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$F/enc8.pem" \
 	--cert-privatekey-passphrase-file "$F/fifo"
-input_case "passphrase file a symlink to /dev/zero: exit 1, larger than 4 KiB" 1 "'$F/zero'" \
-	"larger than 4 KiB" -- create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$F/enc8.pem" \
+secret_case "passphrase file a symlink to /dev/zero: exit 1, larger than 4 KiB" 1 create-qseow \
+	"--cert-privatekey-passphrase-file '$F/zero' is larger than 4 KiB; refusing to read it" -- \
+	create-qseow "${CLAIMS[@]}" --cert-privatekey-file "$F/enc8.pem" \
 	--cert-privatekey-passphrase-file "$F/zero"
-input_case "PIN file a FIFO without a writer: no hang, exit 1, empty" 1 "'$F/fifo'" "empty" -- \
+secret_case "PIN file a FIFO without a writer: no hang, exit 1, empty" 1 create-qseow \
+	"--pkcs11-pin-file '$F/fifo' is empty" -- \
 	create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-pin-file "$F/fifo"
-input_case "PIN file a symlink to /dev/zero: exit 1, larger than 4 KiB" 1 "'$F/zero'" \
-	"larger than 4 KiB" -- create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" \
-	--pkcs11-pin-file "$F/zero"
-input_case "pin-source a FIFO without a writer: no hang, exit 1, empty" 1 "'$F/fifo'" "empty" -- \
+secret_case "PIN file a symlink to /dev/zero: exit 1, larger than 4 KiB" 1 create-qseow \
+	"--pkcs11-pin-file '$F/zero' is larger than 4 KiB; refusing to read it" -- \
+	create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-pin-file "$F/zero"
+secret_case "pin-source a FIFO without a writer: no hang, exit 1, empty" 1 "pkcs11 list-keys" \
+	"--pkcs11-uri: pin-source '$F/fifo' is empty" -- \
 	pkcs11 list-keys --pkcs11-uri "pkcs11:token=qlik?pin-source=$F/fifo"
-input_case "pin-source a symlink to /dev/zero: exit 1, larger than 4 KiB" 1 "'$F/zero'" \
-	"larger than 4 KiB" -- pkcs11 list-keys --pkcs11-uri "pkcs11:token=qlik?pin-source=$F/zero"
+secret_case "pin-source a symlink to /dev/zero: exit 1, larger than 4 KiB" 1 "pkcs11 list-keys" \
+	"--pkcs11-uri: pin-source '$F/zero' is larger than 4 KiB; refusing to read it" -- \
+	pkcs11 list-keys --pkcs11-uri "pkcs11:token=qlik?pin-source=$F/zero"
 input_case "decode --jwt-file a FIFO without a writer: no hang, exit 1, empty" 1 "'$F/fifo'" \
 	"empty" -- decode --jwt-file "$F/fifo"
 input_case "decode --jwt-file a symlink to /dev/zero: exit 1, larger than" 1 "'$F/zero'" \

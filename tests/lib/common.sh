@@ -27,6 +27,9 @@
 #                 TEXT, assert_not_contains FILE TEXT, assert_empty_stdout,
 #                 assert_empty_stderr, assert_file_eq WANT_FILE GOT_FILE,
 #                 assert_exists PATH, assert_not_exists PATH
+#   errors        assert_cli_error RC CMD MESSAGE (the command's error, exactly),
+#                 assert_usage_error_of CMD NEEDLE..., assert_log LEVEL
+#                 NEEDLE..., assert_no_log_level LEVEL, $LOG_STAMP_RE
 #   JWTs          b64url_decode, jwt_header, jwt_payload, jwt_verifies TOKEN
 #                 PUBKEY [RS256|RS384|RS512], verify_jwt (the same, as an
 #                 assertion, with the header checked)
@@ -221,6 +224,78 @@ assert_empty_stdout() {
 assert_empty_stderr() {
 	if [ -s "$ERR" ]; then
 		fail "stderr should be empty, got: $(head -c 400 "$ERR")"
+		return 1
+	fi
+}
+
+# assert_cli_error RC CMD MESSAGE: the command's own error format, exactly:
+# exit RC, nothing on stdout, and stderr byte for byte
+#   qs-jwt CMD: error: MESSAGE
+#   see 'qs-jwt CMD --help'
+assert_cli_error() {
+	local want
+	assert_rc "$1" || return 1
+	assert_empty_stdout
+	want=$(printf "qs-jwt %s: error: %s\nsee 'qs-jwt %s --help'\nx" "$2" "$3" "$2")
+	if [ "$(cat "$ERR"; printf x)" != "$want" ]; then
+		fail "stderr should be exactly: qs-jwt $2: error: $3 / see 'qs-jwt $2 --help'"
+		_show_last_run
+		return 1
+	fi
+}
+
+# assert_usage_error_of CMD NEEDLE...: a usage error of `qs-jwt CMD`: exit 2,
+# nothing on stdout, and on stderr exactly
+#   qs-jwt CMD: error: ...NEEDLE...
+#   see 'qs-jwt CMD --help'
+# with every NEEDLE (the key parts: option names, values) on the first line.
+assert_usage_error_of() {
+	local cmd=$1 first n needle
+	shift
+	assert_rc 2 || return 1
+	assert_empty_stdout
+	n=$(wc -l <"$ERR")
+	first=$(sed -n 1p "$ERR")
+	if [ "$n" != 2 ]; then
+		fail "usage error: expected 2 lines on stderr, got $n"
+		_show_last_run
+	fi
+	case $first in
+	"qs-jwt $cmd: error: "*) ;;
+	*) fail "usage error: the first line should start 'qs-jwt $cmd: error: ', got '${first:0:300}'" ;;
+	esac
+	for needle in "$@"; do
+		case $first in
+		*"$needle"*) ;;
+		*) fail "usage error should mention '$needle', got '${first:0:300}'" ;;
+		esac
+	done
+	assert_eq "see 'qs-jwt $cmd --help'" "$(sed -n 2p "$ERR")" "second line of the usage error"
+}
+
+# A log line starts 'TIMESTAMP LEVEL: ' (ISO 8601 UTC with milliseconds).
+LOG_STAMP_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+
+# assert_log LEVEL NEEDLE...: stderr has a line 'TIMESTAMP LEVEL: ...' holding
+# every NEEDLE.
+assert_log() {
+	local level=$1 lines needle
+	shift
+	lines=$(grep -E "$LOG_STAMP_RE $level: " "$ERR")
+	for needle in "$@"; do
+		lines=$(printf '%s\n' "$lines" | grep -F -- "$needle")
+	done
+	if [ -z "$lines" ]; then
+		fail "stderr should have a $level line containing: $(printf "'%s' " "$@")"
+		_show_last_run
+		return 1
+	fi
+}
+
+# assert_no_log_level LEVEL: stderr has no 'TIMESTAMP LEVEL: ' line.
+assert_no_log_level() {
+	if grep -qE "$LOG_STAMP_RE $1: " "$ERR"; then
+		fail "stderr should have no $1 line, got: $(grep -E "$LOG_STAMP_RE $1: " "$ERR" | head -2)"
 		return 1
 	fi
 }

@@ -35,6 +35,14 @@ TOKARGS=(--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$PINF")
 U='{"userid":"jdoe","userdir":"ACME","username":"John Doe","useremail":"j@example.com","groups":["Sales"],"expires":"60m","audience":"qlik-aud"}'
 spy_n() { grep -cE "^[0-9]+: $1\$" "$SPY_LOG"; }
 
+begin "PIN file readable by others: serve refuses at start, the command's error (exit 2), nothing listens"
+(umask 022 && echo "$PIN" >"$T_TMP/open-pin")
+timeout -k 5 60 "$QSJWT_BIN" serve --listen "unix:$SOCK" --audit-log "$AUDIT" \
+	--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$T_TMP/open-pin" >"$OUT" 2>"$ERR" </dev/null
+RC=$?
+assert_cli_error 2 serve "--pkcs11-pin-file '$T_TMP/open-pin' is readable by other users (mode 0644); make it private first: chmod 600 '$T_TMP/open-pin'"
+assert_not_exists "$SOCK"
+
 begin "token key: the token equals create-qseow's for the same claims and clock"
 qs_pinned --userdir ACME --userid jdoe --username 'John Doe' --useremail j@example.com \
 	--groups Sales --expires 60m --audience qlik-aud "${TOKARGS[@]}"

@@ -311,16 +311,6 @@ assert_fails() {
 	done
 }
 
-# assert_log LEVEL NEEDLE: stderr has a line 'TIMESTAMP LEVEL: ...NEEDLE...'.
-LOG_STAMP_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
-assert_log() {
-	if ! grep -E "$LOG_STAMP_RE $1: " "$ERR" | grep -qF -- "$2"; then
-		fail "stderr should have a $1 line containing '$2'"
-		_show_last_run
-		return 1
-	fi
-}
-
 # assert_spy_count LOG FUNCTION N
 assert_spy_count() {
 	local n

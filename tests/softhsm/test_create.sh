@@ -148,11 +148,11 @@ assert_fails 1 "token 'qlik' already holds an object with this id; nothing was c
 assert_same_text "$BEFORE" "$(hsm_objects)" "objects on the token"
 assert_dir_listing "$O" ""
 
-begin "no object= in the URI: exit 2, nothing created"
+begin "no object= in the URI: exit 2, the command's error, nothing created"
 outdir no-object
 qs "${CLAIMS[@]}" --pkcs11-uri 'pkcs11:token=qlik;id=%07' --pkcs11-pin-file "$PINF" \
 	"${CREATE[@]}" --cert-file-prefix "$O/"
-assert_fails 2 "the PKCS#11 URI must name it with object="
+assert_cli_error 2 create-qseow "--pkcs11-uri: to create a key on a token, the URI must name it with object=, e.g. 'pkcs11:token=qlik;object=jwt-signing'"
 assert_same_text "$BEFORE" "$(hsm_objects)" "objects on the token"
 assert_dir_listing "$O" ""
 

@@ -126,6 +126,14 @@ cc --pkcs11-uri 'pkcs11:token=qlik;object=nope' --pkcs11-pin-file "$PINF" --cert
 assert_fails 4 "the PKCS#11 URI matches no private key on token 'qlik'" ";id=%42;object=pre;type=private"
 assert_dir_listing "$D" ""
 
+begin "PIN file readable by others: the command's error (exit 2), no module loaded, nothing written"
+(umask 022 && echo 0000-bad >"$T_TMP/open-pin")
+spy "$T_TMP/spy.log" qsp11 create-cert --pkcs11-module "$SPY_MODULE" --pkcs11-uri 'pkcs11:token=qlik;object=other' \
+	--pkcs11-pin-file "$T_TMP/open-pin" --cert-create-expires-days 30 --cert-file-prefix "$D/"
+assert_cli_error 2 "pkcs11 create-cert" "--pkcs11-pin-file '$T_TMP/open-pin' is readable by other users (mode 0644); make it private first: chmod 600 '$T_TMP/open-pin'"
+assert_not_exists "$T_TMP/spy.log"
+assert_dir_listing "$D" ""
+
 begin "wrong PIN: exit 5, one C_Login, nothing written or stored"
 (umask 077 && echo 0000-bad >"$T_TMP/bad")
 spy "$T_TMP/spy.log" qsp11 create-cert --pkcs11-module "$SPY_MODULE" --pkcs11-uri 'pkcs11:token=qlik;object=other' \

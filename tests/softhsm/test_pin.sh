@@ -52,6 +52,8 @@ f=$(pinfile bare "$PIN")
 qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-pin-file "$f"
 assert_ok_token && verify_jwt "$TOKEN" "$PUB"
 
+SIGNED=$TOKEN
+
 begin "PIN file with two newlines: only one is stripped, so the PIN is wrong (exit 5)"
 f=$(pinfile twolf "$PIN\n\n")
 spy "$SPY_LOG" qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-module "$SPY_MODULE" --pkcs11-pin-file "$f"
@@ -64,28 +66,62 @@ qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-pin-file "$f"
 assert_fails 5 "wrong PIN for token 'qlik'"
 
 for mode in 640 604 644; do
-	begin "PIN file of mode $mode: exit 2, no login tried"
+	begin "PIN file of mode $mode: exit 2, no module loaded"
 	f=$(pinfile "mode$mode" "$PIN\n" "$mode")
 	spy "$SPY_LOG" qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-module "$SPY_MODULE" \
 		--pkcs11-pin-file "$f"
-	assert_fails 2 "'$f' is readable by other users (mode 0$mode)" "chmod 600"
-	assert_spy_count "$SPY_LOG" C_Login 0
+	assert_cli_error 2 create-qseow "--pkcs11-pin-file '$f' is readable by other users (mode 0$mode); make it private first: chmod 600 '$f'"
+	assert_not_exists "$SPY_LOG" # found before the module was loaded
 	assert_no_pin_printed
 done
 
-begin "pin-source file readable by others: exit 2"
+begin "pin-source file readable by others: exit 2, no module loaded"
 f=$(pinfile src644 "$PIN\n" 644)
-qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-source=$f"
-assert_fails 2 "'$f' is readable by other users (mode 0644)"
+spy "$SPY_LOG" qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-source=$f" --pkcs11-module "$SPY_MODULE"
+assert_cli_error 2 create-qseow "--pkcs11-uri: pin-source '$f' is readable by other users (mode 0644); make it private first: chmod 600 '$f'"
+assert_not_exists "$SPY_LOG" # found before the module was loaded
 
 begin "missing PIN file: exit 1 naming it"
 qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-pin-file "$S/nope"
-assert_fails 1 "cannot read PIN file '$S/nope': No such file or directory"
+assert_cli_error 1 create-qseow "cannot read --pkcs11-pin-file '$S/nope': No such file or directory"
 
-begin "empty PIN file: exit 2"
+begin "PIN file holding only a newline: exit 2"
 f=$(pinfile empty "\n")
 qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-pin-file "$f"
-assert_fails 2 "holds an empty value"
+assert_cli_error 2 create-qseow "--pkcs11-pin-file '$f' holds an empty value"
+
+begin "PIN file of 0 bytes: exit 2"
+f=$(pinfile zero "")
+qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-pin-file "$f"
+assert_cli_error 2 create-qseow "--pkcs11-pin-file '$f' is empty"
+
+LONG_PIN=$(head -c 256 /dev/zero | tr '\0' 7)
+begin "PIN file holding 256 bytes: exit 2, no module loaded"
+f=$(pinfile long "$LONG_PIN\n")
+spy "$SPY_LOG" qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-module "$SPY_MODULE" --pkcs11-pin-file "$f"
+assert_cli_error 2 create-qseow "--pkcs11-pin-file '$f' holds a PIN longer than 255 bytes"
+assert_not_exists "$SPY_LOG"
+
+begin "QSJWT_PKCS11_PIN of 256 bytes: exit 2"
+with_env "QSJWT_PKCS11_PIN=$LONG_PIN" -- qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI"
+assert_cli_error 2 create-qseow "QSJWT_PKCS11_PIN holds a PIN longer than 255 bytes"
+
+begin "pin-source holding 256 bytes: exit 2"
+qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-source=$f"
+assert_cli_error 2 create-qseow "--pkcs11-uri: pin-source '$f' holds a PIN longer than 255 bytes"
+
+begin "pin-source missing: exit 1 naming it"
+qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-source=file://$S/nope"
+assert_cli_error 1 create-qseow "--pkcs11-uri: cannot read pin-source '$S/nope': No such file or directory"
+
+begin "pin-source a directory: exit 1 (pkcs11 list-keys)"
+run "$QSJWT_BIN" pkcs11 list-keys --pkcs11-uri "pkcs11:token=qlik?pin-source=$S"
+assert_cli_error 1 "pkcs11 list-keys" "--pkcs11-uri: cannot read pin-source '$S': it is a directory, not a file"
+
+begin "pin-source readable by others: exit 2 (decode)"
+f=$(pinfile src640 "$PIN\n" 640)
+run "$QSJWT_BIN" decode --jwt "$SIGNED" --pkcs11-uri "$KEY_URI?pin-source=$f"
+assert_cli_error 2 decode "--pkcs11-uri: pin-source '$f' is readable by other users (mode 0640); make it private first: chmod 600 '$f'"
 
 begin "--pkcs11-pin-file without --pkcs11-uri: exit 2"
 qs "${CLAIMS[@]}" --cert-privatekey-file "$VEC/privatekey.pem" --pkcs11-pin-file "$HSM_DIR/pin"
@@ -112,7 +148,7 @@ assert_ok_token && verify_jwt "$TOKEN" "$PUB"
 
 begin "pin-source=file:RELATIVE: exit 2"
 qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?pin-source=file:secrets/right"
-assert_fails 2 "pin-source 'file:secrets/right' is not a file: URI with an absolute path"
+assert_cli_error 2 create-qseow "--pkcs11-uri: pin-source 'file:secrets/right' is not a file: URI with an absolute path"
 
 begin "order: pin-source wins over --pkcs11-pin-file and QSJWT_PKCS11_PIN"
 with_env "QSJWT_PKCS11_PIN=$WRONG" -- spy "$SPY_LOG" qs "${CLAIMS[@]}" \

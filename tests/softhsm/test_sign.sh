@@ -99,6 +99,21 @@ begin "module-name that is not registered: exit 4"
 qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?module-name=no-such-module" --pkcs11-pin-file "$PINF"
 assert_fails 4 "no PKCS#11 module named 'no-such-module' is registered"
 
+INIT_WHY="--pkcs11-module-init needs the module named by path (--pkcs11-module or the URI's module-path=); a module named with module-name= takes its p11-kit configuration's x-init-reserved"
+begin "--pkcs11-module-init with module-name=: the command's error (exit 2)"
+qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?module-name=softhsm2" --pkcs11-module-init x --pkcs11-pin-file "$PINF"
+assert_cli_error 2 create-qseow "$INIT_WHY"
+begin "--pkcs11-module-init with module-name=: the same for decode and pkcs11 create-cert"
+run "$QSJWT_BIN" decode --jwt "$TOKEN" --pkcs11-uri "$KEY_URI?module-name=softhsm2" --pkcs11-module-init x
+assert_cli_error 2 decode "$INIT_WHY"
+qsp11 create-cert --pkcs11-uri "$KEY_URI?module-name=softhsm2" --pkcs11-module-init x \
+	--cert-create-expires-days 3 --cert-file-prefix "$T_TMP/never-"
+assert_cli_error 2 "pkcs11 create-cert" "$INIT_WHY"
+assert_not_exists "$T_TMP/never-publickey.pem"
+begin "--pkcs11-module-init with module-path=: passed to the module (SoftHSM2 refuses one: exit 4)"
+qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI?module-path=$SOFTHSM_MODULE" --pkcs11-module-init x --pkcs11-pin-file "$PINF"
+assert_fails 4 "PKCS#11 module '$SOFTHSM_MODULE' failed to initialise (C_Initialize): CKR_ARGUMENTS_BAD; it does not accept the --pkcs11-module-init string"
+
 begin "--pkcs11-module PATH"
 qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --pkcs11-module "$SOFTHSM_MODULE" --pkcs11-pin-file "$PINF"
 assert_ok_token && verify_jwt "$TOKEN" "$PUB01"

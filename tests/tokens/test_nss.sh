@@ -39,9 +39,9 @@ begin "by path with no init string: exit 4, and the message says what to do"
 qsp11 list-tokens --pkcs11-module "$SOFTOKN"
 assert_fails 4 "PKCS#11 module '$SOFTOKN' failed to initialise (C_Initialize): CKR_ARGUMENTS_BAD; it needs initialisation arguments (NSS softokn: \"configdir='sql:DIR' certPrefix='' keyPrefix='' secmod='secmod.db' flags=\"): give them with --pkcs11-module-init, or register the module with p11-kit with 'x-init-reserved:' and name it with module-name="
 
-begin "--pkcs11-module-init without a module path: exit 2, said why"
+begin "--pkcs11-module-init without a module path: exit 2, the command's error says why"
 qsp11 list-tokens --pkcs11-module-init "$INIT"
-assert_fails 2 "--pkcs11-module-init needs the module named by path (--pkcs11-module or the URI's module-path=)"
+assert_cli_error 2 "pkcs11 list-tokens" "--pkcs11-module-init needs the module named by path (--pkcs11-module or the URI's module-path=); a module named with module-name= takes its p11-kit configuration's x-init-reserved"
 
 # From here on, NSS softokn is registered with p11-kit, in this namespace only.
 mkdir -p "$T_TMP/etc.up" "$T_TMP/etc.work"

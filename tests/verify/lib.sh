@@ -122,47 +122,9 @@ assert_stdout_is() {
 	fi
 }
 
-# A usage error: exit 2, nothing on stdout, and on stderr exactly
-#   qs-jwt CMD: error: ...NEEDLE...
-#   see 'qs-jwt CMD --help'
-assert_usage_error() {
-	local needle=$1 cmd=$2 first second n
-	assert_rc 2 || return 1
-	assert_empty_stdout
-	n=$(wc -l <"$ERR")
-	first=$(sed -n 1p "$ERR")
-	second=$(sed -n 2p "$ERR")
-	if [ "$n" != 2 ]; then
-		fail "usage error: expected 2 lines on stderr, got $n"
-		_show_last_run
-	fi
-	case $first in
-	"qs-jwt $cmd: error: "*) ;;
-	*) fail "usage error: first line should start 'qs-jwt $cmd: error: ', got '$first'" ;;
-	esac
-	case $first in
-	*"$needle"*) ;;
-	*) fail "usage error should mention '$needle', got '$first'" ;;
-	esac
-	assert_eq "see 'qs-jwt $cmd --help'" "$second" "second line of the usage error"
-}
-
-# assert_log LEVEL NEEDLE: stderr has a line 'TIMESTAMP LEVEL: ...NEEDLE...'.
-LOG_STAMP_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
-assert_log() {
-	if ! grep -E "$LOG_STAMP_RE $1: " "$ERR" | grep -qF -- "$2"; then
-		fail "stderr should have a $1 line containing '$2'"
-		_show_last_run
-		return 1
-	fi
-}
-
-assert_no_log_level() {
-	if grep -qE "$LOG_STAMP_RE $1: " "$ERR"; then
-		fail "stderr should have no $1 line, got: $(grep -E "$LOG_STAMP_RE $1: " "$ERR" | head -2)"
-		return 1
-	fi
-}
+# assert_usage_error NEEDLE CMD: a usage error of `qs-jwt CMD`
+# (assert_usage_error_of, tests/lib/common.sh).
+assert_usage_error() { assert_usage_error_of "$2" "$1"; }
 
 # A malformed token: exit 1, nothing on stdout, an ERROR line with NEEDLE.
 assert_malformed() {

@@ -189,7 +189,7 @@ with_key --cert-privatekey-file enc.pem --cert-privatekey-passphrase-file pass64
 qs_pinned "${ARGS[@]}"
 want_rc 2
 want_empty_stdout
-want_err "is readable by other users (its DACL lets"
+want_err "qs-jwt create-qseow: error: --cert-privatekey-passphrase-file 'pass644.txt' is readable by other users (its DACL lets"
 want_err "icacls"
 end
 begin "key as a parameter: the reference token"
@@ -294,7 +294,7 @@ begin "--cert-create: the private key's DACL reads back owner-only"
 with_key --cert-privatekey-file enc.pem --cert-privatekey-passphrase-file out/privatekey.pem
 qs_pinned "${ARGS[@]}"
 want_rc 2
-want_err "the passphrase is longer than 1023 bytes"
+want_err "qs-jwt create-qseow: error: --cert-privatekey-passphrase-file 'out/privatekey.pem' holds a passphrase longer than 1023 bytes"
 grep -q "readable by other users" "$T/err" && fail "the DACL check refused it: $(cat "$T/err")"
 mode=$(stat -c %a out/privatekey.pem)
 [ "${mode: -1}" = 0 ] || fail "mode $mode on the Linux side: others have access"

@@ -1,6 +1,7 @@
-#include "keys/pin.h"
+#include "util/secret_file.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,36 +9,40 @@
 
 #include "platform/platform.h"
 #include "util/file.h"
-#include "util/log.h"
 #include "util/secret.h"
 
 #define PATH_FIX_MAX 4200
 
-qsjwt_err secret_file_read(const char *path, const char *what, char **out, size_t *len_out)
+qsjwt_err secret_file_read(const char *path, const char *what, char **out, size_t *len_out,
+			   char *why, size_t why_size)
 {
 	qsjwt_err rc;
 	unsigned char *buf = NULL;
 	size_t len = 0, cap = 0;
 	struct stat st;
-	char why[160], fix[PATH_FIX_MAX];
+	char mode[160], fix[PATH_FIX_MAX];
 	int fd;
 
-	fd = file_open_read(path, what);
-	if (fd < 0)
+	fd = plat_open_read(path);
+	if (fd < 0) {
+		snprintf(why, why_size, "cannot read %s '%s': %s", what, path, strerror(errno));
 		return QSJWT_ERR_IO;
-	if (plat_file_readable_by_others(fd, path, why, sizeof(why), fix, sizeof(fix)) == 1) {
-		log_error("%s '%s' is readable by other users (%s); make it private first: %s",
-			  what, path, why, fix);
+	}
+	if (plat_file_readable_by_others(fd, path, mode, sizeof(mode), fix, sizeof(fix)) == 1) {
+		snprintf(why, why_size,
+			 "%s '%s' is readable by other users (%s); make it private first: %s", what,
+			 path, mode, fix);
 		rc = QSJWT_ERR_INVALID;
 		goto out;
 	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
 		/* The same answer as a file holding only a newline. */
-		log_error("%s '%s' is empty", what, path);
+		snprintf(why, why_size, "%s '%s' is empty", what, path);
 		rc = QSJWT_ERR_INVALID;
 		goto out;
 	}
-	rc = file_read_fd_bounded(fd, path, SECRET_FILE_MAX, what, &buf, &len, &cap);
+	rc = file_read_fd_bounded_why(fd, path, SECRET_FILE_MAX, what, &buf, &len, &cap, why,
+				      why_size);
 	if (rc != QSJWT_OK)
 		goto out;
 	if (len > 0 && buf[len - 1] == '\n') {
@@ -48,11 +53,11 @@ qsjwt_err secret_file_read(const char *path, const char *what, char **out, size_
 	}
 	rc = QSJWT_ERR_INVALID;
 	if (len == 0) {
-		log_error("%s '%s' holds an empty value", what, path);
+		snprintf(why, why_size, "%s '%s' holds an empty value", what, path);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		log_error("%s '%s' holds a NUL byte", what, path);
+		snprintf(why, why_size, "%s '%s' holds a NUL byte", what, path);
 		goto out;
 	}
 	*out = (char *)buf;
