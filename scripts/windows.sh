@@ -206,6 +206,10 @@ build_softhsm2() {
 	# Its configure checks run test programs (try_run): under wine. The
 	# patch adds the MSVC build's compat sources (src/lib/win32) and the
 	# static libcrypto's system libraries.
+	# The module DLL links the C++ runtime (libstdc++-6.dll, libgcc_s_seh-1.dll,
+	# libwinpthread-1.dll) as DLLs, installed beside it only: like Yubico's
+	# libykcs11.dll, it needs DLLs of its own found in its folder, which the
+	# tests check qs-jwt does without PATH changes. The programs stay static.
 	WINEPREFIX=$bw/wine-build WINEDEBUG=-all \
 		cmake_dep softhsm2 "$work/src" "$work/b" -DWITH_CRYPTO_BACKEND=openssl \
 		-DCMAKE_CROSSCOMPILING_EMULATOR="$wine" -DBUILD_TESTS=OFF -DWITH_MIGRATE=OFF \
@@ -213,8 +217,17 @@ build_softhsm2() {
 		-DCMAKE_INSTALL_LOCALSTATEDIR="$out/var" \
 		-DWITH_OBJECTSTORE_BACKEND_DB=OFF -DENABLE_GOST=OFF -DENABLE_EDDSA=ON \
 		-DHAVE_PTHREAD_H=OFF -DOPENSSL_USE_STATIC_LIBS=ON -DOPENSSL_ROOT_DIR="$p_openssl" \
-		-DCMAKE_SHARED_LINKER_FLAGS=-static -DCMAKE_EXE_LINKER_FLAGS=-static
+		-DCMAKE_EXE_LINKER_FLAGS=-static
 	WINEPREFIX=$bw/wine-build wineserver -k 2>/dev/null || true
+	local mod=$dest$out/lib/softhsm/libsofthsm2.dll dll
+	# softhsm2-util.exe loads the module with LoadLibraryA: the DLLs beside
+	# the program too.
+	for dll in $(dlls_needed "$mod"); do
+		cp "$(find_dll "$dll")" "$dest$out/lib/softhsm/"
+		cp "$(find_dll "$dll")" "$dest$out/bin/"
+	done
+	[ -f "$dest$out/lib/softhsm/libstdc++-6.dll" ] ||
+		die "softhsm2: libsofthsm2.dll does not link libstdc++-6.dll"
 }
 
 # Builds (or reuses) dependency $1 from source $2 version $3 with function $4;
@@ -262,7 +275,8 @@ build_deps() {
 	build_dep p11-kit "$s_p11kit" "$v_p11kit" build_p11kit
 	p_p11kit=$dep_out
 	find_root=$p_openssl
-	build_dep softhsm2 "$s_softhsm" "$v_softhsm" build_softhsm2 "$p_openssl"
+	build_dep softhsm2 "$s_softhsm" "$v_softhsm" build_softhsm2 "$p_openssl" \
+		"$(declare -f find_dll dlls_needed)"
 	p_softhsm=$dep_out
 	prefixes="$p_openssl;$p_cjson;$p_p11kit"
 	pkg_path=$p_openssl/lib/pkgconfig:$p_cjson/lib/pkgconfig:$p_p11kit/lib/pkgconfig

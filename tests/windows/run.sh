@@ -14,7 +14,8 @@ VEC=$top/tests/data/vectors
 WINE=/usr/lib/wine/wine64
 export WINEPREFIX=$QSJWT_WIN_BUILD/wine-test WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml='
 export TMPDIR=$QSJWT_WIN_BUILD/tmp
-unset QSJWT_PKCS11_PIN QSJWT_KEY_PASSPHRASE NO_COLOR SOFTHSM2_CONF
+# WINEPATH would add folders to wine's PATH: the module tests need it untouched.
+unset QSJWT_PKCS11_PIN QSJWT_KEY_PASSPHRASE NO_COLOR SOFTHSM2_CONF WINEPATH
 mkdir -p "$TMPDIR"
 T=$(mktemp -d "$TMPDIR/run.XXXXXX")
 stop() {
@@ -556,6 +557,70 @@ begin "SoftHSM2 DLL: a module path that does not exist: exit 4, empty stdout"
 qs "${QSEOW[@]}" --pkcs11-uri "$URI" --pkcs11-module 'Z:/nope/none.dll' --pkcs11-pin-file "$HSM/pin"
 want_rc 4
 want_empty_stdout
+end
+
+# ---- module DLLs: their own folder, non-ASCII paths --------------------------------
+# The SoftHSM2 DLL links the C++ runtime as DLLs (libstdc++-6.dll and others,
+# see scripts/windows.sh), which sit beside it only: neither qs-jwt's folder,
+# wine's system folders nor PATH hold them. Like Yubico's libykcs11.dll, it
+# loads only when its own folder is searched for the DLLs it needs.
+SOFTHSM_DIR=$(dirname "$SOFTHSM_DLL")
+begin "module DLL needing DLLs beside it (libstdc++-6.dll), no PATH change: lists and signs"
+vend="$W/vendor tools/bin"
+mkdir -p "$vend"
+cp "$SOFTHSM_DIR"/*.dll "$vend"/
+x86_64-w64-mingw32-objdump -p "$vend/libsofthsm2.dll" >"$T/imports"
+grep -q 'DLL Name: libstdc++-6.dll' "$T/imports" ||
+	fail "libsofthsm2.dll does not import libstdc++-6.dll: nothing to find beside it"
+for d in "$PKG" "$WINEPREFIX/drive_c/windows/system32"; do
+	[ ! -e "$d/libstdc++-6.dll" ] || fail "$d holds libstdc++-6.dll: the test proves nothing"
+done
+qs pkcs11 list-tokens --pkcs11-module "Z:$vend/libsofthsm2.dll"
+want_rc 0
+grep -q 'token=qlik' "$T/out" || fail "no token=qlik in: $(cat "$T/out")"
+qs "${QSEOW[@]}" --pkcs11-uri "$URI" --pkcs11-module "Z:$vend/libsofthsm2.dll" \
+	--pkcs11-pin-file "$HSM/pin"
+want_rc 0
+verify "$(token)" hout/publickey.pem
+end
+begin "the same module DLL without the DLLs beside it: exit 4, empty stdout (they are needed)"
+mkdir -p "$W/alone"
+cp "$SOFTHSM_DLL" "$W/alone/"
+qs pkcs11 list-tokens --pkcs11-module "Z:$W/alone/libsofthsm2.dll"
+want_rc 4
+want_empty_stdout
+want_err "cannot load PKCS#11 module"
+no_cr "$T/err" # FormatMessage's CR LF is not passed on
+end
+# Outside every ANSI code page wine may use (the CJK characters with the
+# Latin ones): p11-kit must load it through the wide API.
+UNI='Ünïcødé-モジュール'
+begin "module DLL in a folder with a non-ASCII name ($UNI): lists, signs, decodes"
+udir="$W/tokens/$UNI"
+mkdir -p "$udir"
+cp "$SOFTHSM_DIR"/*.dll "$udir"/
+mv "$udir/libsofthsm2.dll" "$udir/softhsm2.dll"
+umod="Z:$udir/softhsm2.dll"
+qs pkcs11 list-tokens --pkcs11-module "$umod"
+want_rc 0
+grep -q 'token=qlik' "$T/out" || fail "no token=qlik in: $(cat "$T/out")"
+qs "${QSEOW[@]}" --pkcs11-uri "$URI" --pkcs11-module "$umod" --pkcs11-pin-file "$HSM/pin"
+want_rc 0
+tok=$(token)
+verify "$tok" hout/publickey.pem
+qs decode --jwt "$tok" --pkcs11-uri "$URI" --pkcs11-module "$umod" --json
+want_rc 0
+grep -q '"verification"' "$T/out" || fail "$(cat "$T/out")"
+end
+begin "p11-kit registry: a module with a non-ASCII path in C:\\ProgramData\\p11-kit\\modules"
+printf 'module: %s\n' "$(printf '%s' "$umod" | tr / '\\')" >"$reg/unicode-test.module"
+qs pkcs11 list-tokens
+want_rc 0
+grep -q 'token=qlik' "$T/out" || fail "no token=qlik in: $(cat "$T/out")"
+qs "${QSEOW[@]}" --pkcs11-uri "$URI" --pkcs11-pin-file "$HSM/pin"
+want_rc 0
+verify "$(token)" hout/publickey.pem
+rm -f "$reg/unicode-test.module"
 end
 
 # ---- cases that cannot exist on Windows ---------------------------------------------
