@@ -181,6 +181,12 @@ build_cjson() {
 		-DCMAKE_C_FLAGS=-DCJSON_HIDE_SYMBOLS
 }
 
+# The unit tests' framework, as a DLL (its .pc names -lcmocka).
+build_cmocka() {
+	cmake_dep cmocka "$1" "$work/b" -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF \
+		-DWITH_STATIC_LIB=OFF
+}
+
 # The module registry on Windows: C:\ProgramData\p11-kit\modules\*.module
 # (the compiled-in default would be this build's own prefix).
 build_p11kit() {
@@ -262,11 +268,13 @@ build_dep() {
 
 build_deps() {
 	apt_setup
-	local s_openssl s_cjson s_p11kit s_softhsm v_openssl v_cjson v_p11kit v_softhsm
+	local s_openssl s_cjson s_p11kit s_softhsm s_cmocka
+	local v_openssl v_cjson v_p11kit v_softhsm v_cmocka
 	fetch_src openssl '^3\.0\.' && s_openssl=$src_dir v_openssl=$src_ver
 	fetch_src cjson '^1\.7\.15' && s_cjson=$src_dir v_cjson=$src_ver
 	fetch_src p11-kit '^0\.2[56]\.' && s_p11kit=$src_dir v_p11kit=$src_ver
 	fetch_src softhsm2 '^2\.6\.1-' && s_softhsm=$src_dir v_softhsm=$src_ver
+	fetch_src cmocka '^1\.1\.5-' && s_cmocka=$src_dir v_cmocka=$src_ver
 	find_root=
 	build_dep openssl "$s_openssl" "$v_openssl" build_openssl
 	p_openssl=$dep_out
@@ -278,6 +286,8 @@ build_deps() {
 	build_dep softhsm2 "$s_softhsm" "$v_softhsm" build_softhsm2 "$p_openssl" \
 		"$(declare -f find_dll dlls_needed)"
 	p_softhsm=$dep_out
+	build_dep cmocka "$s_cmocka" "$v_cmocka" build_cmocka
+	p_cmocka=$dep_out
 	prefixes="$p_openssl;$p_cjson;$p_p11kit"
 	pkg_path=$p_openssl/lib/pkgconfig:$p_cjson/lib/pkgconfig:$p_p11kit/lib/pkgconfig
 }
@@ -308,6 +318,29 @@ build_qsjwt() {
 	zip_path=$bw/$name.zip
 	rm -f "$zip_path"
 	(cd "$stage" && zip -qrX "$zip_path" "$name")
+}
+
+# The cmocka unit tests that run on Windows (tests/unit/CMakeLists.txt), built
+# against the same prefixes and copied with the DLLs they need into
+# build-win/unit-bin, whose path is printed.
+build_unit() {
+	local b=$bw/unit bin=$bw/unit-bin t dll
+	say "building the unit tests"
+	PKG_CONFIG_LIBDIR=$pkg_path:$p_cmocka/lib/pkgconfig cmake -S . -B "$b" -G Ninja \
+		-DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
+		-DCMAKE_FIND_ROOT_PATH="$prefixes;$p_cmocka" -DCMAKE_BUILD_TYPE=Release \
+		-DQSJWT_WERROR=ON -DQSJWT_TESTS=ON >"$bw/unit.log" 2>&1 ||
+		die "unit tests: configure failed: see $bw/unit.log"
+	cmake --build "$b" -j "$jobs" --target qsjwt_unit_tests >>"$bw/unit.log" 2>&1 ||
+		die "unit tests failed to build: see $bw/unit.log"
+	rm -rf "$bin" && mkdir -p "$bin"
+	cp "$b"/tests/unit/test_*.exe "$p_cmocka"/bin/*.dll "$bin/"
+	for t in "$bin"/*.exe "$bin"/*.dll; do
+		for dll in $(dlls_needed "$t"); do
+			[ -f "$bin/$dll" ] || cp "$(find_dll "$dll")" "$bin/"
+		done
+	done
+	unit_bin=$bin
 }
 
 # The DLLs, not part of Windows, that $1 needs (recursively).
@@ -348,8 +381,9 @@ test)
 	install_tools
 	build_deps
 	build_qsjwt
+	build_unit
 	QSJWT_WIN_ZIP=$zip_path QSJWT_WIN_SOFTHSM=$p_softhsm QSJWT_WIN_BUILD=$bw \
-		exec tests/windows/run.sh
+		QSJWT_WIN_UNIT=$unit_bin exec tests/windows/run.sh
 	;;
 *)
 	echo "usage: scripts/windows.sh build|test" >&2
