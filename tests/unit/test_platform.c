@@ -93,9 +93,8 @@ static void test_getenv_utf8(void **state)
 {
 	(void)state;
 #ifdef _WIN32
-	assert_int_equal(_wputenv_s(L"QSJWT_TEST_PLATFORM_ENV",
-				    L"p\u00e4ssw\u00f6rd-\u65e5\u672c\u8a9e"),
-			 0);
+	assert_int_equal(
+	    _wputenv_s(L"QSJWT_TEST_PLATFORM_ENV", L"p\u00e4ssw\u00f6rd-\u65e5\u672c\u8a9e"), 0);
 #else
 	assert_int_equal(setenv("QSJWT_TEST_PLATFORM_ENV", UTF8_VALUE, 1), 0);
 #endif
@@ -131,9 +130,8 @@ static void test_place(void **state)
 	/* Made private: owner only (Windows: the protected DACL reads back). */
 	fd = plat_open_read(final);
 	assert_true(fd >= 0);
-	assert_int_equal(plat_file_readable_by_others(fd, final, why, sizeof(why), fix,
-						      sizeof(fix)),
-			 0);
+	assert_int_equal(
+	    plat_file_readable_by_others(fd, final, why, sizeof(why), fix, sizeof(fix)), 0);
 	assert_int_equal(close(fd), 0);
 	assert_int_equal(plat_unlink(final), 0);
 	assert_int_equal(plat_unlink(final), -1);

@@ -10,6 +10,10 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 VEC=$top/tests/data/vectors
+# `faketime` is tests/lib/bin/faketime (libfaketime preloaded directly):
+# Debian's wrapper stops with "sem_open: File exists" when a killed wrapper
+# left a semaphore of its PID's name in /dev/shm and the PID comes round.
+PATH=$top/tests/lib/bin:$PATH
 : "${QSJWT_WIN_ZIP:?}" "${QSJWT_WIN_SOFTHSM:?}" "${QSJWT_WIN_BUILD:?}" "${QSJWT_WIN_UNIT:?}"
 
 WINE=/usr/lib/wine/wine64
