@@ -229,6 +229,38 @@ want_rc 2
 want_empty_stdout
 end
 
+# ---- standard descriptors missing at start ------------------------------------------
+# Started with no standard handle (a service, a GUI parent), the CRT gives
+# the descriptor the value -2: it is reopened on NUL, and without stdout
+# nothing is done (the token would be lost). tests/windows/nostd.c starts
+# qs-jwt.exe so; closing a unix descriptor does not (wine opens a file of its
+# own on that number).
+NOSTD=$T/nostd.exe
+x86_64-w64-mingw32-gcc-posix -municode -O2 -static -o "$NOSTD" "$top/tests/windows/nostd.c"
+begin "no stdout at start: exit 1, the message, no key made, nothing written"
+mkdir -p sfd
+"$WINE" "$NOSTD" out "$EXE" "${QSEOW[@]}" --cert-create --cert-create-key-bits 2048 \
+	--cert-create-expires-days 30 --cert-file-prefix sfd/ >"$T/out" 2>"$T/err" </dev/null
+RC=$?
+want_rc 1
+want_err "cannot write to standard output: it is closed; nothing was done"
+[ -z "$(ls sfd)" ] || fail "sfd holds: $(ls sfd)"
+end
+begin "no stderr at start: the token on stdout, exit 0"
+"$WINE" "$NOSTD" err "$EXE" "${QSEOW[@]}" --cert-privatekey-file privatekey.pem \
+	>"$T/out" 2>"$T/err" </dev/null
+RC=$?
+want_rc 0
+verify "$(token)" pub.pem
+end
+begin "no stdin at start: a key read from it is empty (NUL): exit 1, empty stdout"
+"$WINE" "$NOSTD" in "$EXE" "${QSEOW[@]}" --cert-privatekey - >"$T/out" 2>"$T/err"
+RC=$?
+want_rc 1
+want_empty_stdout
+want_err "key from standard input '(stdin)' is empty"
+end
+
 # ---- RS384/RS512, decode ------------------------------------------------------------
 begin "RS512 verifies with openssl"
 qs "${QSEOW[@]}" --alg RS512 --cert-privatekey-file privatekey.pem
