@@ -255,6 +255,11 @@ out:
 	return sd;
 }
 
+const char *plat_private_desc(void)
+{
+	return "owner-only DACL";
+}
+
 int plat_create_private(char *tmpl, unsigned mode)
 {
 	static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";

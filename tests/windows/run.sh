@@ -338,6 +338,13 @@ mode=$(stat -c %a out/privatekey.pem)
 [ "${mode: -1}" = 0 ] || fail "mode $mode on the Linux side: others have access"
 echo "      (Linux mode of the private key under wine: $mode)"
 end
+begin "--cert-create's log names the owner-only DACL, not a mode"
+mkdir -p dacl
+qs create-qseow --userdir D --userid u --username U --useremail u@x --expires 1m --audience a \
+	--cert-create --cert-create-key-bits 2048 --cert-create-expires-days 30 --cert-file-prefix dacl/
+want_rc 0
+want_err "wrote 'dacl/publickey.pem', 'dacl/publickey.cer' and 'dacl/privatekey.pem' (owner-only DACL)"
+end
 begin "--cert-create again: refused (exit 1), files untouched, no temporaries, empty stdout"
 sum=$(cat out/* | sha256sum)
 qs "${QSEOW[@]}" --cert-create --cert-create-key-bits 2048 --cert-create-expires-days 30 \
