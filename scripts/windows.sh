@@ -3,7 +3,8 @@
 # packages and tested under wine64.
 #
 # Usage: scripts/windows.sh build   build the zip, print its absolute path last
-#        scripts/windows.sh test    build when needed, run tests/windows/run.sh
+#        scripts/windows.sh test    build when needed (and the cmocka unit tests),
+#                                   run tests/windows/run.sh
 #
 # Everything goes under build-win/: the source packages are fetched with a
 # private apt configuration (build-win/apt/, deb-src lines of its own), never
@@ -322,7 +323,7 @@ build_qsjwt() {
 
 # The cmocka unit tests that run on Windows (tests/unit/CMakeLists.txt), built
 # against the same prefixes and copied with the DLLs they need into
-# build-win/unit-bin, whose path is printed.
+# build-win/unit-bin (unit_bin), where tests/windows/run.sh runs them.
 build_unit() {
 	local b=$bw/unit bin=$bw/unit-bin t dll
 	say "building the unit tests"
