@@ -294,9 +294,18 @@ build_deps() {
 }
 
 # ---- qs-jwt ---------------------------------------------------------------------------
+# A build folder configured against other dependency prefixes is started
+# afresh: CMake keeps pkg-config's answers, which name the old prefixes.
+fresh_build_dir() { # folder prefixes
+	[ "$(cat "$1/.prefixes" 2>/dev/null)" = "$2" ] || rm -rf "$1"
+	mkdir -p "$1"
+	printf '%s\n' "$2" >"$1/.prefixes"
+}
+
 build_qsjwt() {
 	local b=$bw/qs-jwt
 	say "building qs-jwt.exe"
+	fresh_build_dir "$b" "$prefixes"
 	PKG_CONFIG_LIBDIR=$pkg_path cmake -S . -B "$b" -G Ninja \
 		-DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
 		-DCMAKE_FIND_ROOT_PATH="$prefixes" -DCMAKE_BUILD_TYPE=Release \
@@ -327,6 +336,7 @@ build_qsjwt() {
 build_unit() {
 	local b=$bw/unit bin=$bw/unit-bin t dll
 	say "building the unit tests"
+	fresh_build_dir "$b" "$prefixes;$p_cmocka"
 	PKG_CONFIG_LIBDIR=$pkg_path:$p_cmocka/lib/pkgconfig cmake -S . -B "$b" -G Ninja \
 		-DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
 		-DCMAKE_FIND_ROOT_PATH="$prefixes;$p_cmocka" -DCMAKE_BUILD_TYPE=Release \
