@@ -3,7 +3,8 @@
 # packages and tested under wine64.
 #
 # Usage: scripts/windows.sh build   build the zip, print its absolute path last
-#        scripts/windows.sh test    build when needed, run tests/windows/run.sh
+#        scripts/windows.sh test    build when needed (and the cmocka unit tests),
+#                                   run tests/windows/run.sh
 #
 # Everything goes under build-win/: the source packages are fetched with a
 # private apt configuration (build-win/apt/, deb-src lines of its own), never
@@ -181,6 +182,12 @@ build_cjson() {
 		-DCMAKE_C_FLAGS=-DCJSON_HIDE_SYMBOLS
 }
 
+# The unit tests' framework, as a DLL (its .pc names -lcmocka).
+build_cmocka() {
+	cmake_dep cmocka "$1" "$work/b" -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF \
+		-DWITH_STATIC_LIB=OFF
+}
+
 # The module registry on Windows: C:\ProgramData\p11-kit\modules\*.module
 # (the compiled-in default would be this build's own prefix).
 build_p11kit() {
@@ -206,6 +213,10 @@ build_softhsm2() {
 	# Its configure checks run test programs (try_run): under wine. The
 	# patch adds the MSVC build's compat sources (src/lib/win32) and the
 	# static libcrypto's system libraries.
+	# The module DLL links the C++ runtime (libstdc++-6.dll, libgcc_s_seh-1.dll,
+	# libwinpthread-1.dll) as DLLs, installed beside it only: like Yubico's
+	# libykcs11.dll, it needs DLLs of its own found in its folder, which the
+	# tests check qs-jwt does without PATH changes. The programs stay static.
 	WINEPREFIX=$bw/wine-build WINEDEBUG=-all \
 		cmake_dep softhsm2 "$work/src" "$work/b" -DWITH_CRYPTO_BACKEND=openssl \
 		-DCMAKE_CROSSCOMPILING_EMULATOR="$wine" -DBUILD_TESTS=OFF -DWITH_MIGRATE=OFF \
@@ -213,8 +224,17 @@ build_softhsm2() {
 		-DCMAKE_INSTALL_LOCALSTATEDIR="$out/var" \
 		-DWITH_OBJECTSTORE_BACKEND_DB=OFF -DENABLE_GOST=OFF -DENABLE_EDDSA=ON \
 		-DHAVE_PTHREAD_H=OFF -DOPENSSL_USE_STATIC_LIBS=ON -DOPENSSL_ROOT_DIR="$p_openssl" \
-		-DCMAKE_SHARED_LINKER_FLAGS=-static -DCMAKE_EXE_LINKER_FLAGS=-static
+		-DCMAKE_EXE_LINKER_FLAGS=-static
 	WINEPREFIX=$bw/wine-build wineserver -k 2>/dev/null || true
+	local mod=$dest$out/lib/softhsm/libsofthsm2.dll dll
+	# softhsm2-util.exe loads the module with LoadLibraryA: the DLLs beside
+	# the program too.
+	for dll in $(dlls_needed "$mod"); do
+		cp "$(find_dll "$dll")" "$dest$out/lib/softhsm/"
+		cp "$(find_dll "$dll")" "$dest$out/bin/"
+	done
+	[ -f "$dest$out/lib/softhsm/libstdc++-6.dll" ] ||
+		die "softhsm2: libsofthsm2.dll does not link libstdc++-6.dll"
 }
 
 # Builds (or reuses) dependency $1 from source $2 version $3 with function $4;
@@ -249,11 +269,13 @@ build_dep() {
 
 build_deps() {
 	apt_setup
-	local s_openssl s_cjson s_p11kit s_softhsm v_openssl v_cjson v_p11kit v_softhsm
+	local s_openssl s_cjson s_p11kit s_softhsm s_cmocka
+	local v_openssl v_cjson v_p11kit v_softhsm v_cmocka
 	fetch_src openssl '^3\.0\.' && s_openssl=$src_dir v_openssl=$src_ver
 	fetch_src cjson '^1\.7\.15' && s_cjson=$src_dir v_cjson=$src_ver
 	fetch_src p11-kit '^0\.2[56]\.' && s_p11kit=$src_dir v_p11kit=$src_ver
 	fetch_src softhsm2 '^2\.6\.1-' && s_softhsm=$src_dir v_softhsm=$src_ver
+	fetch_src cmocka '^1\.1\.5-' && s_cmocka=$src_dir v_cmocka=$src_ver
 	find_root=
 	build_dep openssl "$s_openssl" "$v_openssl" build_openssl
 	p_openssl=$dep_out
@@ -262,16 +284,28 @@ build_deps() {
 	build_dep p11-kit "$s_p11kit" "$v_p11kit" build_p11kit
 	p_p11kit=$dep_out
 	find_root=$p_openssl
-	build_dep softhsm2 "$s_softhsm" "$v_softhsm" build_softhsm2 "$p_openssl"
+	build_dep softhsm2 "$s_softhsm" "$v_softhsm" build_softhsm2 "$p_openssl" \
+		"$(declare -f find_dll dlls_needed)"
 	p_softhsm=$dep_out
+	build_dep cmocka "$s_cmocka" "$v_cmocka" build_cmocka
+	p_cmocka=$dep_out
 	prefixes="$p_openssl;$p_cjson;$p_p11kit"
 	pkg_path=$p_openssl/lib/pkgconfig:$p_cjson/lib/pkgconfig:$p_p11kit/lib/pkgconfig
 }
 
 # ---- qs-jwt ---------------------------------------------------------------------------
+# A build folder configured against other dependency prefixes is started
+# afresh: CMake keeps pkg-config's answers, which name the old prefixes.
+fresh_build_dir() { # folder prefixes
+	[ "$(cat "$1/.prefixes" 2>/dev/null)" = "$2" ] || rm -rf "$1"
+	mkdir -p "$1"
+	printf '%s\n' "$2" >"$1/.prefixes"
+}
+
 build_qsjwt() {
 	local b=$bw/qs-jwt
 	say "building qs-jwt.exe"
+	fresh_build_dir "$b" "$prefixes"
 	PKG_CONFIG_LIBDIR=$pkg_path cmake -S . -B "$b" -G Ninja \
 		-DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
 		-DCMAKE_FIND_ROOT_PATH="$prefixes" -DCMAKE_BUILD_TYPE=Release \
@@ -294,6 +328,30 @@ build_qsjwt() {
 	zip_path=$bw/$name.zip
 	rm -f "$zip_path"
 	(cd "$stage" && zip -qrX "$zip_path" "$name")
+}
+
+# The cmocka unit tests that run on Windows (tests/unit/CMakeLists.txt), built
+# against the same prefixes and copied with the DLLs they need into
+# build-win/unit-bin (unit_bin), where tests/windows/run.sh runs them.
+build_unit() {
+	local b=$bw/unit bin=$bw/unit-bin t dll
+	say "building the unit tests"
+	fresh_build_dir "$b" "$prefixes;$p_cmocka"
+	PKG_CONFIG_LIBDIR=$pkg_path:$p_cmocka/lib/pkgconfig cmake -S . -B "$b" -G Ninja \
+		-DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
+		-DCMAKE_FIND_ROOT_PATH="$prefixes;$p_cmocka" -DCMAKE_BUILD_TYPE=Release \
+		-DQSJWT_WERROR=ON -DQSJWT_TESTS=ON >"$bw/unit.log" 2>&1 ||
+		die "unit tests: configure failed: see $bw/unit.log"
+	cmake --build "$b" -j "$jobs" --target qsjwt_unit_tests >>"$bw/unit.log" 2>&1 ||
+		die "unit tests failed to build: see $bw/unit.log"
+	rm -rf "$bin" && mkdir -p "$bin"
+	cp "$b"/tests/unit/test_*.exe "$p_cmocka"/bin/*.dll "$bin/"
+	for t in "$bin"/*.exe "$bin"/*.dll; do
+		for dll in $(dlls_needed "$t"); do
+			[ -f "$bin/$dll" ] || cp "$(find_dll "$dll")" "$bin/"
+		done
+	done
+	unit_bin=$bin
 }
 
 # The DLLs, not part of Windows, that $1 needs (recursively).
@@ -334,8 +392,9 @@ test)
 	install_tools
 	build_deps
 	build_qsjwt
+	build_unit
 	QSJWT_WIN_ZIP=$zip_path QSJWT_WIN_SOFTHSM=$p_softhsm QSJWT_WIN_BUILD=$bw \
-		exec tests/windows/run.sh
+		QSJWT_WIN_UNIT=$unit_bin exec tests/windows/run.sh
 	;;
 *)
 	echo "usage: scripts/windows.sh build|test" >&2

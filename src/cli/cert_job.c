@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/stop.h"
+#include "platform/platform.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -170,8 +171,8 @@ int cert_job_commit(cert_job *job)
 		stop_reraise();
 	}
 	if (job->n_files == F_COUNT)
-		log_info("wrote '%s', '%s' and '%s' (mode 0600)", job->path[F_PUB],
-			 job->path[F_CERT], job->path[F_PRIV]);
+		log_info("wrote '%s', '%s' and '%s' (%s)", job->path[F_PUB], job->path[F_CERT],
+			 job->path[F_PRIV], plat_private_desc());
 	else
 		log_info("wrote '%s' and '%s'; the private key stays on the token",
 			 job->path[F_PUB], job->path[F_CERT]);

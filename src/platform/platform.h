@@ -57,6 +57,10 @@ int plat_dir_writable(const char *dir);
  */
 int plat_create_private(char *tmpl, unsigned mode);
 
+/* How plat_create_private protects a file, for messages: "mode 0600"
+ * (Windows: "owner-only DACL"). */
+const char *plat_private_desc(void);
+
 /* Flushes a file's data to the disk; -1 errno. */
 int plat_fsync(int fd);
 

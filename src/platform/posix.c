@@ -93,6 +93,11 @@ int plat_dir_writable(const char *dir)
 	return access(dir, W_OK | X_OK);
 }
 
+const char *plat_private_desc(void)
+{
+	return "mode 0600";
+}
+
 int plat_create_private(char *tmpl, unsigned mode)
 {
 	mode_t mask;

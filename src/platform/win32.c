@@ -88,13 +88,27 @@ void plat_process_init(void)
 	(void)_setmode(2, _O_BINARY);
 }
 
+/* Whether standard descriptor fd has a handle behind it. A process started
+ * without one gets -1 or, from the CRT, -2 (_NO_CONSOLE_FILENO: msvcrt and
+ * wine give that for a standard handle that is NULL or invalid), on which
+ * every write fails with EBADF. */
+static int std_fd_open(int fd)
+{
+	intptr_t h = _get_osfhandle(fd);
+
+	if (h == -1 || h == -2 || h == 0)
+		return 0;
+	SetLastError(NO_ERROR);
+	return GetFileType((HANDLE)h) != FILE_TYPE_UNKNOWN || GetLastError() == NO_ERROR;
+}
+
 int plat_sanitize_std_fds(void)
 {
 	int stdout_open = 1;
 
 	for (int fd = 0; fd <= 2; fd++) {
 		int nul;
-		if (_get_osfhandle(fd) != -1)
+		if (std_fd_open(fd))
 			continue;
 		if (fd == 1)
 			stdout_open = 0;
@@ -239,6 +253,11 @@ out:
 	if (token != NULL)
 		CloseHandle(token);
 	return sd;
+}
+
+const char *plat_private_desc(void)
+{
+	return "owner-only DACL";
 }
 
 int plat_create_private(char *tmpl, unsigned mode)
