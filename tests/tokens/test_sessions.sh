@@ -53,14 +53,6 @@ with_env() {
 	RUN_ENV=()
 }
 
-# assert_log LEVEL NEEDLE: $ERR has a line 'TIMESTAMP LEVEL: ...NEEDLE...'.
-assert_log() {
-	if ! grep -E "^[0-9T:.-]+Z $1: " "$ERR" | grep -qF -- "$2"; then
-		fail "stderr should have a $1 line containing '$2': $(head -c 2000 "$ERR")"
-		return 1
-	fi
-}
-
 # fwd_count WORDS: how many lines of the forwarder's log are exactly WORDS.
 fwd_count() { grep -cxF -- "$*" "$FWD_LOG"; }
 
