@@ -26,6 +26,10 @@ struct keyholder {
 	qsjwt_signer *signer;
 	pool *pool;
 	unsigned jobs;
+	/* keyholder_enter's places: a lock of their own, never held long (mu
+	 * waits for `use` during a reconnection) */
+	pthread_mutex_t adm_mu;
+	unsigned admitted, limit;
 	key_reopen_fn reopen;
 	void *ud;
 	pthread_t thread;
@@ -152,8 +156,8 @@ static void *reconnect(void *arg)
 	return NULL;
 }
 
-qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reopen, void *ud,
-			keyholder **out)
+qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, unsigned queue, key_reopen_fn reopen,
+			void *ud, keyholder **out)
 {
 	keyholder *k = calloc(1, sizeof(*k));
 	pthread_condattr_t ca;
@@ -165,12 +169,14 @@ qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reope
 	}
 	pthread_rwlock_init(&k->use, NULL);
 	pthread_mutex_init(&k->mu, NULL);
+	pthread_mutex_init(&k->adm_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&k->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	k->signer = signer;
 	k->jobs = jobs;
+	k->limit = jobs + queue;
 	k->reopen = reopen;
 	k->ud = ud;
 	k->what = strdup(qsjwt_signer_describe(signer));
@@ -221,6 +227,34 @@ qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *kid, const cha
 	}
 	*why = "the key failed to sign";
 	return rc;
+}
+
+int keyholder_enter(keyholder *k)
+{
+	int ok;
+
+	pthread_mutex_lock(&k->adm_mu);
+	ok = k->admitted < k->limit;
+	if (ok)
+		k->admitted++;
+	pthread_mutex_unlock(&k->adm_mu);
+	return ok;
+}
+
+void keyholder_leave(keyholder *k)
+{
+	pthread_mutex_lock(&k->adm_mu);
+	if (k->admitted > 0)
+		k->admitted--;
+	pthread_mutex_unlock(&k->adm_mu);
+}
+
+void keyholder_load(keyholder *k, unsigned *in_use, unsigned *limit)
+{
+	pthread_mutex_lock(&k->adm_mu);
+	*in_use = k->admitted;
+	*limit = k->limit;
+	pthread_mutex_unlock(&k->adm_mu);
 }
 
 int keyholder_healthy(keyholder *k, char *buf, size_t size)
@@ -296,6 +330,7 @@ void keyholder_free(keyholder *k)
 	}
 	pthread_rwlock_destroy(&k->use);
 	pthread_mutex_destroy(&k->mu);
+	pthread_mutex_destroy(&k->adm_mu);
 	pthread_cond_destroy(&k->cv);
 	free(k->what);
 	free(k);

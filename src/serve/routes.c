@@ -201,7 +201,7 @@ static void token_route(serve_state *st, const serve_caller *c, const char *rout
 	char *err = NULL, *token = NULL, *why = NULL, hex[65];
 	int64_t iat = now_s();
 	uint64_t t0;
-	int status = 0, allowed = 0;
+	int status = 0, allowed = 0, shed = 0;
 	const char *reason = NULL;
 	qsjwt_err rc;
 
@@ -236,8 +236,19 @@ static void token_route(serve_state *st, const serve_caller *c, const char *rout
 		reason = "out of memory";
 		goto answer;
 	}
+	/* Overload: beyond --jobs + --queue a request is answered now rather
+	 * than waiting in its connection (docs/serve-production.md). 503,
+	 * not 429: the server's state, not this caller's rate. */
+	if (!keyholder_enter(st->key)) {
+		status = 503;
+		reason = ROUTE_OVERLOADED;
+		shed = 1;
+		metrics_shed(st->metrics);
+		goto answer;
+	}
 	t0 = mono_us();
 	rc = keyholder_sign(st->key, st->alg, t.kid, t.payload, t.payload_len, &token, &reason);
+	keyholder_leave(st->key);
 	if (rc == QSJWT_OK)
 		metrics_sign_latency(st->metrics, mono_us() - t0);
 	if (rc != QSJWT_OK) {
@@ -264,6 +275,7 @@ answer:
 	rec.exp = status == 200 ? t.exp : 0;
 	rec.token_sha256 = status == 200 ? hex : NULL;
 	reply_error(out, status, reason != NULL ? reason : "");
+	out->retry_after = shed;
 	if (audited(st, &rec, out) == 0 && status == 200) {
 		/* Sized once: a growing buffer would leave copies of the token
 		 * in freed memory. */
@@ -351,6 +363,7 @@ static void metrics_route(serve_state *st, const serve_caller *c, const char *bo
 	const policy_client *pc = p != NULL ? policy_match(p, c) : NULL;
 	audit_record rec;
 	char why[300];
+	unsigned in_use = 0, limit = 0;
 
 	(void)body;
 	(void)len;
@@ -359,6 +372,8 @@ static void metrics_route(serve_state *st, const serve_caller *c, const char *bo
 		char why_down[256];
 		metrics_token_up(st->metrics, keyholder_healthy(st->key, why_down, sizeof(why_down)));
 		metrics_relogins_set(st->metrics, keyholder_relogins(st->key));
+		keyholder_load(st->key, &in_use, &limit);
+		metrics_sign_load(st->metrics, in_use, limit);
 		out->body = metrics_render(st->metrics);
 		out->status = out->body != NULL ? 200 : 503;
 		out->content_type = METRICS_CONTENT_TYPE;

@@ -11,6 +11,7 @@ typedef struct {
 	char *body;	   /* JSON (or PEM), malloc'ed */
 	int secret;	   /* body holds a token: wiped when freed */
 	const char *allow; /* 405: the Allow header */
+	int retry_after;   /* seconds for a Retry-After header; 0: none */
 	const char *content_type;
 } reply;
 
@@ -36,6 +37,8 @@ void route_refuse(serve_state *st, const serve_caller *c, const route *r, int st
 		  const char *msg, reply *out);
 
 #define ROUTE_UNKNOWN_CALLER "unknown caller: no policy client matches it"
+/* The answer (503, Retry-After: 1) of a request shed under overload. */
+#define ROUTE_OVERLOADED "overloaded: every signing worker is busy and the queue is full; try again"
 
 /* Whether a policy client matches caller c. */
 int route_caller_known(serve_state *st, const serve_caller *c);

@@ -19,6 +19,7 @@ typedef struct {
 	size_t n_listen;
 	mode_t socket_mode;    /* of the unix sockets */
 	unsigned jobs;	       /* signing workers */
+	unsigned queue;	       /* token requests that may wait for a worker; more: 503 */
 	unsigned conn_timeout; /* seconds a connection may be idle */
 	qsjwt_alg alg;
 	const char *policy_path; /* NULL: only the service's own uid */
@@ -30,6 +31,11 @@ typedef struct {
 	/* https: listeners (PEM files); all three or none */
 	const char *tls_cert, *tls_key, *tls_client_ca;
 } serve_opts;
+
+/* HTTP threads per listener: jobs + queue + SERVE_SPARE_THREADS, at most
+ * SERVE_MAX_THREADS. */
+#define SERVE_SPARE_THREADS 4
+#define SERVE_MAX_THREADS 256
 
 typedef struct server server;
 

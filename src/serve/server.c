@@ -102,6 +102,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (r->allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->retry_after > 0) {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%d", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	reply_release(r);
@@ -460,7 +465,13 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 {
 	server *s = calloc(1, sizeof(*s));
 	char *err = NULL;
-	unsigned threads = o->jobs * 2 < 4 ? 4 : o->jobs * 2;
+	/* A thread per signing place, and some to spare: a thread blocked in
+	 * a signature cannot read its other connections, so at most jobs +
+	 * queue are blocked and the spare ones answer the rest (503 under
+	 * overload) at once. */
+	unsigned threads = o->jobs + o->queue + SERVE_SPARE_THREADS > SERVE_MAX_THREADS
+			       ? SERVE_MAX_THREADS
+			       : o->jobs + o->queue + SERVE_SPARE_THREADS;
 	size_t i, n_sd = 0;
 	sdl_socket *sd = NULL;
 	int want_sd = 0;
@@ -481,7 +492,8 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 		qsjwt_signer_free(signer);
 		goto fail;
 	}
-	if (keyholder_new(signer, o->jobs, o->reopen, o->reopen_ud, &s->st.key) != QSJWT_OK) {
+	if (keyholder_new(signer, o->jobs, o->queue, o->reopen, o->reopen_ud, &s->st.key) !=
+	    QSJWT_OK) {
 		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
 		goto fail;
 	}
@@ -565,7 +577,8 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 			goto fail;
 		}
 	}
-	log_info("ready: %u signing worker%s, %s", o->jobs, o->jobs == 1 ? "" : "s",
+	log_info("ready: %u signing worker%s, %u more request%s may wait for one, %s", o->jobs,
+		 o->jobs == 1 ? "" : "s", o->queue, o->queue == 1 ? "" : "s",
 		 keyholder_describe(s->st.key));
 	{
 		char status[300];
