@@ -30,6 +30,8 @@ struct keyholder {
 	 * waits for `use` during a reconnection) */
 	pthread_mutex_t adm_mu;
 	unsigned admitted, limit;
+	unsigned long long shed;
+	struct timespec shed_logged;
 	key_reopen_fn reopen;
 	void *ud;
 	pthread_t thread;
@@ -229,15 +231,33 @@ qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *kid, const cha
 	return rc;
 }
 
+/* How often a service that sheds says so in its log (a line per shed
+ * request would flood it exactly when it is overloaded). */
+#define SHED_LOG_EVERY_S 10
+
 int keyholder_enter(keyholder *k)
 {
+	struct timespec now;
+	unsigned long long shed = 0;
 	int ok;
 
 	pthread_mutex_lock(&k->adm_mu);
 	ok = k->admitted < k->limit;
-	if (ok)
+	if (ok) {
 		k->admitted++;
+	} else {
+		k->shed++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (k->shed == 1 || now.tv_sec - k->shed_logged.tv_sec >= SHED_LOG_EVERY_S) {
+			k->shed_logged = now;
+			shed = k->shed;
+		}
+	}
 	pthread_mutex_unlock(&k->adm_mu);
+	if (shed > 0)
+		log_warn("overloaded: %llu token request%s shed with 503 so far (%u signing or "
+			 "waiting at once at most: --jobs %u, --queue %u)",
+			 shed, shed == 1 ? "" : "s", k->limit, k->jobs, k->limit - k->jobs);
 	return ok;
 }
 

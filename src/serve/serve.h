@@ -32,11 +32,6 @@ typedef struct {
 	const char *tls_cert, *tls_key, *tls_client_ca;
 } serve_opts;
 
-/* HTTP threads per listener: jobs + queue + SERVE_SPARE_THREADS, at most
- * SERVE_MAX_THREADS. */
-#define SERVE_SPARE_THREADS 4
-#define SERVE_MAX_THREADS 256
-
 typedef struct server server;
 
 /*
