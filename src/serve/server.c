@@ -398,6 +398,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			/* Resumed once signed: MHD calls us again then. */
 			q->pending = 1;
 			q->conn = conn;
+			log_debug("POST %s: waiting for its signature", q->r->path);
 			MHD_suspend_connection(conn);
 			place_submit(s, q);
 			return MHD_YES;

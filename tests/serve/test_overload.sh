@@ -149,10 +149,62 @@ assert_eq 5 "$(metric 'qsjwt_http_requests_total{route="/v1/qseow",status="200"}
 assert_eq 3 "$(metric qsjwt_sign_places)" "qsjwt_sign_places (--jobs + --queue)"
 assert_eq 0 "$(metric qsjwt_sign_places_in_use)" "qsjwt_sign_places_in_use after the burst"
 assert_eq 0 "$(metric qsjwt_relogins_total)" "qsjwt_relogins_total (the token never failed)"
+
+begin "a client that gives up while its request waits for the hanging token: the decision is audited once the token answers, the service goes on"
+n0=$(audit_lines)
+# shellcheck disable=SC2046
+kill -STOP $(server_pids)
+STATUS=$(curl -s -m 1 --unix-socket "$SOCK" -o /dev/null -w '%{http_code}' \
+	-H 'Content-Type: application/json' --data-binary "$U" http://qs-jwt/v1/qseow)
+assert_eq 000 "$STATUS" "the client that gave up"
+assert_eq "$n0" "$(audit_lines)" "audit lines while the token hangs"
+# shellcheck disable=SC2046
+kill -CONT $(server_pids)
+for _ in $(seq 1 100); do
+	[ "$(audit_lines)" -gt "$n0" ] && break
+	sleep 0.1
+done
+assert_eq $((n0 + 1)) "$(audit_lines)" "audit lines once the token answered"
+assert_eq "allowed 200" "$(audit_last decision status)" "the audit line of the signature nobody took"
+req POST /v1/qseow "$U"
+assert_status 200
+verify_jwt "$(body_field token)" "$PUBK"
+req GET /metrics
+assert_eq 0 "$(metric qsjwt_sign_places_in_use)" "qsjwt_sign_places_in_use"
 serve_stop
 assert_eq 0 "$SERVE_RC" "exit code"
 assert_not_contains "$AUDIT" "$PIN"
 assert_not_contains "$SERVE_LOG" "$PIN"
+
+begin "SIGTERM while a request waits for the hanging token: it gets its token once the token answers, then the service exits 0"
+RUN_ENV=("P11_KIT_SERVER_ADDRESS=$ADDR" "SOFTHSM2_CONF=$T_TMP/none/softhsm2.conf")
+serve_start --listen "unix:$SOCK" --jobs 1 --queue 2 --audit-log "$AUDIT" --loglevel debug \
+	--pkcs11-uri "pkcs11:token=T;object=jwt?module-path=$CLIENT_MODULE" --pkcs11-pin-file "$PINF" || exit 1
+RUN_ENV=()
+req POST /v1/qseow "$U"
+assert_status 200
+# shellcheck disable=SC2046
+kill -STOP $(server_pids)
+curl -s -m 60 --unix-socket "$SOCK" -o "$T_TMP/term.body" -w '%{http_code}' \
+	-H 'Content-Type: application/json' --data-binary "$U" http://qs-jwt/v1/qseow >"$T_TMP/term.code" &
+cpid=$!
+# The second request that waits (the first one signed before the stop).
+for _ in $(seq 1 200); do
+	[ "$(grep -c 'DEBUG: POST /v1/qseow: waiting for its signature' "$SERVE_LOG")" -ge 2 ] && break
+	sleep 0.1
+done
+assert_eq 2 "$(grep -c 'DEBUG: POST /v1/qseow: waiting for its signature' "$SERVE_LOG")" "requests that waited for a signature"
+kill -TERM "$SERVE_PID"
+wait_for_file_text "$SERVE_LOG" "SIGTERM: stopping" 20 || fail "the service did not take SIGTERM"
+sleep 0.5
+kill -0 "$SERVE_PID" 2>/dev/null || fail "the service exited while a request waited"
+# shellcheck disable=SC2046
+kill -CONT $(server_pids)
+wait "$cpid"
+assert_eq 200 "$(cat "$T_TMP/term.code")" "the request under way at SIGTERM"
+verify_jwt "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$T_TMP/term.body")" "$PUBK"
+serve_stop
+assert_eq 0 "$SERVE_RC" "exit code"
 stop_server
 
 # ---- real load on a file key --------------------------------------------------------
