@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <qsjwt/qsjwt.h>
 
@@ -358,6 +361,24 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * glibc gives threads up to 8 malloc arenas per CPU, and each keeps the
+ * free memory of its busiest moment: with the service's threads (polling,
+ * places, workers) RSS crept up for minutes under a steady load, memory in
+ * use flat (docs/serve-production.md, "Memory"). One arena per worker and
+ * one for the rest hold less, at the same throughput. MALLOC_ARENA_MAX,
+ * when set, decides instead.
+ */
+static void limit_arenas(unsigned jobs)
+{
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		(void)mallopt(M_ARENA_MAX, (int)jobs + 1);
+#else
+	(void)jobs;
+#endif
+}
+
 /* Until SIGTERM or SIGINT; SIGHUP reloads. The signals are blocked in every
  * thread (they are started after), and taken here with sigwait. */
 static void wait_signals(server *srv, const sigset_t *set)
@@ -445,6 +466,7 @@ int cmd_serve(int argc, char **argv)
 	o.tls_client_ca = s.tls_client_ca;
 
 	raise_fd_limit();
+	limit_arenas(o.jobs);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
