@@ -111,38 +111,55 @@ static void *place_run(void *arg)
 	return NULL;
 }
 
-static void place_submit(server *s, request *q)
+/* Hand q to a place thread, its connection suspended (resumed once
+ * signed: MHD calls on_request again then): 1; or 0 when the places have
+ * stopped (the service stops; the caller signs on its own thread). From
+ * on_request only. */
+static int place_submit(server *s, request *q, struct MHD_Connection *conn)
 {
+	int ok;
+
 	pthread_mutex_lock(&s->mu);
-	q->next = NULL;
-	if (s->place_tail != NULL)
-		s->place_tail->next = q;
-	else
-		s->place_head = q;
-	s->place_tail = q;
-	pthread_cond_signal(&s->cv_place);
+	ok = !s->place_stop;
+	if (ok) {
+		q->pending = 1;
+		q->conn = conn;
+		q->next = NULL;
+		/* Before a place can take it: a resume needs a suspend. */
+		MHD_suspend_connection(conn);
+		if (s->place_tail != NULL)
+			s->place_tail->next = q;
+		else
+			s->place_head = q;
+		s->place_tail = q;
+		pthread_cond_signal(&s->cv_place);
+	}
 	pthread_mutex_unlock(&s->mu);
+	return ok;
 }
 
 /* Start `n` place threads: 0, or -1 logged. */
 static int places_start(server *s, unsigned n)
 {
 	pthread_attr_t attr;
-	int rc = 0;
+	int rc = -1, e = ENOMEM;
 
 	s->place = calloc(n, sizeof(*s->place));
 	if (s->place == NULL)
-		return -1;
+		goto out;
 	pthread_attr_init(&attr);
 	(void)pthread_attr_setstacksize(&attr, PLACE_STACK_SIZE);
-	for (; s->n_place < n; s->n_place++) {
-		if (pthread_create(&s->place[s->n_place], &attr, place_run, s) != 0) {
-			log_error("cannot start the signing places' threads: %s", strerror(errno));
-			rc = -1;
-			break;
-		}
+	e = 0;
+	while (e == 0 && s->n_place < n) {
+		e = pthread_create(&s->place[s->n_place], &attr, place_run, s);
+		if (e == 0)
+			s->n_place++;
 	}
 	pthread_attr_destroy(&attr);
+	rc = e == 0 ? 0 : -1;
+out:
+	if (rc != 0)
+		log_error("cannot start %u signing place threads: %s", n, strerror(e));
 	return rc;
 }
 
@@ -395,13 +412,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!q->pending &&
 		    route_token_begin(&s->st, &q->caller, q->r, q->body != NULL ? q->body : "",
 				      q->len, &q->work) == 1) {
-			/* Resumed once signed: MHD calls us again then. */
-			q->pending = 1;
-			q->conn = conn;
-			log_debug("POST %s: waiting for its signature", q->r->path);
-			MHD_suspend_connection(conn);
-			place_submit(s, q);
-			return MHD_YES;
+			if (place_submit(s, q, conn)) {
+				log_debug("POST %s: waiting for its signature", q->r->path);
+				return MHD_YES;
+			}
+			route_token_sign(q->work);
 		}
 		route_token_end(q->work, &rep);
 		q->work = NULL;

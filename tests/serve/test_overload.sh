@@ -38,6 +38,20 @@ for v in -1 1025 x ''; do
 done
 [ -e "$SOCK" ] && fail "a usage error left a socket"
 
+begin "the signing places' threads cannot all start (ulimit -v 200 MB, 1025 places of 256 KiB stacks): exit 1 saying so, nothing listens"
+if ldd "$QSJWT_BIN" | grep -qE 'lib(asan|tsan)'; then
+	# The sanitizers reserve more address space than any such limit.
+	echo "# skipped: a sanitizer build"
+else
+	# shellcheck disable=SC2016
+	run bash -c 'ulimit -v 200000 && exec "$@"' sh "$QSJWT_BIN" serve --listen "unix:$SOCK" --jobs 1 \
+		--queue 1024 --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
+	assert_rc 1
+	assert_empty_stdout
+	assert_contains "$ERR" "ERROR: cannot start 1025 signing place threads: "
+	[ -e "$SOCK" ] && fail "a failed start left the socket"
+fi
+
 # ---- a token that hangs: the burst, exactly -------------------------------------------
 
 PIN=2580-over
