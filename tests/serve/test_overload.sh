@@ -71,6 +71,7 @@ PUBK=$HSM/publickey.pem
 P11SOCK=$T_TMP/p11.sock
 SERVER_PID=
 # The p11-kit server and the children that serve its connections.
+# shellcheck disable=SC2046 # one PID a word
 server_pids() { [ -n "$SERVER_PID" ] && echo "$SERVER_PID" $(ps -o pid= --ppid "$SERVER_PID" 2>/dev/null); }
 stop_server() {
 	local pids
