@@ -98,7 +98,7 @@ for _ in $(seq 200); do [ -S "$P11SOCK" ] && break; sleep 0.05; done
 
 begin "--jobs 1 --queue 2, the token hanging: of 12 requests at once 3 wait for it and get tokens, 9 get 503 and Retry-After: 1 at once"
 RUN_ENV=("P11_KIT_SERVER_ADDRESS=$ADDR" "SOFTHSM2_CONF=$T_TMP/none/softhsm2.conf")
-serve_start --listen "unix:$SOCK" --jobs 1 --queue 2 --audit-log "$AUDIT" \
+serve_start --listen "unix:$SOCK" --jobs 1 --queue 2 --audit-log "$AUDIT" --loglevel debug \
 	--pkcs11-uri "pkcs11:token=T;object=jwt?module-path=$CLIENT_MODULE" --pkcs11-pin-file "$PINF" || exit 1
 RUN_ENV=()
 assert_contains "$SERVE_LOG" "INFO: ready: 1 signing worker, 2 more requests may wait for one,"
@@ -169,9 +169,19 @@ begin "a client that gives up while its request waits for the hanging token: the
 n0=$(audit_lines)
 # shellcheck disable=SC2046
 kill -STOP $(server_pids)
-STATUS=$(curl -s -m 1 --unix-socket "$SOCK" -o /dev/null -w '%{http_code}' \
-	-H 'Content-Type: application/json' --data-binary "$U" http://qs-jwt/v1/qseow)
-assert_eq 000 "$STATUS" "the client that gave up"
+waiting() { grep -c 'DEBUG: POST /v1/qseow: waiting for its signature' "$SERVE_LOG"; }
+w0=$(waiting)
+curl -s -m 60 --unix-socket "$SOCK" -o /dev/null -H 'Content-Type: application/json' \
+	--data-binary "$U" http://qs-jwt/v1/qseow &
+cpid=$!
+for _ in $(seq 1 200); do
+	[ "$(waiting)" -gt "$w0" ] && break
+	sleep 0.1
+done
+assert_eq $((w0 + 1)) "$(waiting)" "requests waiting for a signature"
+# The client gives up: its connection closes while the request waits.
+kill "$cpid"
+wait "$cpid" 2>/dev/null
 assert_eq "$n0" "$(audit_lines)" "audit lines while the token hangs"
 # shellcheck disable=SC2046
 kill -CONT $(server_pids)
