@@ -27,7 +27,7 @@ _qs_jwt_opts_decode='--jwt --jwt-file --cert-publickey-file --cert-publickey
 	--userdir-claim --expected-issuer --expected-keyid --minimal-output --json
 	--loglevel --help --version'
 
-_qs_jwt_opts_serve='--listen --socket-mode --jobs --policy --audit-log --audit-syslog
+_qs_jwt_opts_serve='--listen --socket-mode --jobs --queue --policy --audit-log --audit-syslog
 	--connection-timeout --certificate --alg --tls-cert --tls-key --tls-client-ca
 	--cert-privatekey-file
 	--cert-privatekey-passphrase-file --cert-privatekey --pkcs11-uri --pkcs11-module

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <qsjwt/qsjwt.h>
 
@@ -20,6 +23,9 @@
 #define CMD "serve"
 #define MAX_JOBS 256
 #define MAX_LISTEN 16
+/* --queue: at most; the default is QUEUE_PER_JOB a worker. */
+#define MAX_QUEUE 1024
+#define QUEUE_PER_JOB 4
 /* The longest PIN kept (the library asks for at most 256 bytes). */
 #define KEPT_PIN_MAX 4096
 /* How long SIGTERM waits for the requests under way. */
@@ -29,6 +35,7 @@ enum {
 	OPT_LISTEN = 1,
 	OPT_SOCKET_MODE,
 	OPT_JOBS,
+	OPT_QUEUE,
 	OPT_POLICY,
 	OPT_AUDIT_LOG,
 	OPT_AUDIT_SYSLOG,
@@ -53,6 +60,9 @@ static const cli_option serve_opts_table[] = {
      "permissions of the unix sockets, octal (default 0660)"},
     {OPT_JOBS, "jobs", 0, CLI_VALUE, 0, "<n>",
      "signing workers (token keys: a session each, one login for all; default 1)"},
+    {OPT_QUEUE, "queue", 0, CLI_VALUE, 0, "<n>",
+     "token requests that may wait for a busy worker, 0 to 1024 (default 4 per\n"
+     "worker); more at once are answered 503 with Retry-After: 1 (load shedding)"},
     {OPT_POLICY, "policy", 0, CLI_VALUE, 0, "<file>",
      "which caller may ask for which tokens (JSON, see the README); default:\n"
      "only the uid running the service, for anything; SIGHUP reloads it"},
@@ -89,7 +99,7 @@ typedef struct {
 	const char *listen[MAX_LISTEN];
 	size_t n_listen;
 	long socket_mode; /* -1: not given */
-	long jobs, timeout;
+	long jobs, queue, timeout; /* queue -1: not given */
 	const char *policy, *audit_log, *certificate;
 	const char *tls_cert, *tls_key, *tls_client_ca;
 	int audit_syslog;
@@ -249,6 +259,14 @@ static int handle(void *ud, int id, char *value)
 			return -1;
 		}
 		return 0;
+	case OPT_QUEUE:
+		s->queue = number(value, 10, 0, MAX_QUEUE);
+		if (s->queue < 0) {
+			cli_usage_error(CMD, "--queue must be a whole number from 0 to %d, not %s",
+					MAX_QUEUE, cli_shown(value));
+			return -1;
+		}
+		return 0;
 	case OPT_TIMEOUT:
 		s->timeout = number(value, 10, 1, 3600);
 		if (s->timeout < 0) {
@@ -343,6 +361,24 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * glibc gives threads up to 8 malloc arenas per CPU, and each keeps the
+ * free memory of its busiest moment: with the service's threads (polling,
+ * places, workers) RSS crept up for minutes under a steady load, memory in
+ * use flat (docs/serve-production.md, "Memory"). One arena per worker and
+ * one for the rest hold less, at the same throughput. MALLOC_ARENA_MAX,
+ * when set, decides instead.
+ */
+static void limit_arenas(unsigned jobs)
+{
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		(void)mallopt(M_ARENA_MAX, (int)jobs + 1);
+#else
+	(void)jobs;
+#endif
+}
+
 /* Until SIGTERM or SIGINT; SIGHUP reloads. The signals are blocked in every
  * thread (they are started after), and taken here with sigwait. */
 static void wait_signals(server *srv, const sigset_t *set)
@@ -378,6 +414,7 @@ int cmd_serve(int argc, char **argv)
 	s.alg = QSJWT_RS256;
 	s.loglevel = QSJWT_LOG_INFO;
 	s.socket_mode = -1;
+	s.queue = -1;
 	key_opts_init(&s.key);
 	if (build_table() != 0) {
 		code = EXIT_RUNTIME;
@@ -413,6 +450,7 @@ int cmd_serve(int argc, char **argv)
 	o.n_listen = s.n_listen;
 	o.socket_mode = s.socket_mode >= 0 ? (mode_t)s.socket_mode : 0660;
 	o.jobs = s.jobs > 0 ? (unsigned)s.jobs : 1;
+	o.queue = s.queue >= 0 ? (unsigned)s.queue : o.jobs * QUEUE_PER_JOB;
 	o.conn_timeout = s.timeout > 0 ? (unsigned)s.timeout : 10;
 	o.alg = s.alg;
 	o.policy_path = s.policy;
@@ -428,6 +466,7 @@ int cmd_serve(int argc, char **argv)
 	o.tls_client_ca = s.tls_client_ca;
 
 	raise_fd_limit();
+	limit_arenas(o.jobs);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

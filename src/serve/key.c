@@ -26,6 +26,12 @@ struct keyholder {
 	qsjwt_signer *signer;
 	pool *pool;
 	unsigned jobs;
+	/* keyholder_enter's places: a lock of their own, never held long (mu
+	 * waits for `use` during a reconnection) */
+	pthread_mutex_t adm_mu;
+	unsigned admitted, limit;
+	unsigned long long shed;
+	struct timespec shed_logged;
 	key_reopen_fn reopen;
 	void *ud;
 	pthread_t thread;
@@ -152,8 +158,8 @@ static void *reconnect(void *arg)
 	return NULL;
 }
 
-qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reopen, void *ud,
-			keyholder **out)
+qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, unsigned queue, key_reopen_fn reopen,
+			void *ud, keyholder **out)
 {
 	keyholder *k = calloc(1, sizeof(*k));
 	pthread_condattr_t ca;
@@ -165,6 +171,7 @@ qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reope
 	}
 	pthread_rwlock_init(&k->use, NULL);
 	pthread_mutex_init(&k->mu, NULL);
+	pthread_mutex_init(&k->adm_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&k->cv, &ca);
@@ -178,6 +185,7 @@ qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reope
 	/* A reconnection asks for no more workers than the token gave. */
 	if (rc == QSJWT_OK)
 		k->jobs = pool_workers(k->pool);
+	k->limit = k->jobs + queue;
 	if (rc == QSJWT_OK && reopen != NULL) {
 		if (pthread_create(&k->thread, NULL, reconnect, k) != 0)
 			rc = QSJWT_ERR_NOMEM;
@@ -229,6 +237,52 @@ qsjwt_err keyholder_sign(keyholder *k, qsjwt_alg alg, const char *kid, const cha
 	}
 	*why = "the key failed to sign";
 	return rc;
+}
+
+/* How often a service that sheds says so in its log (a line per shed
+ * request would flood it exactly when it is overloaded). */
+#define SHED_LOG_EVERY_S 10
+
+int keyholder_enter(keyholder *k)
+{
+	struct timespec now;
+	unsigned long long shed = 0;
+	int ok;
+
+	pthread_mutex_lock(&k->adm_mu);
+	ok = k->admitted < k->limit;
+	if (ok) {
+		k->admitted++;
+	} else {
+		k->shed++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (k->shed == 1 || now.tv_sec - k->shed_logged.tv_sec >= SHED_LOG_EVERY_S) {
+			k->shed_logged = now;
+			shed = k->shed;
+		}
+	}
+	pthread_mutex_unlock(&k->adm_mu);
+	if (shed > 0)
+		log_warn("overloaded: %llu token request%s shed with 503 so far (%u signing or "
+			 "waiting at once at most: --jobs %u, --queue %u)",
+			 shed, shed == 1 ? "" : "s", k->limit, k->jobs, k->limit - k->jobs);
+	return ok;
+}
+
+void keyholder_leave(keyholder *k)
+{
+	pthread_mutex_lock(&k->adm_mu);
+	if (k->admitted > 0)
+		k->admitted--;
+	pthread_mutex_unlock(&k->adm_mu);
+}
+
+void keyholder_load(keyholder *k, unsigned *in_use, unsigned *limit)
+{
+	pthread_mutex_lock(&k->adm_mu);
+	*in_use = k->admitted;
+	*limit = k->limit;
+	pthread_mutex_unlock(&k->adm_mu);
 }
 
 int keyholder_healthy(keyholder *k, char *buf, size_t size)
@@ -304,6 +358,7 @@ void keyholder_free(keyholder *k)
 	}
 	pthread_rwlock_destroy(&k->use);
 	pthread_mutex_destroy(&k->mu);
+	pthread_mutex_destroy(&k->adm_mu);
 	pthread_cond_destroy(&k->cv);
 	free(k->what);
 	free(k);

@@ -20,11 +20,24 @@ typedef struct keyholder keyholder;
 
 /*
  * Take over `signer` (freed by keyholder_free, even on failure) and start
- * `jobs` workers. `reopen` (NULL for keys that cannot go away: key files)
- * makes the next signer after a device failure.
+ * `jobs` workers, with room for `queue` more requests waiting for one
+ * (keyholder_enter). `reopen` (NULL for keys that cannot go away: key
+ * files) makes the next signer after a device failure.
  */
-qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, key_reopen_fn reopen, void *ud,
-			keyholder **out);
+qsjwt_err keyholder_new(qsjwt_signer *signer, unsigned jobs, unsigned queue, key_reopen_fn reopen,
+			void *ud, keyholder **out);
+
+/*
+ * Load shedding (docs/serve-production.md, "Under overload"): a request
+ * takes one of jobs + queue places before it signs, and gives it back
+ * after. 1 when it got one; 0 when all are taken: the request is answered
+ * 503 at once instead of waiting. The /healthz probe takes none.
+ */
+int keyholder_enter(keyholder *k);
+void keyholder_leave(keyholder *k);
+
+/* The places taken now, and how many there are. */
+void keyholder_load(keyholder *k, unsigned *in_use, unsigned *limit);
 
 /* How many workers sign: `jobs`, or fewer when the token opens fewer
  * sessions (pool_new). */

@@ -35,7 +35,8 @@ struct metrics {
 	uint64_t bucket[N_BUCKETS]; /* not cumulative; summed when rendered */
 	uint64_t sign_count, sign_sum_us;
 	int token_up;
-	uint64_t relogins, audit_failures;
+	uint64_t relogins, audit_failures, shed;
+	unsigned in_use, limit;
 };
 
 /* A label value escaped as the format says: backslash, double quote and
@@ -210,6 +211,21 @@ void metrics_audit_failure(metrics *m)
 	pthread_mutex_unlock(&m->mu);
 }
 
+void metrics_shed(metrics *m)
+{
+	pthread_mutex_lock(&m->mu);
+	m->shed++;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_sign_load(metrics *m, unsigned in_use, unsigned limit)
+{
+	pthread_mutex_lock(&m->mu);
+	m->in_use = in_use;
+	m->limit = limit;
+	pthread_mutex_unlock(&m->mu);
+}
+
 static void add_u64(strbuf *b, uint64_t v)
 {
 	char num[32];
@@ -303,6 +319,15 @@ char *metrics_render(metrics *m)
 	add_plain(&b, "qsjwt_audit_failures_total", "counter",
 		  "Audit lines that could not be written (their requests got 503).",
 		  m->audit_failures);
+	add_plain(&b, "qsjwt_requests_shed_total", "counter",
+		  "Token requests answered 503 at once because every signing place was taken.",
+		  m->shed);
+	add_plain(&b, "qsjwt_sign_places_in_use", "gauge",
+		  "Token requests signing or waiting for a signing worker now.",
+		  (uint64_t)m->in_use);
+	add_plain(&b, "qsjwt_sign_places", "gauge",
+		  "Token requests that may sign or wait for a worker at once (--jobs + --queue).",
+		  (uint64_t)m->limit);
 	pthread_mutex_unlock(&m->mu);
 	return strbuf_detach(&b, NULL);
 }

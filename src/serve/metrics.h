@@ -43,6 +43,12 @@ void metrics_relogins_set(metrics *m, uint64_t n);
 /* One audit line that could not be written (its request got 503). */
 void metrics_audit_failure(metrics *m);
 
+/* One request shed: 503 because every signing place was taken. */
+void metrics_shed(metrics *m);
+
+/* The signing places taken now and their number (--jobs + --queue). */
+void metrics_sign_load(metrics *m, unsigned in_use, unsigned limit);
+
 /* The exposition text (NUL-terminated; free()), or NULL when out of
  * memory. Families in a fixed order, series in the order first seen. */
 char *metrics_render(metrics *m);

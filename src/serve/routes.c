@@ -189,117 +189,184 @@ static void token_req_release(token_req *t)
 		qscloud_request_release(&t->qc);
 }
 
-/* A token route: caller known, within its rate, request well-formed and
- * allowed, signed and verified, audited; only then the token. */
-static void token_route(serve_state *st, const serve_caller *c, const char *route_path,
-			serve_req_kind kind, const char *body, size_t len, reply *out)
-{
-	policy *p = state_policy(st);
-	const policy_client *pc = NULL;
+/* A token request between its checks and its answer: it may wait for a
+ * signature on another thread (a signing place, server.c). */
+struct token_work {
+	serve_state *st;
+	const serve_caller *c; /* the request's: lives as long as it */
+	const char *route_path;
+	policy *p;
+	const policy_client *pc;
 	token_req t;
-	audit_record rec;
-	char *err = NULL, *token = NULL, *why = NULL, hex[65];
-	int64_t iat = now_s();
-	uint64_t t0;
-	int status = 0, allowed = 0;
-	const char *reason = NULL;
-	qsjwt_err rc;
+	char *err, *why, *token;
+	const char *reason;
+	int64_t iat;
+	int status, shed;
+};
 
-	memset(&t, 0, sizeof(t));
-	memset(&rec, 0, sizeof(rec));
-	pc = p != NULL ? policy_match(p, c) : NULL;
-	if (pc == NULL) {
-		status = 403;
-		reason = ROUTE_UNKNOWN_CALLER;
-		goto answer;
+static void token_work_free(token_work *w)
+{
+	qsjwt_secret_free(w->token);
+	free(w->why);
+	free(w->err);
+	token_req_release(&w->t);
+	policy_unref(w->p);
+	free(w);
+}
+
+/* The checks of a token route, in order: caller known, within its rate,
+ * request well-formed and allowed, a signing place free. 1: w must be
+ * signed (route_token_sign); 0: w->status holds the refusal. */
+static int token_check(token_work *w, serve_req_kind kind, const char *body, size_t len)
+{
+	serve_state *st = w->st;
+
+	w->pc = w->p != NULL ? policy_match(w->p, w->c) : NULL;
+	if (w->pc == NULL) {
+		w->status = 403;
+		w->reason = ROUTE_UNKNOWN_CALLER;
+		return 0;
 	}
-	if (policy_rate_take(pc, mono_ms()) != 0) {
-		status = 429;
-		reason = "over the client's requests_per_minute";
-		goto answer;
+	if (policy_rate_take(w->pc, mono_ms()) != 0) {
+		w->status = 429;
+		w->reason = "over the client's requests_per_minute";
+		return 0;
 	}
-	err = parse_token_req(kind, body, len, iat, &t);
-	if (err != NULL) {
-		status = 400;
-		reason = err;
-		goto answer;
+	w->err = parse_token_req(kind, body, len, w->iat, &w->t);
+	if (w->err != NULL) {
+		w->status = 400;
+		w->reason = w->err;
+		return 0;
 	}
-	t.sr.lifetime = t.exp - iat;
-	switch (policy_check(pc, &t.sr, &why)) {
+	w->t.sr.lifetime = w->t.exp - w->iat;
+	switch (policy_check(w->pc, &w->t.sr, &w->why)) {
 	case 0: break;
 	case 1:
-		status = 403;
-		reason = why != NULL ? why : "the policy refuses the request";
-		goto answer;
+		w->status = 403;
+		w->reason = w->why != NULL ? w->why : "the policy refuses the request";
+		return 0;
 	default:
-		status = 503;
-		reason = "out of memory";
-		goto answer;
+		w->status = 503;
+		w->reason = "out of memory";
+		return 0;
 	}
-	t0 = mono_us();
-	rc = keyholder_sign(st->key, st->alg, t.kid, t.payload, t.payload_len, &token, &reason);
-	if (rc == QSJWT_OK)
+	/* Overload: beyond --jobs + --queue a request is answered now rather
+	 * than waiting (docs/serve-production.md). 503, not 429: the
+	 * server's state, not this caller's rate. */
+	if (!keyholder_enter(st->key)) {
+		w->status = 503;
+		w->reason = ROUTE_OVERLOADED;
+		w->shed = 1;
+		metrics_shed(st->metrics);
+		return 0;
+	}
+	return 1;
+}
+
+int route_token_begin(serve_state *st, const serve_caller *c, const route *r, const char *body,
+		      size_t len, token_work **out)
+{
+	token_work *w = calloc(1, sizeof(*w));
+
+	*out = w;
+	if (w == NULL)
+		return 0;
+	w->st = st;
+	w->c = c;
+	w->route_path = r->path;
+	w->iat = now_s();
+	w->p = state_policy(st);
+	return token_check(w, r->token == 2 ? REQ_QSCLOUD : REQ_QSEOW, body, len);
+}
+
+void route_token_sign(token_work *w)
+{
+	serve_state *st = w->st;
+	uint64_t t0 = mono_us();
+	qsjwt_err rc;
+
+	rc = keyholder_sign(st->key, st->alg, w->t.kid, w->t.payload, w->t.payload_len, &w->token,
+			    &w->reason);
+	keyholder_leave(st->key);
+	if (rc == QSJWT_OK) {
 		metrics_sign_latency(st->metrics, mono_us() - t0);
-	if (rc != QSJWT_OK) {
-		status = 503;
-		log_error("POST %s: %s (%s)", route_path, reason, qsjwt_err_str(rc));
-		goto answer;
+		w->status = 200;
+		return;
 	}
-	if (sha256_hex(token, hex) != 0) {
-		status = 503;
-		reason = "cannot hash the token for the audit log";
-		goto answer;
+	w->status = 503;
+	log_error("POST %s: %s (%s)", w->route_path, w->reason, qsjwt_err_str(rc));
+}
+
+/* Audited; only then the token. */
+void route_token_end(token_work *w, reply *out)
+{
+	audit_record rec;
+	char hex[65];
+
+	if (w == NULL) {
+		reply_error(out, 503, "out of memory");
+		return;
 	}
-	status = 200;
-	allowed = 1;
-answer:
-	rec.time = iat;
-	rec.caller = c;
-	rec.client = pc != NULL ? policy_client_name(pc) : NULL;
-	rec.route = route_path;
-	rec.req = t.parsed ? &t.sr : NULL;
-	rec.allowed = allowed;
-	rec.reason = reason;
-	rec.status = status;
-	rec.exp = status == 200 ? t.exp : 0;
-	rec.token_sha256 = status == 200 ? hex : NULL;
-	reply_error(out, status, reason != NULL ? reason : "");
-	if (audited(st, &rec, out) == 0 && status == 200) {
+	if (w->status == 200 && sha256_hex(w->token, hex) != 0) {
+		w->status = 503;
+		w->reason = "cannot hash the token for the audit log";
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.time = w->iat;
+	rec.caller = w->c;
+	rec.client = w->pc != NULL ? policy_client_name(w->pc) : NULL;
+	rec.route = w->route_path;
+	rec.req = w->t.parsed ? &w->t.sr : NULL;
+	rec.allowed = w->status == 200;
+	rec.reason = w->status == 200 ? NULL : w->reason;
+	rec.status = w->status;
+	rec.exp = w->status == 200 ? w->t.exp : 0;
+	rec.token_sha256 = w->status == 200 ? hex : NULL;
+	reply_error(out, w->status, w->reason != NULL && w->status != 200 ? w->reason : "");
+	out->retry_after = w->shed;
+	if (audited(w->st, &rec, out) == 0 && w->status == 200) {
 		/* Sized once: a growing buffer would leave copies of the token
 		 * in freed memory. */
-		size_t n = strlen(token) + 64;
+		size_t n = strlen(w->token) + 64;
 		char *text = malloc(n);
 		reply_release(out);
 		if (text == NULL) {
 			reply_error(out, 503, "out of memory");
 		} else {
-			snprintf(text, n, "{\"token\":\"%s\",\"exp\":%lld}\n", token,
-				 (long long)t.exp);
+			snprintf(text, n, "{\"token\":\"%s\",\"exp\":%lld}\n", w->token,
+				 (long long)w->t.exp);
 			out->status = 200;
 			out->body = text;
 			out->secret = 1;
 			out->content_type = "application/json";
 		}
 	}
-	qsjwt_secret_free(token);
-	free(why);
-	free(err);
-	token_req_release(&t);
-	policy_unref(p);
+	token_work_free(w);
+}
+
+/* A token route in one go (the signature waited for here). */
+static void token_route(serve_state *st, const serve_caller *c, const route *r, const char *body,
+			size_t len, reply *out)
+{
+	token_work *w = NULL;
+
+	if (route_token_begin(st, c, r, body, len, &w) == 1)
+		route_token_sign(w);
+	route_token_end(w, out);
 }
 
 /* POST /v1/qseow: the token create-qseow would print for these values. */
 static void qseow(serve_state *st, const serve_caller *c, const char *body, size_t len,
 		  reply *out)
 {
-	token_route(st, c, "/v1/qseow", REQ_QSEOW, body, len, out);
+	token_route(st, c, route_find("/v1/qseow"), body, len, out);
 }
 
 /* POST /v1/qscloud: as create-qscloud (a random jti, kid in the header). */
 static void qscloud(serve_state *st, const serve_caller *c, const char *body, size_t len,
 		    reply *out)
 {
-	token_route(st, c, "/v1/qscloud", REQ_QSCLOUD, body, len, out);
+	token_route(st, c, route_find("/v1/qscloud"), body, len, out);
 }
 
 /* GET /healthz: whether the key can sign now. */
@@ -351,6 +418,7 @@ static void metrics_route(serve_state *st, const serve_caller *c, const char *bo
 	const policy_client *pc = p != NULL ? policy_match(p, c) : NULL;
 	audit_record rec;
 	char why[300];
+	unsigned in_use = 0, limit = 0;
 
 	(void)body;
 	(void)len;
@@ -359,6 +427,8 @@ static void metrics_route(serve_state *st, const serve_caller *c, const char *bo
 		char why_down[256];
 		metrics_token_up(st->metrics, keyholder_healthy(st->key, why_down, sizeof(why_down)));
 		metrics_relogins_set(st->metrics, keyholder_relogins(st->key));
+		keyholder_load(st->key, &in_use, &limit);
+		metrics_sign_load(st->metrics, in_use, limit);
 		out->body = metrics_render(st->metrics);
 		out->status = out->body != NULL ? 200 : 503;
 		out->content_type = METRICS_CONTENT_TYPE;
@@ -385,11 +455,11 @@ out:
 }
 
 static const route routes[] = {
-    {"/v1/qseow", "POST", 1, 1, qseow},
-    {"/v1/qscloud", "POST", 1, 1, qscloud},
-    {"/v1/certificate", "GET", 0, 0, certificate},
-    {"/healthz", "GET", 0, 0, healthz},
-    {"/metrics", "GET", 0, 0, metrics_route},
+    {"/v1/qseow", "POST", 1, 1, 1, qseow},
+    {"/v1/qscloud", "POST", 1, 1, 2, qscloud},
+    {"/v1/certificate", "GET", 0, 0, 0, certificate},
+    {"/healthz", "GET", 0, 0, 0, healthz},
+    {"/metrics", "GET", 0, 0, 0, metrics_route},
 };
 
 const route *route_find(const char *path)

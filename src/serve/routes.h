@@ -11,6 +11,7 @@ typedef struct {
 	char *body;	   /* JSON (or PEM), malloc'ed */
 	int secret;	   /* body holds a token: wiped when freed */
 	const char *allow; /* 405: the Allow header */
+	int retry_after;   /* seconds for a Retry-After header; 0: none */
 	const char *content_type;
 } reply;
 
@@ -21,8 +22,23 @@ struct route {
 	const char *path, *method;
 	int has_body; /* a JSON body is required */
 	int audited;  /* decisions about tokens: every answer is audited */
-	route_fn fn;
+	int token;    /* 1 /v1/qseow, 2 /v1/qscloud: route_token_*; 0 other */
+	route_fn fn;  /* the whole answer (a token route's waits for the signature) */
 };
+
+/*
+ * A token route in three steps, so that the wait for a signature need not
+ * hold the thread that reads connections: begin (the checks, 1 when a
+ * signing place is taken and the request must be signed, 0 when it is
+ * decided), sign (waits for the signature, at most
+ * POOL_SIGN_TIMEOUT_SECONDS; any thread), end (the audit line and the
+ * answer; frees w, NULL included: out of memory).
+ */
+typedef struct token_work token_work;
+int route_token_begin(serve_state *st, const serve_caller *c, const route *r, const char *body,
+		      size_t len, token_work **w);
+void route_token_sign(token_work *w);
+void route_token_end(token_work *w, reply *out);
 
 /* The route for `path`, or NULL (404). */
 const route *route_find(const char *path);
@@ -36,6 +52,8 @@ void route_refuse(serve_state *st, const serve_caller *c, const route *r, int st
 		  const char *msg, reply *out);
 
 #define ROUTE_UNKNOWN_CALLER "unknown caller: no policy client matches it"
+/* The answer (503, Retry-After: 1) of a request shed under overload. */
+#define ROUTE_OVERLOADED "overloaded: every signing worker is busy and the queue is full; try again"
 
 /* Whether a policy client matches caller c. */
 int route_caller_known(serve_state *st, const serve_caller *c);

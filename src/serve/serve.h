@@ -19,6 +19,7 @@ typedef struct {
 	size_t n_listen;
 	mode_t socket_mode;    /* of the unix sockets */
 	unsigned jobs;	       /* signing workers */
+	unsigned queue;	       /* token requests that may wait for a worker; more: 503 */
 	unsigned conn_timeout; /* seconds a connection may be idle */
 	qsjwt_alg alg;
 	const char *policy_path; /* NULL: only the service's own uid */

@@ -4,6 +4,12 @@
  * each with a small pool of polling threads; a request's body is collected,
  * then its route decides. Callers are known by the socket only: SO_PEERCRED
  * on a unix socket, "loopback" on 127.0.0.1, never by anything they send.
+ *
+ * A token request that passed its checks took a signing place (one of
+ * --jobs + --queue; none free: 503 at once): its connection is suspended
+ * and a place thread waits for the signature, then resumes it, so the
+ * polling threads never wait for a token and keep answering everybody else
+ * (docs/serve-production.md, "Under overload").
  */
 #include "serve/serve.h"
 
@@ -27,6 +33,8 @@
 #include "serve/tls.h"
 #include "util/log.h"
 
+typedef struct request request;
+
 typedef struct listener {
 	struct server *s;
 	serve_caller_kind kind;
@@ -44,6 +52,13 @@ struct server {
 	pthread_cond_t cv_idle;
 	unsigned inflight; /* requests between their first byte and their answer */
 	tls_conf *tls;	   /* https: listeners */
+	/* The signing places' threads and the requests handed to them (under
+	 * mu); never more than there are threads (keyholder_enter). */
+	pthread_t *place;
+	unsigned n_place;
+	pthread_cond_t cv_place;
+	request *place_head, *place_tail;
+	int place_stop;
 	int policy_mu_init, mu_init;
 };
 
@@ -54,13 +69,112 @@ typedef struct {
 	int known; /* 1: read and verified; -1: refused */
 } tls_client;
 
-typedef struct {
+struct request {
 	const route *r;
 	serve_caller caller;
 	char *body;
 	size_t len, cap;
 	int answered;
-} request;
+	/* A token request: its checks and, once signed, its answer. pending:
+	 * suspended, with a place thread until it resumes the connection. */
+	token_work *work;
+	int pending;
+	struct MHD_Connection *conn;
+	request *next;
+};
+
+/* Place threads only wait for a signature (the pool's workers sign). */
+#define PLACE_STACK_SIZE (256 * 1024)
+
+static void *place_run(void *arg)
+{
+	server *s = arg;
+	request *q;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->place_head == NULL && !s->place_stop)
+			pthread_cond_wait(&s->cv_place, &s->mu);
+		q = s->place_head;
+		if (q == NULL)
+			break;
+		s->place_head = q->next;
+		if (s->place_head == NULL)
+			s->place_tail = NULL;
+		pthread_mutex_unlock(&s->mu);
+		route_token_sign(q->work);
+		/* q may be gone as soon as its connection resumes. */
+		MHD_resume_connection(q->conn);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Hand q to a place thread, its connection suspended (resumed once
+ * signed: MHD calls on_request again then): 1; or 0 when the places have
+ * stopped (the service stops; the caller signs on its own thread). From
+ * on_request only. */
+static int place_submit(server *s, request *q, struct MHD_Connection *conn)
+{
+	int ok;
+
+	pthread_mutex_lock(&s->mu);
+	ok = !s->place_stop;
+	if (ok) {
+		q->pending = 1;
+		q->conn = conn;
+		q->next = NULL;
+		/* Before a place can take it: a resume needs a suspend. */
+		MHD_suspend_connection(conn);
+		if (s->place_tail != NULL)
+			s->place_tail->next = q;
+		else
+			s->place_head = q;
+		s->place_tail = q;
+		pthread_cond_signal(&s->cv_place);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+/* Start `n` place threads: 0, or -1 logged. */
+static int places_start(server *s, unsigned n)
+{
+	pthread_attr_t attr;
+	int rc = -1, e = ENOMEM;
+
+	s->place = calloc(n, sizeof(*s->place));
+	if (s->place == NULL)
+		goto out;
+	pthread_attr_init(&attr);
+	(void)pthread_attr_setstacksize(&attr, PLACE_STACK_SIZE);
+	e = 0;
+	while (e == 0 && s->n_place < n) {
+		e = pthread_create(&s->place[s->n_place], &attr, place_run, s);
+		if (e == 0)
+			s->n_place++;
+	}
+	pthread_attr_destroy(&attr);
+	rc = e == 0 ? 0 : -1;
+out:
+	if (rc != 0)
+		log_error("cannot start %u signing place threads: %s", n, strerror(e));
+	return rc;
+}
+
+/* The requests handed to places are signed and resumed, then the threads
+ * end. */
+static void places_stop(server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->place_stop = 1;
+	pthread_cond_broadcast(&s->cv_place);
+	pthread_mutex_unlock(&s->mu);
+	for (unsigned i = 0; i < s->n_place; i++)
+		pthread_join(s->place[i], NULL);
+	s->n_place = 0;
+}
 
 policy *state_policy(serve_state *st)
 {
@@ -102,6 +216,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (r->allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->retry_after > 0) {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%d", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	reply_release(r);
@@ -289,6 +408,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (q->answered)
 		return MHD_YES;
+	if (q->r->token) {
+		if (!q->pending &&
+		    route_token_begin(&s->st, &q->caller, q->r, q->body != NULL ? q->body : "",
+				      q->len, &q->work) == 1) {
+			if (place_submit(s, q, conn)) {
+				log_debug("POST %s: waiting for its signature", q->r->path);
+				return MHD_YES;
+			}
+			route_token_sign(q->work);
+		}
+		route_token_end(q->work, &rep);
+		q->work = NULL;
+		goto answer;
+	}
 	q->r->fn(&s->st, &q->caller, q->body != NULL ? q->body : "", q->len, &rep);
 answer:
 	q->answered = 1;
@@ -306,6 +439,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (q == NULL)
 		return;
+	if (q->work != NULL) {
+		/* Signed, but the connection ended before its answer: the
+		 * decision is audited all the same. */
+		reply rep;
+		memset(&rep, 0, sizeof(rep));
+		route_token_end(q->work, &rep);
+		reply_release(&rep);
+	}
 	free(q->body);
 	free(q);
 	*con_cls = NULL;
@@ -434,7 +575,8 @@ static int adopt_socket(sdl_socket *sd, listener *l)
 static struct MHD_Daemon *start_daemon(server *s, listener *l, unsigned threads,
 				       unsigned timeout)
 {
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	if (l->kind != CALLER_TLS)
 		return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
@@ -471,6 +613,7 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_idle, NULL);
+	pthread_cond_init(&s->cv_place, NULL);
 	pthread_mutex_init(&s->st.policy_mu, NULL);
 	s->mu_init = 1;
 	s->st.alg = o->alg;
@@ -481,12 +624,13 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 		qsjwt_signer_free(signer);
 		goto fail;
 	}
-	if (keyholder_new(signer, o->jobs, o->reopen, o->reopen_ud, &s->st.key) != QSJWT_OK) {
+	if (keyholder_new(signer, o->jobs, o->queue, o->reopen, o->reopen_ud, &s->st.key) !=
+	    QSJWT_OK) {
 		log_error("cannot start %u signing worker%s", o->jobs, o->jobs == 1 ? "" : "s");
 		goto fail;
 	}
 	s->st.metrics = metrics_new(QSJWT_VERSION);
-	if (s->st.metrics == NULL)
+	if (s->st.metrics == NULL || places_start(s, o->jobs + o->queue) != 0)
 		goto fail;
 	for (i = 0; i < o->n_listen; i++)
 		want_sd |= strcmp(o->listen[i], "systemd") == 0;
@@ -566,7 +710,8 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 		}
 	}
 	workers = keyholder_workers(s->st.key);
-	log_info("ready: %u signing worker%s, %s", workers, workers == 1 ? "" : "s",
+	log_info("ready: %u signing worker%s, %u more request%s may wait for one, %s", workers,
+		 workers == 1 ? "" : "s", o->queue, o->queue == 1 ? "" : "s",
 		 keyholder_describe(s->st.key));
 	{
 		char status[300];
@@ -646,6 +791,9 @@ unsigned server_stop(server *s, unsigned grace_seconds)
 		log_warn("%u request%s still under way after %u s: closed", s->inflight,
 			 s->inflight == 1 ? "" : "s", grace_seconds);
 	pthread_mutex_unlock(&s->mu);
+	/* No connection may stay suspended when a daemon stops: the
+	 * signatures under way end (at most POOL_SIGN_TIMEOUT_SECONDS). */
+	places_stop(s);
 	for (i = 0; i < s->n_l; i++) {
 		if (s->l[i].d != NULL)
 			MHD_stop_daemon(s->l[i].d);
@@ -673,5 +821,7 @@ void server_free(server *s)
 	pthread_mutex_destroy(&s->st.policy_mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv_idle);
+	pthread_cond_destroy(&s->cv_place);
+	free(s->place);
 	free(s);
 }

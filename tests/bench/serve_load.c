@@ -4,7 +4,9 @@
  * plain TCP or a unix socket. N connections, one thread each, send the same
  * POST for a time, optionally paced to a total rate; latency is taken from
  * when a request was due (so a late start counts, no coordinated
- * omission). Prints one line of key=value results.
+ * omission). Prints one line of key=value results: counts by status, and
+ * latency percentiles of all answers, of the 200s (ok_) and of the 503s
+ * (s503_).
  *
  * serve_load (--tls HOST:PORT --cacert F --cert F --key F | --tcp HOST:PORT |
  *             --unix PATH) --path P --body FILE --connections N --seconds S
@@ -39,8 +41,12 @@ static SSL_CTX *ctx;
 static double t_start, t_end;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static double *samples;
-static size_t n_samples;
+/* Latencies of all answers, of the 200s, of the 503s. */
+typedef struct {
+	double *v;
+	size_t n;
+} sample_set;
+static sample_set all, oks, shed;
 static unsigned long long st_ok, st_429, st_503, st_other, errors, reconnects;
 
 static double now(void)
@@ -168,14 +174,15 @@ static int read_response(conn *c, char *buf, size_t cap)
 static void *worker(void *arg)
 {
 	double interval = rate > 0 ? n_conn / rate : 0, due;
-	double *mine = malloc(sizeof(double) * (MAX_SAMPLES / (size_t)n_conn + 1));
 	size_t n_mine = 0, cap_mine = MAX_SAMPLES / (size_t)n_conn + 1;
+	double *mine = malloc(sizeof(double) * cap_mine);
+	int *kind = malloc(sizeof(int) * cap_mine);
 	unsigned long long ok = 0, s429 = 0, s503 = 0, other = 0, err = 0, rec = 0;
 	char *buf = malloc(65536);
 	conn c;
 
 	due = t_start + (interval > 0 ? interval * (double)(intptr_t)arg / n_conn : 0);
-	if (mine == NULL || buf == NULL || conn_open(&c) != 0) {
+	if (mine == NULL || kind == NULL || buf == NULL || conn_open(&c) != 0) {
 		err++;
 		c.fd = -1;
 		c.ssl = NULL;
@@ -218,13 +225,20 @@ static void *worker(void *arg)
 			s503++;
 		else
 			other++;
-		if (n_mine < cap_mine)
+		if (n_mine < cap_mine) {
+			kind[n_mine] = status;
 			mine[n_mine++] = t1 - t0;
+		}
 	}
 	conn_close(&c);
 	pthread_mutex_lock(&mu);
-	for (size_t i = 0; i < n_mine && n_samples < MAX_SAMPLES; i++)
-		samples[n_samples++] = mine[i];
+	for (size_t i = 0; i < n_mine && all.n < MAX_SAMPLES; i++) {
+		all.v[all.n++] = mine[i];
+		if (kind[i] == 200)
+			oks.v[oks.n++] = mine[i];
+		else if (kind[i] == 503)
+			shed.v[shed.n++] = mine[i];
+	}
 	st_ok += ok;
 	st_429 += s429;
 	st_503 += s503;
@@ -233,6 +247,7 @@ static void *worker(void *arg)
 	reconnects += rec;
 	pthread_mutex_unlock(&mu);
 	free(mine);
+	free(kind);
 	free(buf);
 	return NULL;
 }
@@ -244,14 +259,15 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double pct(double p)
+/* The p-quantile of a sorted set, in ms. */
+static double pct(const sample_set *s, double p)
 {
 	size_t i;
 
-	if (n_samples == 0)
+	if (s->n == 0)
 		return 0;
-	i = (size_t)(p * (double)(n_samples - 1) + 0.5);
-	return samples[i];
+	i = (size_t)(p * (double)(s->n - 1) + 0.5);
+	return s->v[i] * 1000;
 }
 
 int main(int argc, char **argv)
@@ -319,9 +335,11 @@ int main(int argc, char **argv)
 		}
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	}
-	samples = malloc(sizeof(double) * MAX_SAMPLES);
+	all.v = malloc(sizeof(double) * MAX_SAMPLES);
+	oks.v = malloc(sizeof(double) * MAX_SAMPLES);
+	shed.v = malloc(sizeof(double) * MAX_SAMPLES);
 	t = calloc((size_t)n_conn, sizeof(*t));
-	if (samples == NULL || t == NULL)
+	if (all.v == NULL || oks.v == NULL || shed.v == NULL || t == NULL)
 		return 2;
 	t_start = now();
 	t_end = t_start + seconds;
@@ -329,14 +347,19 @@ int main(int argc, char **argv)
 		pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
 	for (int i = 0; i < n_conn; i++)
 		pthread_join(t[i], NULL);
-	qsort(samples, n_samples, sizeof(double), cmp_double);
+	qsort(all.v, all.n, sizeof(double), cmp_double);
+	qsort(oks.v, oks.n, sizeof(double), cmp_double);
+	qsort(shed.v, shed.n, sizeof(double), cmp_double);
 	printf("requests=%llu ok=%llu s429=%llu s503=%llu other=%llu errors=%llu reconnects=%llu "
-	       "rps=%.1f ok_rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+	       "rps=%.1f ok_rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f ok_p50_ms=%.3f "
+	       "ok_p99_ms=%.3f s503_p50_ms=%.3f s503_p99_ms=%.3f\n",
 	       st_ok + st_429 + st_503 + st_other, st_ok, st_429, st_503, st_other, errors,
 	       reconnects, (double)(st_ok + st_429 + st_503 + st_other) / seconds,
-	       (double)st_ok / seconds, pct(0.5) * 1000, pct(0.99) * 1000,
-	       n_samples ? samples[n_samples - 1] * 1000 : 0.0);
-	free(samples);
+	       (double)st_ok / seconds, pct(&all, 0.5), pct(&all, 0.99), pct(&all, 1),
+	       pct(&oks, 0.5), pct(&oks, 0.99), pct(&shed, 0.5), pct(&shed, 0.99));
+	free(all.v);
+	free(oks.v);
+	free(shed.v);
 	free(t);
 	free(body);
 	free(request);

@@ -47,7 +47,19 @@ static const char empty_text[] =
     "# HELP qsjwt_audit_failures_total Audit lines that could not be written (their "
     "requests got 503).\n"
     "# TYPE qsjwt_audit_failures_total counter\n"
-    "qsjwt_audit_failures_total 0\n";
+    "qsjwt_audit_failures_total 0\n"
+    "# HELP qsjwt_requests_shed_total Token requests answered 503 at once because every "
+    "signing place was taken.\n"
+    "# TYPE qsjwt_requests_shed_total counter\n"
+    "qsjwt_requests_shed_total 0\n"
+    "# HELP qsjwt_sign_places_in_use Token requests signing or waiting for a signing worker "
+    "now.\n"
+    "# TYPE qsjwt_sign_places_in_use gauge\n"
+    "qsjwt_sign_places_in_use 0\n"
+    "# HELP qsjwt_sign_places Token requests that may sign or wait for a worker at once "
+    "(--jobs + --queue).\n"
+    "# TYPE qsjwt_sign_places gauge\n"
+    "qsjwt_sign_places 0\n";
 
 static const char filled_text[] =
     "# HELP qsjwt_build_info The version of qs-jwt that serves.\n"
@@ -94,7 +106,19 @@ static const char filled_text[] =
     "# HELP qsjwt_audit_failures_total Audit lines that could not be written (their "
     "requests got 503).\n"
     "# TYPE qsjwt_audit_failures_total counter\n"
-    "qsjwt_audit_failures_total 1\n";
+    "qsjwt_audit_failures_total 1\n"
+    "# HELP qsjwt_requests_shed_total Token requests answered 503 at once because every "
+    "signing place was taken.\n"
+    "# TYPE qsjwt_requests_shed_total counter\n"
+    "qsjwt_requests_shed_total 2\n"
+    "# HELP qsjwt_sign_places_in_use Token requests signing or waiting for a signing worker "
+    "now.\n"
+    "# TYPE qsjwt_sign_places_in_use gauge\n"
+    "qsjwt_sign_places_in_use 3\n"
+    "# HELP qsjwt_sign_places Token requests that may sign or wait for a worker at once "
+    "(--jobs + --queue).\n"
+    "# TYPE qsjwt_sign_places gauge\n"
+    "qsjwt_sign_places 10\n";
 
 static void check_text(metrics *m, const char *want)
 {
@@ -131,6 +155,9 @@ static void fill(metrics *m)
 	metrics_relogin(m);
 	metrics_relogins_set(m, 1); /* below the count: ignored */
 	metrics_audit_failure(m);
+	metrics_shed(m);
+	metrics_shed(m);
+	metrics_sign_load(m, 3, 10);
 }
 
 static void empty(void **state)
