@@ -221,6 +221,7 @@ static long number(const char *v, int base, long lo, long hi)
 static int handle(void *ud, int id, char *value)
 {
 	settings *s = ud;
+	char *err = NULL;
 
 	switch (id) {
 	case OPT_LISTEN:
@@ -234,6 +235,11 @@ static int handle(void *ud, int id, char *value)
 		}
 		if (strncmp(value, "unix:", 5) == 0 && value[5] == '\0') {
 			cli_usage_error(CMD, "--listen unix: needs a path");
+			return -1;
+		}
+		if (serve_listen_check(value, &err) != 0) {
+			cli_usage_error(CMD, "--listen %s: %s", cli_shown(value), err);
+			free(err);
 			return -1;
 		}
 		if (s->n_listen == MAX_LISTEN) {

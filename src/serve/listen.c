@@ -97,6 +97,16 @@ fail:
 	return -1;
 }
 
+int listen_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 int listen_loopback(const char *host, unsigned port, unsigned *bound_port, char **err)
 {
 	struct sockaddr_storage ss;

@@ -15,6 +15,10 @@
  */
 int listen_unix(const char *path, mode_t mode, char **err);
 
+/* 1 when `host` is an IPv4 address in 127.0.0.0/8 or the IPv6 ::1 (a
+ * literal: no name lookup), else 0. */
+int listen_is_loopback(const char *host);
+
 /* A listening TCP socket on 127.0.0.1 or ::1 (`host`), port `port` (0: any
  * free one). The fd, or -1 and *err (caller frees). *bound_port gets the
  * port. */

@@ -35,6 +35,13 @@ typedef struct {
 typedef struct server server;
 
 /*
+ * Check a --listen value as server_start() would take it, without opening
+ * anything: the tcp: and https: address and port, and a tcp: address on
+ * this machine only. 0, or -1 with *err (the caller frees it).
+ */
+int serve_listen_check(const char *spec, char **err);
+
+/*
  * Open the audit log, load the policy, start the signing pool over `signer`
  * (taken over: freed with the server, also when the start fails) and
  * listen. 0, or -1 with the reason logged (nothing is left listening).

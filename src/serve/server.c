@@ -456,12 +456,61 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* The host and port of "tcp:HOST:PORT": 0, or -1 with *err (caller frees). */
+static int tcp_host_port(const char *spec, char *host, size_t size, unsigned *port, char **err)
+{
+	const char *why = NULL;
+
+	if (split_host_port(spec + 4, host, size, port, &why) == 0)
+		return 0;
+	/* split_host_port's own words, for the tcp: form. */
+	*err = strdup(strstr(why, "port") != NULL
+			      ? "the port of a tcp listener is a number from 0 to 65535"
+			      : "a tcp listener is tcp:127.0.0.1:PORT");
+	return -1;
+}
+
+int serve_listen_check(const char *spec, char **err)
+{
+	char host[64], msg[200];
+	unsigned port = 0;
+	const char *why = NULL;
+	int rc = 0;
+
+	*err = NULL;
+	if (strncmp(spec, "https:", 6) == 0) {
+		if (split_host_port(spec + 6, host, sizeof(host), &port, &why) != 0) {
+			*err = strdup(why);
+			rc = -1;
+		}
+		goto out;
+	}
+	if (strncmp(spec, "tcp:", 4) != 0)
+		goto out;
+	if (tcp_host_port(spec, host, sizeof(host), &port, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (!listen_is_loopback(host)) {
+		/* Plain HTTP carries tokens in clear: only on this machine. */
+		snprintf(msg, sizeof(msg),
+			 "'%.64s' is not a loopback address (127.0.0.0/8 or ::1): plain HTTP is "
+			 "only served on this machine",
+			 host);
+		*err = strdup(msg);
+		rc = -1;
+	}
+out:
+	if (rc != 0 && *err == NULL)
+		*err = strdup("out of memory");
+	return rc;
+}
+
 /* "unix:PATH" or "tcp:HOST:PORT" (HOST 127.x.y.z, or [::1]). */
 static int open_listener(const char *spec, const serve_opts *o, listener *l)
 {
 	char *err = NULL, host[64];
 	unsigned port = 0, bound = 0;
-	const char *colon;
 	int rc = -1;
 
 	if (strncmp(spec, "https:", 6) == 0) {
@@ -495,28 +544,8 @@ static int open_listener(const char *spec, const serve_opts *o, listener *l)
 		goto out;
 	}
 	l->kind = CALLER_LOOPBACK;
-	colon = strrchr(spec + 4, ':');
-	if (colon == NULL || colon == spec + 4 || (size_t)(colon - (spec + 4)) >= sizeof(host)) {
-		err = strdup("a tcp listener is tcp:127.0.0.1:PORT");
+	if (tcp_host_port(spec, host, sizeof(host), &port, &err) != 0)
 		goto out;
-	}
-	memcpy(host, spec + 4, (size_t)(colon - (spec + 4)));
-	host[colon - (spec + 4)] = '\0';
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	for (const char *p = colon + 1; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || port > 65535) {
-			port = 65536;
-			break;
-		}
-		port = port * 10 + (unsigned)(*p - '0');
-	}
-	if (colon[1] == '\0' || port > 65535) {
-		err = strdup("the port of a tcp listener is a number from 0 to 65535");
-		goto out;
-	}
 	l->fd = listen_loopback(host, port, &bound, &err);
 	if (l->fd >= 0) {
 		snprintf(l->where, sizeof(l->where), "tcp:%s%s%s:%u",

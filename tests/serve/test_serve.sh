@@ -438,11 +438,15 @@ assert_status 200
 verify_jwt "$(body_field token)" "$PUB"
 assert_eq "allowed local" "$(audit_last decision client)" "audit"
 serve_stop
+# A --listen that cannot be served is the command's usage error, before
+# the key is read or anything listens.
 run "$QSJWT_BIN" serve --listen tcp:0.0.0.0:8080 --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
-assert_rc 1
-assert_contains "$ERR" "'0.0.0.0' is not a loopback address (127.0.0.0/8 or ::1): plain HTTP is only served on this machine"
+assert_cli_error 2 serve "--listen 'tcp:0.0.0.0:8080': '0.0.0.0' is not a loopback address (127.0.0.0/8 or ::1): plain HTTP is only served on this machine"
 run "$QSJWT_BIN" serve --listen tcp:127.0.0.1:99999 --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
-assert_rc 1
-assert_contains "$ERR" "the port of a tcp listener is a number from 0 to 65535"
+assert_cli_error 2 serve "--listen 'tcp:127.0.0.1:99999': the port of a tcp listener is a number from 0 to 65535"
+run "$QSJWT_BIN" serve --listen tcp:localhost --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
+assert_cli_error 2 serve "--listen 'tcp:localhost': a tcp listener is tcp:127.0.0.1:PORT"
+run "$QSJWT_BIN" serve --listen https:10.0.0.1:x --audit-log "$AUDIT" --cert-privatekey-file "$KEY"
+assert_cli_error 2 serve "--listen 'https:10.0.0.1:x': the port is a number from 0 to 65535"
 
 finish

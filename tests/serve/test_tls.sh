@@ -219,8 +219,7 @@ done <<ROWS
 --listen http:0.0.0.0:80|error: --listen takes unix:PATH, tcp:127.0.0.1:PORT, https:ADDRESS:PORT or systemd, not 'http:0.0.0.0:80'
 ROWS
 run "$QSJWT_BIN" "${base[@]}" --listen "tcp:0.0.0.0:$PORT"
-assert_rc 1
-assert_contains "$ERR" "'0.0.0.0' is not a loopback address (127.0.0.0/8 or ::1): plain HTTP is only served on this machine"
+assert_cli_error 2 serve "--listen 'tcp:0.0.0.0:$PORT': '0.0.0.0' is not a loopback address (127.0.0.0/8 or ::1): plain HTTP is only served on this machine"
 
 begin "TLS file errors: exit 1, the file named, nothing left listening"
 printf 'not a certificate\n' >"$T_TMP/junk.pem"
