@@ -311,7 +311,7 @@ assert_eq 0 "$SERVE_RC" "exit code"
 assert_contains "$SERVE_LOG" "SIGTERM: stopping once the requests under way are answered"
 
 begin "kill -9 right after tokens were returned: the audit log holds every one's hash, and no token text"
-serve_start --listen "unix:$SOCK" --jobs 2 --audit-log "$AUDIT" --cert-privatekey-file "$KEY" || exit 1
+serve_start --listen "unix:$SOCK" --jobs 2 --queue 10 --audit-log "$AUDIT" --cert-privatekey-file "$KEY" || exit 1
 pids=()
 for i in $(seq 1 12); do
 	curl -s -m 20 --unix-socket "$SOCK" -o "$T_TMP/k9.$i" -H 'Content-Type: application/json' \
