@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Shared helpers for the qs-jwt CLI tests. Source it from a test script:
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -30,42 +32,7 @@ CLAIMS_PAYLOAD='{"userId":"jdoe","userDirectory":"ACME","name":"John Doe","email
 
 # ---- running ------------------------------------------------------------------------
 
-# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
-# /dev/null (never a terminal) unless the caller redirects run's stdin with
-# run_stdin. A hang is cut after 60 s (exit 124).
-run() {
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-}
-
-# run_stdin FILE CMD...: as run, with FILE on stdin.
-run_stdin() {
-	local in=$1
-	shift
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" "$@" >"$OUT" 2>"$ERR" <"$in"
-	RC=$?
-}
-
-# run_tty PROMPT INPUT CMD...: run CMD with a pseudo-terminal as its
-# controlling terminal and stdin (stdout to $OUT, stderr to $ERR, exit code to
-# $RC); INPUT (plus a newline) is typed once the terminal shows PROMPT;
-# everything the terminal showed goes to $TTY_LOG.
-TTY_LOG=$T_TMP/tty
-TTY_RUN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tty_run.py
-run_tty() {
-	local prompt=$1 input=$2
-	shift 2
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" \
-		python3 "$TTY_RUN" "$prompt" "$input" "$OUT" "$ERR" "$TTY_LOG" "$@"
-	RC=$?
-}
-
-# run_tty_stderr CMD...: as run_tty with no prompt, standard error the
-# terminal as well; what the terminal showed goes to $ERR.
-run_tty_stderr() {
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" python3 "$TTY_RUN" '' '' "$OUT" - "$ERR" "$@"
-	RC=$?
-}
+# run, run_stdin, run_tty and run_tty_stderr: tests/lib/common.sh.
 
 # at DIR CMD...: run CMD (a function such as qs) with DIR as the working
 # directory.

@@ -30,9 +30,9 @@ PIN_MARK='MARKER-pin-9c1d'
 # $OUT emptied: nothing can arrive there).
 full_run() {
 	: >"$OUT"
-	timeout -k 5 90 env "${RUN_ENV[@]}" "$QSJWT_BIN" "$@" >/dev/full 2>"$ERR" </dev/null
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" "$QSJWT_BIN" "$@" >/dev/full 2>"$ERR" </dev/null
 	RC=$?
-	RUN_ENV=()
+	_after_run
 }
 
 # pipe_run ARGS...: qs-jwt ARGS with stdout on a pipe whose reader is gone
@@ -46,12 +46,12 @@ pipe_run() {
 	exec 8>"$fifo"
 	exec 7<&- # no reader left
 	: >"$OUT"
-	timeout -k 5 90 env --default-signal=PIPE "${RUN_ENV[@]}" "$QSJWT_BIN" "$@" >&8 \
+	timeout -k 5 "$(_run_timeout)" env --default-signal=PIPE "${RUN_ENV[@]}" "$QSJWT_BIN" "$@" >&8 \
 		2>"$ERR" </dev/null
 	RC=$?
 	exec 8>&-
 	rm -f "$fifo"
-	RUN_ENV=()
+	_after_run
 }
 
 # qsrun ARGS...: qs-jwt ARGS (any command), as `run`.

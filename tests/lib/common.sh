@@ -98,6 +98,7 @@ t_tmp() {
 	trap 'exit 129' HUP
 	OUT=$T_TMP/stdout
 	ERR=$T_TMP/stderr
+	TTY_LOG=$T_TMP/tty
 }
 
 # ---- cases and results ------------------------------------------------------------
@@ -156,6 +157,71 @@ _show_last_run() {
 		printf '  stderr: '
 		head -c "$T_SHOW_ERR_BYTES" "$ERR" | sed -n "1,${T_SHOW_ERR_LINES}p" | sed '2,$s/^/          /'
 	fi
+}
+
+# ---- running -----------------------------------------------------------------------
+
+# Extra environment (NAME=VALUE words) for the next run (run, run_stdin,
+# run_tty, run_tty_stderr); the run clears it, unless RUN_ENV_KEEP=1 (the
+# suite's caller then sets and clears it, e.g. a p11-kit server's address).
+RUN_ENV=()
+RUN_ENV_KEEP=0
+# How long one run may take before it is cut (exit 124); QSJWT_CMD_TIMEOUT,
+# when set, wins.
+RUN_TIMEOUT=60
+
+_run_timeout() { printf '%s' "${QSJWT_CMD_TIMEOUT:-$RUN_TIMEOUT}"; }
+
+# After every run: RUN_ENV cleared (see there), and a sanitizer report fails
+# the case whatever the exit code (ASan exits 1, the code of many expected
+# errors).
+_after_run() {
+	[ "$RUN_ENV_KEEP" = 1 ] || RUN_ENV=()
+	if grep -qaE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ' "$ERR"; then
+		fail "sanitizer report on stderr: $(grep -a -m1 -E 'Sanitizer|runtime error: ' "$ERR" | head -c 300)"
+	fi
+}
+
+# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
+# /dev/null (never a terminal). CMD is a program (not a shell function).
+run() {
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	_after_run
+}
+
+# run_stdin FILE CMD...: as run, with FILE on stdin.
+run_stdin() {
+	local in=$1
+	shift
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" <"$in"
+	RC=$?
+	_after_run
+}
+
+# run_tty PROMPT INPUT CMD...: run CMD with a pseudo-terminal as its
+# controlling terminal and stdin (stdout to $OUT, stderr to $ERR, exit code to
+# $RC); INPUT (plus a newline) is typed once the terminal shows PROMPT;
+# everything the terminal showed goes to $TTY_LOG (tests/tty_run.py).
+TTY_RUN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tty_run.py
+run_tty() {
+	local prompt=$1 input=$2
+	shift 2
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" \
+		python3 "$TTY_RUN" "$prompt" "$input" "$OUT" "$ERR" "$TTY_LOG" "$@"
+	RC=$?
+	_after_run
+}
+
+# run_tty_stderr CMD...: as run_tty with no prompt, standard error the
+# terminal as well; what the terminal showed goes to $ERR. Standard input is
+# the terminal too, or /dev/null with RUN_TTY_STDIN=null.
+RUN_TTY_STDIN='tty'
+run_tty_stderr() {
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" TTY_RUN_STDIN="$RUN_TTY_STDIN" \
+		python3 "$TTY_RUN" '' '' "$OUT" - "$ERR" "$@"
+	RC=$?
+	_after_run
 }
 
 # ---- assertions -----------------------------------------------------------------

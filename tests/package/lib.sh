@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Shared helpers of the packaging tests (tests/package/test_*.sh). Source it:
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -94,13 +96,9 @@ assert_contains() {
 	return 1
 }
 
-# run CMD...: $RC, $OUT and $ERR (files) of the command.
-OUT=$T_TMP/stdout
-ERR=$T_TMP/stderr
-run() {
-	"$@" >"$OUT" 2>"$ERR"
-	RC=$?
-}
+# run (tests/lib/common.sh): building a package or a consumer takes minutes
+# on a loaded machine, so a run is cut only after 15 minutes.
+RUN_TIMEOUT=900
 
 assert_rc() {
 	[ "$RC" = "$1" ] && return 0

@@ -52,16 +52,9 @@ VEC_CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.
 
 # ---- running qs-jwt ----------------------------------------------------------------
 
-# Extra environment (NAME=VALUE words) for the next run; `run` clears it.
-RUN_ENV=()
-
-# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
-# /dev/null (never a terminal). A hang is cut after 90 s (exit 124).
-run() {
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-90}" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-	RUN_ENV=()
-}
+# run (tests/lib/common.sh) clears RUN_ENV after each run; a hang is cut
+# after 90 s (exit 124).
+RUN_TIMEOUT=90
 
 # with_env NAME=VALUE... -- FUNCTION ARGS...: run FUNCTION (qs, qs_pinned,
 # qsp11, ...) with these variables set for qs-jwt only.
@@ -371,21 +364,6 @@ hsm_slot_of() {
 		awk -v want="$1" '
 			/^Slot / { s = $3; gsub(/[():]/, "", s) }
 			/serial num/ { v = $0; sub(/^[^:]*: /, "", v); if (v == want) print s }'
-}
-
-# run_tty INPUT CMD...: run CMD with a pseudo-terminal as its controlling
-# terminal and stdin (stdout to $OUT, stderr to $ERR, exit code to $RC).
-# INPUT (plus a newline) is typed once the terminal shows 'PIN for token';
-# everything the terminal showed goes to $TTY_LOG.
-TTY_LOG=$T_TMP/tty
-TTY_RUN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tty_run.py
-run_tty() {
-	local input=$1
-	shift
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" env "${RUN_ENV[@]}" \
-		python3 "$TTY_RUN" 'PIN for token' "$input" "$OUT" "$ERR" "$TTY_LOG" "$@"
-	RC=$?
-	RUN_ENV=()
 }
 
 # ptool_field CLASS LABEL FIELD: a field of the objects of CLASS ("Private Key

@@ -263,7 +263,7 @@ done
 
 begin "Ctrl-C at the PIN prompt of --cert-create on a token: exit 130, no objects, no files"
 outdir ctrl-c
-run_tty $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+run_tty 'PIN for token' $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
 	--pkcs11-uri 'pkcs11:token=qlik;object=ctrl-c-key' --cert-create true \
 	--cert-create-expires-days 30 --cert-file-prefix "$O/"
 assert_rc 130

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Shared helpers for the verify tests (qs-jwt decode and create-qscloud).
 # Source it from a test script:
 #
@@ -31,30 +32,7 @@ PINNED='2030-01-01 00:00:00'
 
 # ---- running ------------------------------------------------------------------------
 
-# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
-# /dev/null (never a terminal). A hang is cut after 60 s (exit 124).
-run() {
-	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-	_check_sanitizers
-}
-
-# A sanitizer report fails the case whatever the exit code (ASan exits 1,
-# the code of many expected errors).
-_check_sanitizers() {
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ' "$ERR"; then
-		fail "sanitizer report on stderr: $(grep -m1 -E 'Sanitizer|runtime error: ' "$ERR" | head -c 300)"
-	fi
-}
-
-# run_stdin FILE CMD...: as run, with FILE on stdin.
-run_stdin() {
-	local in=$1
-	shift
-	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" <"$in"
-	RC=$?
-	_check_sanitizers
-}
+# run, run_stdin (a sanitizer report fails the case): tests/lib/common.sh.
 
 # run_at 'YYYY-MM-DD HH:MM:SS' CMD...: as run, the clock starting at that
 # UTC time.
