@@ -35,11 +35,9 @@ KEY=$VEC/privatekey.pem
 PUB=$VEC/publickey.pem
 t_tmp batch
 
-# The pinned clock of the reference vectors (iat 1893456000).
-PINNED='@2030-01-01 00:00:00'
-# The same start, with a clock that runs 1000 times slower: for long batches
-# whose lines must all get the same iat however slow the machine is (the
-# batch takes the time once per line). qs-jwt waits on nothing timed.
+# PINNED (tests/lib/common.sh), with a clock that runs 1000 times slower: for
+# long batches whose lines must all get the same iat however slow the machine
+# is (the batch takes the time once per line). qs-jwt waits on nothing timed.
 PINNED_SLOW='@2030-01-01 00:00:00 x0.001'
 
 # ---- running qs-jwt ----------------------------------------------------------------
@@ -66,15 +64,7 @@ run_pipe() {
 PINNED_CMD=(env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" create-qseow)
 SLOW_CMD=(env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED_SLOW" "$QSJWT_BIN" create-qseow)
 
-# qs ARGS...: qs-jwt create-qseow ARGS (real clock).
-qs() { run "$QSJWT_BIN" create-qseow "$@"; }
-# qs_pinned ARGS...: with the clock at 2030-01-01T00:00:00Z.
-qs_pinned() { run "${PINNED_CMD[@]}" "$@"; }
-qs_pinned_stdin() {
-	local in=$1
-	shift
-	run_stdin "$in" "${PINNED_CMD[@]}" "$@"
-}
+# qs, qs_pinned, qs_pinned_stdin: tests/lib/common.sh.
 qs_pinned_pipe() {
 	local in=$1
 	shift
@@ -162,10 +152,6 @@ assert_no_cr() {
 		return 1
 	fi
 }
-
-# assert_usage_error NEEDLE: a usage error of create-qseow
-# (assert_usage_error_of, tests/lib/common.sh).
-assert_usage_error() { assert_usage_error_of create-qseow "$@"; }
 
 # assert_summary LEVEL ISSUED FAILED: stderr is exactly one line, the summary
 #   TIMESTAMP LEVEL: batch: ISSUED token(s) issued, FAILED line(s) failed, T s, R tokens/s

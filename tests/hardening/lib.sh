@@ -59,21 +59,6 @@ qsrun() { run "$QSJWT_BIN" "$@"; }
 
 # ---- assertions ------------------------------------------------------------------------
 
-# assert_error_line NEEDLE...: stderr has an ERROR log line holding every
-# NEEDLE.
-assert_error_line() {
-	local lines needle
-	lines=$(grep -E "$LOG_STAMP_RE ERROR: " "$ERR")
-	for needle in "$@"; do
-		lines=$(printf '%s\n' "$lines" | grep -F -- "$needle")
-	done
-	if [ -z "$lines" ]; then
-		fail "stderr should have an ERROR line containing: $(printf "'%s' " "$@")"
-		_show_last_run
-		return 1
-	fi
-}
-
 # assert_stderr_log_lines: every stderr line is 'TIMESTAMP LEVEL: message',
 # and no byte of stderr is a control character other than the newline.
 assert_stderr_log_lines() {
