@@ -8,7 +8,9 @@ typed once the terminal has shown PROMPT (the empty PROMPT types nothing);
 everything the terminal showed goes to LOG. Exits with the command's exit
 code (128 + signal when it was killed). Gives up after 50 s.
 Environment: TTY_RUN_BEFORE, a shell command run once the prompt has shown
-and before the line is typed (to change the world while the program waits).
+and before the line is typed (to change the world while the program waits);
+TTY_RUN_STDIN=null, the command's stdin is /dev/null instead of the terminal
+(the command does not see it).
 """
 import os
 import pty
@@ -19,10 +21,13 @@ import time
 
 prompt, typed, out, err, log = (a.encode() for a in sys.argv[1:6])
 cmd = sys.argv[6:]
+stdin_null = os.environ.pop('TTY_RUN_STDIN', '') == 'null'
 pid, fd = pty.fork()
 if pid == 0:
     o = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(o, 1)
+    if stdin_null:
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     if err != b'-':
         os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), 2)
     os.execvp(cmd[0], cmd)

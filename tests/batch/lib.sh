@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Shared helpers for the tests of `qs-jwt create-qseow --batch`. Source it from
 # a test script:
 #
@@ -34,60 +35,36 @@ KEY=$VEC/privatekey.pem
 PUB=$VEC/publickey.pem
 t_tmp batch
 
-# The pinned clock of the reference vectors (iat 1893456000).
-PINNED='@2030-01-01 00:00:00'
-# The same start, with a clock that runs 1000 times slower: for long batches
-# whose lines must all get the same iat however slow the machine is (the
-# batch takes the time once per line). qs-jwt waits on nothing timed.
+# PINNED (tests/lib/common.sh), with a clock that runs 1000 times slower: for
+# long batches whose lines must all get the same iat however slow the machine
+# is (the batch takes the time once per line). qs-jwt waits on nothing timed.
 PINNED_SLOW='@2030-01-01 00:00:00 x0.001'
-
-# ---- cases and results ----------------------------------------------------------
 
 # ---- running qs-jwt ----------------------------------------------------------------
 
-# Extra environment (NAME=VALUE words) for the runs; the caller sets and clears
-# it (e.g. the p11-kit server's address).
-RUN_ENV=()
-# How long one run may take before it is cut (exit 124).
+# run, run_stdin, run_tty_stderr: tests/lib/common.sh. Here RUN_ENV stays
+# across runs: the caller sets and clears it (e.g. the p11-kit server's
+# address). A run may take 120 s before it is cut (exit 124), and
+# run_tty_stderr's stdin is /dev/null.
+RUN_ENV_KEEP=1
 RUN_TIMEOUT=120
-
-# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
-# /dev/null (never a terminal).
-run() {
-	timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-}
-
-# run_stdin FILE CMD...: as run, with FILE on stdin (a regular file).
-run_stdin() {
-	local in=$1
-	shift
-	timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" <"$in"
-	RC=$?
-}
+RUN_TTY_STDIN=null
 
 # run_pipe FILE CMD...: as run, with FILE fed through a pipe on stdin (reads
 # come in pieces, as from a producer).
 run_pipe() {
 	local in=$1
 	shift
-	cat -- "$in" | timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR"
+	cat -- "$in" | timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR"
 	RC=${PIPESTATUS[1]}
+	_after_run
 }
 
 # PINNED_CMD: the command prefix of a pinned run of create-qseow (as an array).
 PINNED_CMD=(env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" create-qseow)
 SLOW_CMD=(env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED_SLOW" "$QSJWT_BIN" create-qseow)
 
-# qs ARGS...: qs-jwt create-qseow ARGS (real clock).
-qs() { run "$QSJWT_BIN" create-qseow "$@"; }
-# qs_pinned ARGS...: with the clock at 2030-01-01T00:00:00Z.
-qs_pinned() { run "${PINNED_CMD[@]}" "$@"; }
-qs_pinned_stdin() {
-	local in=$1
-	shift
-	run_stdin "$in" "${PINNED_CMD[@]}" "$@"
-}
+# qs, qs_pinned, qs_pinned_stdin: tests/lib/common.sh.
 qs_pinned_pipe() {
 	local in=$1
 	shift
@@ -95,36 +72,6 @@ qs_pinned_pipe() {
 }
 # qs_slow ARGS...: pinned start, slow clock (see PINNED_SLOW).
 qs_slow() { run "${SLOW_CMD[@]}" "$@"; }
-
-# run_tty_stderr CMD...: run CMD with a pseudo-terminal as its standard error
-# (stdout to $OUT, stdin /dev/null); what the terminal showed goes to $ERR.
-run_tty_stderr() {
-	timeout -k 5 "$RUN_TIMEOUT" env "${RUN_ENV[@]}" python3 - "$OUT" "$ERR" "$@" <<'EOF_PY'
-import os, pty, sys
-out, err = sys.argv[1:3]
-cmd = sys.argv[3:]
-pid, fd = pty.fork()
-if pid == 0:
-    o = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    n = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(o, 1)
-    os.dup2(n, 0)
-    os.execvp(cmd[0], cmd)
-seen = b''
-while True:
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    seen += chunk
-_, status = os.waitpid(pid, 0)
-open(err, 'wb').write(seen)
-sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-EOF_PY
-	RC=$?
-}
 
 # ---- expected output ------------------------------------------------------------------
 
@@ -205,10 +152,6 @@ assert_no_cr() {
 		return 1
 	fi
 }
-
-# assert_usage_error NEEDLE: a usage error of create-qseow
-# (assert_usage_error_of, tests/lib/common.sh).
-assert_usage_error() { assert_usage_error_of create-qseow "$@"; }
 
 # assert_summary LEVEL ISSUED FAILED: stderr is exactly one line, the summary
 #   TIMESTAMP LEVEL: batch: ISSUED token(s) issued, FAILED line(s) failed, T s, R tokens/s

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Shared helpers for the qs-jwt CLI tests. Source it from a test script:
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -18,10 +20,6 @@ t_need_test_data
 t_need_tools openssl faketime base64 timeout
 t_tmp cli
 
-# The pinned clock of the reference vectors and the iat it gives.
-PINNED='@2030-01-01 00:00:00'
-PINNED_IAT=1893456000
-
 # The claims every run needs (the key options come on top).
 CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.doe@example.com
 	--expires 60m --audience qlik-aud)
@@ -30,42 +28,7 @@ CLAIMS_PAYLOAD='{"userId":"jdoe","userDirectory":"ACME","name":"John Doe","email
 
 # ---- running ------------------------------------------------------------------------
 
-# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
-# /dev/null (never a terminal) unless the caller redirects run's stdin with
-# run_stdin. A hang is cut after 60 s (exit 124).
-run() {
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-}
-
-# run_stdin FILE CMD...: as run, with FILE on stdin.
-run_stdin() {
-	local in=$1
-	shift
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" "$@" >"$OUT" 2>"$ERR" <"$in"
-	RC=$?
-}
-
-# run_tty PROMPT INPUT CMD...: run CMD with a pseudo-terminal as its
-# controlling terminal and stdin (stdout to $OUT, stderr to $ERR, exit code to
-# $RC); INPUT (plus a newline) is typed once the terminal shows PROMPT;
-# everything the terminal showed goes to $TTY_LOG.
-TTY_LOG=$T_TMP/tty
-TTY_RUN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tty_run.py
-run_tty() {
-	local prompt=$1 input=$2
-	shift 2
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" \
-		python3 "$TTY_RUN" "$prompt" "$input" "$OUT" "$ERR" "$TTY_LOG" "$@"
-	RC=$?
-}
-
-# run_tty_stderr CMD...: as run_tty with no prompt, standard error the
-# terminal as well; what the terminal showed goes to $ERR.
-run_tty_stderr() {
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" python3 "$TTY_RUN" '' '' "$OUT" - "$ERR" "$@"
-	RC=$?
-}
+# run, run_stdin, run_tty and run_tty_stderr: tests/lib/common.sh.
 
 # at DIR CMD...: run CMD (a function such as qs) with DIR as the working
 # directory.
@@ -77,28 +40,7 @@ at() {
 	popd >/dev/null || true
 }
 
-# qs ARGS...: qs-jwt create-qseow ARGS.
-qs() {
-	run "$QSJWT_BIN" create-qseow "$@"
-}
-
-qs_stdin() {
-	local in=$1
-	shift
-	run_stdin "$in" "$QSJWT_BIN" create-qseow "$@"
-}
-
-# qs_pinned ARGS...: as qs, with the clock at 2030-01-01T00:00:00Z.
-qs_pinned() {
-	run env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" create-qseow "$@"
-}
-
-qs_pinned_stdin() {
-	local in=$1
-	shift
-	run_stdin "$in" env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" \
-		create-qseow "$@"
-}
+# qs, qs_stdin, qs_pinned, qs_pinned_stdin: tests/lib/common.sh.
 
 # ---- assertions -----------------------------------------------------------------------
 
@@ -109,42 +51,6 @@ assert_mode() {
 	assert_eq "$2" "$m" "mode of $1"
 }
 
-# assert_dir_listing DIR "name1 name2 ..." : exactly these entries (sorted).
-assert_dir_listing() {
-	local got want
-	got=$(cd "$1" && LC_ALL=C ls -A | tr '\n' ' ' | sed 's/ $//')
-	want=$(printf '%s\n' $2 | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
-	assert_eq "$want" "$got" "entries of $1"
-}
-
-# The stdout of the last run is exactly one line (newline-terminated) with a
-# JWT: three base64url parts. Sets TOKEN.
-assert_token_stdout() {
-	TOKEN=
-	local lines bytes last
-	lines=$(wc -l <"$OUT")
-	bytes=$(wc -c <"$OUT")
-	if [ "$lines" != 1 ]; then
-		fail "stdout should be one line, got $lines lines ($bytes bytes)"
-		_show_last_run
-		return 1
-	fi
-	last=$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')
-	if [ "$last" != '\n' ]; then
-		fail "stdout should end with a newline"
-		return 1
-	fi
-	TOKEN=$(cat "$OUT")
-	if ! [[ $TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; then
-		fail "stdout is not a JWT: $(head -c 200 "$OUT")"
-		return 1
-	fi
-}
-
-# assert_usage_error NEEDLE...: a usage error of create-qseow
-# (assert_usage_error_of, tests/lib/common.sh).
-assert_usage_error() { assert_usage_error_of create-qseow "$@"; }
-
 # Every stderr line is a log line 'TIMESTAMP LEVEL: message'.
 assert_stderr_all_log_lines() {
 	local bad
@@ -154,38 +60,6 @@ assert_stderr_all_log_lines() {
 		return 1
 	fi
 }
-
-# assert_runtime_error NEEDLE...: exit 1, nothing on stdout, an ERROR line
-# holding every NEEDLE.
-assert_runtime_error() {
-	assert_rc 1 || return 1
-	assert_empty_stdout
-	assert_log ERROR "$@"
-}
-
-# ---- JWT helpers ------------------------------------------------------------------------
-
-# verify_jwt_openssl TOKEN PUBKEY_PEM [ALG]: assert the header is exactly
-# {"alg":ALG,"typ":"JWT"} and the signature verifies with openssl.
-verify_jwt_openssl() {
-	local tok=$1 pub=$2 alg=${3:-RS256} h
-	h=$(jwt_header "$tok")
-	assert_eq "{\"alg\":\"$alg\",\"typ\":\"JWT\"}" "$h" "JWT header"
-	if ! jwt_verifies "$tok" "$pub" "$alg"; then
-		fail "openssl does not verify the $alg signature of '$tok' with $pub"
-		return 1
-	fi
-}
-
-# assert_payload EXPECTED_JSON: the token in $TOKEN has exactly this payload.
-assert_payload() {
-	local p
-	p=$(jwt_payload "$TOKEN")
-	assert_eq "$1" "$p" "payload"
-}
-
-# The public key (SPKI PEM) of a certificate.
-pub_of_cert() { openssl x509 -in "$1" -noout -pubkey; }
 
 # The base64 body lines (20 characters or more) of a PEM file: what must
 # never show up in a log.
@@ -207,13 +81,4 @@ assert_no_pem_body() {
 		fail "$(basename "$f") leaks a line of a private key: $hit"
 		return 1
 	fi
-}
-
-# The signature of an ordinary run: a single-line token on stdout, exit 0.
-# assert_ok_token [PUBKEY [ALG]]: exit 0 and a JWT alone on stdout ($TOKEN);
-# with PUBKEY, its signature verifies with openssl.
-assert_ok_token() {
-	assert_rc 0 || return 1
-	assert_token_stdout || return 1
-	[ $# -eq 0 ] || verify_jwt_openssl "$TOKEN" "$@"
 }

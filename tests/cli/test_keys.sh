@@ -64,7 +64,7 @@ key_ok() {
 	assert_rc 0 || return
 	assert_file_eq "$WANT" "$OUT"
 	assert_empty_stderr
-	assert_token_stdout && verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem"
+	assert_token_stdout && verify_jwt "$TOKEN" "$VEC/publickey.pem"
 }
 
 key_ok_stdin() {
@@ -75,7 +75,7 @@ key_ok_stdin() {
 	assert_rc 0 || return
 	assert_file_eq "$WANT" "$OUT"
 	assert_empty_stderr
-	assert_token_stdout && verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem"
+	assert_token_stdout && verify_jwt "$TOKEN" "$VEC/publickey.pem"
 }
 
 # ---- accepted key files ------------------------------------------------------------
@@ -124,7 +124,7 @@ begin "passphrase file wins over QSJWT_KEY_PASSPHRASE"
 QSJWT_KEY_PASSPHRASE=wrong-pass qs_pinned "${VCLAIMS[@]}" \
 	--cert-privatekey-file "$K/enc8.pem" --cert-privatekey-passphrase-file "$K/pass"
 assert_rc 0 && assert_file_eq "$WANT" "$OUT"
-assert_token_stdout && verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem"
+assert_token_stdout && verify_jwt "$TOKEN" "$VEC/publickey.pem"
 
 for f in enc8 legacy; do
 	begin "$f: no passphrase and no terminal: exit 1 naming both ways"

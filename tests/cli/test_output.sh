@@ -16,7 +16,7 @@ for level in error warn warning info verbose debug; do
 		qs_pinned "${VCLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel "$level" $minimal
 		assert_rc 0
 		assert_file_eq "$WANT" "$OUT"
-		assert_token_stdout && verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem"
+		assert_token_stdout && verify_jwt "$TOKEN" "$VEC/publickey.pem"
 		assert_stderr_all_log_lines
 		assert_no_log_level ERROR
 		assert_no_log_level WARN
@@ -51,7 +51,7 @@ for level in error warn warning info verbose debug; do
 		D=$(mktemp -d "$T_TMP/cc.XXXXXX")
 		at "$D" qs "${CLAIMS[@]}" --cert-create --cert-create-expires-days 1 \
 			--cert-create-key-bits 2048 --loglevel "$level" $minimal
-		assert_ok_token && verify_jwt_openssl "$TOKEN" "$D/publickey.pem"
+		assert_ok_token && verify_jwt "$TOKEN" "$D/publickey.pem"
 		assert_stderr_all_log_lines
 		case "$level$minimal" in
 		info | verbose | debug) assert_log INFO "publickey.cer" ;;
@@ -102,7 +102,7 @@ assert_log VERBOSE "signing key: key file '$KEY' (RSA 2048 bits)"
 assert_log VERBOSE "signing with RS384, key file '$KEY'; iat 1893456000, exp 1893459600"
 assert_log DEBUG 'header: {"alg":"RS384","typ":"JWT"}'
 assert_log DEBUG 'payload: {"userId":"jdoe","userDirectory":"ACME","name":"John Doe","email":"john.doe@example.com","group":["Sales","Finance"],"iat":1893456000,"exp":1893459600,"aud":"qlik-aud"}'
-assert_token_stdout && verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem" RS384
+assert_token_stdout && verify_jwt "$TOKEN" "$VEC/publickey.pem" RS384
 
 begin "no colour codes when stderr is not a terminal"
 qs "${CLAIMS[@]}" --cert-privatekey-file "$KEY" --loglevel debug

@@ -43,46 +43,46 @@ for level in $LEVELS; do
 	begin "sweep, key file (PKCS#8), --loglevel $level"
 	TOKEN=
 	qs "${CLAIMS[@]}" --cert-privatekey-file "$K/p8.pem" --loglevel "$level"
-	assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
+	assert_ok_token && verify_jwt "$TOKEN" "$K/pub.pem"
 	sweep
 
 	begin "sweep, key file (PKCS#1), --loglevel $level"
 	TOKEN=
 	qs "${CLAIMS[@]}" --cert-privatekey-file "$K/p1.pem" --loglevel "$level" --groups g
-	assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
+	assert_ok_token && verify_jwt "$TOKEN" "$K/pub.pem"
 	sweep
 
 	begin "sweep, --cert-privatekey PEM, --loglevel $level"
 	TOKEN=
 	qs "${CLAIMS[@]}" --cert-privatekey "$(cat "$K/p1.pem")" --loglevel "$level"
-	assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
+	assert_ok_token && verify_jwt "$TOKEN" "$K/pub.pem"
 	sweep
 
 	begin "sweep, --cert-privatekey - (stdin), --loglevel $level"
 	TOKEN=
 	qs_stdin "$K/p8.pem" "${CLAIMS[@]}" --cert-privatekey - --loglevel "$level"
-	assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
+	assert_ok_token && verify_jwt "$TOKEN" "$K/pub.pem"
 	sweep
 
 	begin "sweep, encrypted PKCS#8 + passphrase file, --loglevel $level"
 	TOKEN=
 	qs "${CLAIMS[@]}" --cert-privatekey-file "$K/enc8.pem" \
 		--cert-privatekey-passphrase-file "$K/pass" --loglevel "$level"
-	assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
+	assert_ok_token && verify_jwt "$TOKEN" "$K/pub.pem"
 	sweep
 
 	begin "sweep, legacy encrypted + QSJWT_KEY_PASSPHRASE, --loglevel $level"
 	TOKEN=
 	QSJWT_KEY_PASSPHRASE=$PASS qs "${CLAIMS[@]}" --cert-privatekey-file "$K/legacy.pem" \
 		--loglevel "$level"
-	assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
+	assert_ok_token && verify_jwt "$TOKEN" "$K/pub.pem"
 	sweep
 
 	begin "sweep, encrypted PKCS#8 on stdin + QSJWT_KEY_PASSPHRASE, --loglevel $level"
 	TOKEN=
 	QSJWT_KEY_PASSPHRASE=$PASS qs_stdin "$K/enc8.pem" "${CLAIMS[@]}" --cert-privatekey - \
 		--loglevel "$level"
-	assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
+	assert_ok_token && verify_jwt "$TOKEN" "$K/pub.pem"
 	sweep
 
 	begin "sweep, --cert-create, --loglevel $level"
@@ -91,7 +91,7 @@ for level in $LEVELS; do
 	at "$D" qs "${CLAIMS[@]}" --cert-create --cert-create-expires-days 1 \
 		--cert-create-key-bits 2048 --loglevel "$level"
 	if assert_ok_token; then
-		verify_jwt_openssl "$TOKEN" "$D/publickey.pem"
+		verify_jwt "$TOKEN" "$D/publickey.pem"
 		openssl pkey -in "$D/privatekey.pem" -out "$D/p8-form.pem"
 		sweep "$D/privatekey.pem" "$D/p8-form.pem"
 	fi
@@ -136,7 +136,7 @@ if [ $opened = 1 ]; then
 else
 	fail "qs-jwt never opened the passphrase FIFO"
 fi
-assert_ok_token && verify_jwt_openssl "$TOKEN" "$K/pub.pem"
+assert_ok_token && verify_jwt "$TOKEN" "$K/pub.pem"
 sweep
 fi
 

@@ -21,9 +21,9 @@ for cmd in "$VEC"/*.cmd; do
 	assert_file_eq "$VEC/$name.jwt" "$OUT"
 	assert_empty_stderr
 	assert_token_stdout && {
-		verify_jwt_openssl "$TOKEN" "$VEC/publickey.pem"
+		verify_jwt "$TOKEN" "$VEC/publickey.pem"
 		pub_of_cert "$VEC/publickey.cer" >"$T_TMP/cerpub.pem"
-		verify_jwt_openssl "$TOKEN" "$T_TMP/cerpub.pem"
+		verify_jwt "$TOKEN" "$T_TMP/cerpub.pem"
 	}
 
 	begin "vector $name: same token twice (deterministic)"

@@ -30,9 +30,9 @@ PIN_MARK='MARKER-pin-9c1d'
 # $OUT emptied: nothing can arrive there).
 full_run() {
 	: >"$OUT"
-	timeout -k 5 90 env "${RUN_ENV[@]}" "$QSJWT_BIN" "$@" >/dev/full 2>"$ERR" </dev/null
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" "$QSJWT_BIN" "$@" >/dev/full 2>"$ERR" </dev/null
 	RC=$?
-	RUN_ENV=()
+	_after_run
 }
 
 # pipe_run ARGS...: qs-jwt ARGS with stdout on a pipe whose reader is gone
@@ -46,33 +46,18 @@ pipe_run() {
 	exec 8>"$fifo"
 	exec 7<&- # no reader left
 	: >"$OUT"
-	timeout -k 5 90 env --default-signal=PIPE "${RUN_ENV[@]}" "$QSJWT_BIN" "$@" >&8 \
+	timeout -k 5 "$(_run_timeout)" env --default-signal=PIPE "${RUN_ENV[@]}" "$QSJWT_BIN" "$@" >&8 \
 		2>"$ERR" </dev/null
 	RC=$?
 	exec 8>&-
 	rm -f "$fifo"
-	RUN_ENV=()
+	_after_run
 }
 
 # qsrun ARGS...: qs-jwt ARGS (any command), as `run`.
 qsrun() { run "$QSJWT_BIN" "$@"; }
 
 # ---- assertions ------------------------------------------------------------------------
-
-# assert_error_line NEEDLE...: stderr has an ERROR log line holding every
-# NEEDLE.
-assert_error_line() {
-	local lines needle
-	lines=$(grep -E "$LOG_STAMP_RE ERROR: " "$ERR")
-	for needle in "$@"; do
-		lines=$(printf '%s\n' "$lines" | grep -F -- "$needle")
-	done
-	if [ -z "$lines" ]; then
-		fail "stderr should have an ERROR line containing: $(printf "'%s' " "$@")"
-		_show_last_run
-		return 1
-	fi
-}
 
 # assert_stderr_log_lines: every stderr line is 'TIMESTAMP LEVEL: message',
 # and no byte of stderr is a control character other than the newline.

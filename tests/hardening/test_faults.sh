@@ -79,10 +79,10 @@ for c in qseow-token qscloud decode-json decode-json-key batch-file batch-token 
 	full_run "${ARGS[@]}"
 	assert_not_killed
 	assert_rc 1
-	assert_error_line "cannot write to standard output" "No space left on device"
+	assert_log ERROR "cannot write to standard output" "No space left on device"
 	case $c in batch-*)
 		# Nothing reached /dev/full: the count must say so.
-		assert_error_line "No space left on device; 0 tokens written"
+		assert_log ERROR "No space left on device; 0 tokens written"
 		;;
 	esac
 
@@ -90,8 +90,8 @@ for c in qseow-token qscloud decode-json decode-json-key batch-file batch-token 
 	pipe_run "${ARGS[@]}"
 	assert_not_killed
 	assert_rc 1
-	assert_error_line "cannot write to standard output" "Broken pipe"
-	case $c in batch-*) assert_error_line "Broken pipe; 0 tokens written" ;; esac
+	assert_log ERROR "cannot write to standard output" "Broken pipe"
+	case $c in batch-*) assert_log ERROR "Broken pipe; 0 tokens written" ;; esac
 done
 
 # ---- an output directory that cannot be written -------------------------------------------------
@@ -227,7 +227,7 @@ input_case() {
 	assert_not_killed
 	assert_rc "$code"
 	assert_empty_stdout
-	assert_error_line "${needles[@]}"
+	assert_log ERROR "${needles[@]}"
 }
 
 input_case "key file of 10 MiB: exit 1, larger than 1 MiB" 1 "'$F/10mib.bin'" "larger than 1 MiB" -- \
@@ -330,7 +330,7 @@ for i in "${!MODULES[@]}"; do
 		qsrun "${ARGS[@]}"
 		assert_not_killed
 		assert_fails 4
-		assert_error_line "$needle" ${EXTRA_NEEDLE[$i]:+"${EXTRA_NEEDLE[$i]}"}
+		assert_log ERROR "$needle" ${EXTRA_NEEDLE[$i]:+"${EXTRA_NEEDLE[$i]}"}
 	done
 done
 begin "after every module failure: no files, the token's objects unchanged"

@@ -87,7 +87,7 @@ for cmd in "${COMMANDS[@]}"; do
 				# --jwt checks its size itself: a malformed token.
 				assert_rc 1
 				assert_empty_stdout
-				assert_error_line "larger than 64 KiB (65537 bytes)"
+				assert_log ERROR "larger than 64 KiB (65537 bytes)"
 			else
 				assert_usage_error_of "$cmd" "--$opt " "longer than 64 KiB" "65537 bytes"
 			fi

@@ -20,19 +20,33 @@
 #                 prints each case's name); every failed assertion prints what
 #                 was expected and what came; the script keeps going and
 #                 finish exits 1 if any case failed
-#   last run      $OUT, $ERR, $RC of the suite's run function; _show_last_run
+#   runs          run CMD..., run_stdin FILE CMD..., run_tty PROMPT INPUT
+#                 CMD..., run_tty_stderr CMD... ($OUT, $ERR, $RC; stdin
+#                 /dev/null unless given; RUN_ENV words added to the
+#                 environment and cleared after the run unless RUN_ENV_KEEP=1;
+#                 cut after RUN_TIMEOUT s or QSJWT_CMD_TIMEOUT; a sanitizer
+#                 report fails the case; RUN_TTY_STDIN=null: run_tty_stderr's
+#                 stdin is /dev/null); qs, qs_stdin, qs_pinned, qs_pinned_stdin
+#                 (create-qseow; PINNED, PINNED_IAT)
+#   last run      $OUT, $ERR, $RC of the last run; _show_last_run
 #                 (T_SHOW_OUT_BYTES/_LINES, T_SHOW_ERR_BYTES/_LINES tune it)
 #   assertions    assert_rc CODE, assert_eq WANT GOT [WHAT], assert_ne,
 #                 assert_true CMD..., assert_false CMD..., assert_contains FILE
-#                 TEXT, assert_not_contains FILE TEXT, assert_empty_stdout,
+#                 TEXT, assert_text_contains TEXT NEEDLE [WHAT],
+#                 assert_not_contains FILE TEXT, assert_empty_stdout,
 #                 assert_empty_stderr, assert_file_eq WANT_FILE GOT_FILE,
-#                 assert_exists PATH, assert_not_exists PATH
+#                 assert_exists PATH, assert_not_exists PATH, assert_dir_listing
+#                 DIR "NAMES"
 #   errors        assert_cli_error RC CMD MESSAGE (the command's error, exactly),
-#                 assert_usage_error_of CMD NEEDLE..., assert_log LEVEL
-#                 NEEDLE..., assert_no_log_level LEVEL, $LOG_STAMP_RE
+#                 assert_usage_error_of CMD NEEDLE..., assert_usage_error
+#                 NEEDLE... (of create-qseow), assert_runtime_error NEEDLE...,
+#                 assert_log LEVEL NEEDLE..., assert_no_log_level LEVEL,
+#                 $LOG_STAMP_RE
 #   JWTs          b64url_decode, jwt_header, jwt_payload, jwt_verifies TOKEN
-#                 PUBKEY [RS256|RS384|RS512], verify_jwt (the same, as an
-#                 assertion, with the header checked)
+#                 PUBKEY_OR_CERT [RSxxx|ESxxx], verify_jwt (the same, as an
+#                 assertion, with the header checked), assert_token_stdout,
+#                 assert_ok_token [PUBKEY [ALG]], assert_payload JSON ($TOKEN),
+#                 pub_of_cert CERT, raw2der
 #   other         _faketime_env (ASan's link-order check off under
 #                 libfaketime), wait_for_file_text FILE TEXT SECONDS
 
@@ -98,6 +112,7 @@ t_tmp() {
 	trap 'exit 129' HUP
 	OUT=$T_TMP/stdout
 	ERR=$T_TMP/stderr
+	TTY_LOG=$T_TMP/tty
 }
 
 # ---- cases and results ------------------------------------------------------------
@@ -158,6 +173,97 @@ _show_last_run() {
 	fi
 }
 
+# ---- running -----------------------------------------------------------------------
+
+# Extra environment (NAME=VALUE words) for the next run (run, run_stdin,
+# run_tty, run_tty_stderr); the run clears it, unless RUN_ENV_KEEP=1 (the
+# suite's caller then sets and clears it, e.g. a p11-kit server's address).
+RUN_ENV=()
+RUN_ENV_KEEP=0
+# How long one run may take before it is cut (exit 124); QSJWT_CMD_TIMEOUT,
+# when set, wins.
+RUN_TIMEOUT=60
+
+_run_timeout() { printf '%s' "${QSJWT_CMD_TIMEOUT:-$RUN_TIMEOUT}"; }
+
+# After every run: RUN_ENV cleared (see there), and a sanitizer report fails
+# the case whatever the exit code (ASan exits 1, the code of many expected
+# errors).
+_after_run() {
+	[ "$RUN_ENV_KEEP" = 1 ] || RUN_ENV=()
+	if grep -qaE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ' "$ERR"; then
+		fail "sanitizer report on stderr: $(grep -a -m1 -E 'Sanitizer|runtime error: ' "$ERR" | head -c 300)"
+	fi
+}
+
+# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
+# /dev/null (never a terminal). CMD is a program (not a shell function).
+run() {
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	_after_run
+}
+
+# run_stdin FILE CMD...: as run, with FILE on stdin.
+run_stdin() {
+	local in=$1
+	shift
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" <"$in"
+	RC=$?
+	_after_run
+}
+
+# run_tty PROMPT INPUT CMD...: run CMD with a pseudo-terminal as its
+# controlling terminal and stdin (stdout to $OUT, stderr to $ERR, exit code to
+# $RC); INPUT (plus a newline) is typed once the terminal shows PROMPT;
+# everything the terminal showed goes to $TTY_LOG (tests/tty_run.py).
+TTY_RUN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tty_run.py
+run_tty() {
+	local prompt=$1 input=$2
+	shift 2
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" \
+		python3 "$TTY_RUN" "$prompt" "$input" "$OUT" "$ERR" "$TTY_LOG" "$@"
+	RC=$?
+	_after_run
+}
+
+# run_tty_stderr CMD...: as run_tty with no prompt, standard error the
+# terminal as well; what the terminal showed goes to $ERR. Standard input is
+# the terminal too, or /dev/null with RUN_TTY_STDIN=null.
+RUN_TTY_STDIN='tty'
+run_tty_stderr() {
+	timeout -k 5 "$(_run_timeout)" env "${RUN_ENV[@]}" TTY_RUN_STDIN="$RUN_TTY_STDIN" \
+		python3 "$TTY_RUN" '' '' "$OUT" - "$ERR" "$@"
+	RC=$?
+	_after_run
+}
+
+# The pinned clock of the reference vectors (faketime's '@' form) and the iat
+# it gives.
+PINNED='@2030-01-01 00:00:00'
+PINNED_IAT=1893456000
+
+# qs ARGS...: qs-jwt create-qseow ARGS (real clock); qs_stdin FILE ARGS...:
+# with FILE on stdin.
+qs() { run "$QSJWT_BIN" create-qseow "$@"; }
+qs_stdin() {
+	local in=$1
+	shift
+	run_stdin "$in" "$QSJWT_BIN" create-qseow "$@"
+}
+
+# qs_pinned ARGS...: as qs, with the clock at $PINNED (2030-01-01T00:00:00Z);
+# qs_pinned_stdin FILE ARGS...: with FILE on stdin.
+qs_pinned() {
+	run env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" create-qseow "$@"
+}
+qs_pinned_stdin() {
+	local in=$1
+	shift
+	run_stdin "$in" env TZ=UTC "$(_faketime_env)" faketime -f "$PINNED" "$QSJWT_BIN" \
+		create-qseow "$@"
+}
+
 # ---- assertions -----------------------------------------------------------------
 
 assert_rc() {
@@ -205,6 +311,15 @@ assert_contains() {
 		{ [ "$1" = "$ERR" ] || [ "$1" = "$OUT" ]; } && _show_last_run
 		return 1
 	fi
+}
+
+# assert_text_contains TEXT NEEDLE [WHAT]: the string TEXT holds NEEDLE.
+assert_text_contains() {
+	case $1 in
+	*"$2"*) return 0 ;;
+	esac
+	fail "${3:-text}: '$2' not found in '$1'"
+	return 1
 }
 
 assert_not_contains() {
@@ -273,6 +388,14 @@ assert_usage_error_of() {
 	assert_eq "see 'qs-jwt $cmd --help'" "$(sed -n 2p "$ERR")" "second line of the usage error"
 }
 
+# assert_runtime_error NEEDLE...: exit 1, nothing on stdout, an ERROR log line
+# holding every NEEDLE.
+assert_runtime_error() {
+	assert_rc 1 || return 1
+	assert_empty_stdout
+	assert_log ERROR "$@"
+}
+
 # A log line starts 'TIMESTAMP LEVEL: ' (ISO 8601 UTC with milliseconds).
 LOG_STAMP_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
 
@@ -325,6 +448,19 @@ assert_not_exists() {
 	fi
 }
 
+# assert_usage_error NEEDLE...: a usage error of create-qseow
+# (assert_usage_error_of).
+assert_usage_error() { assert_usage_error_of create-qseow "$@"; }
+
+# assert_dir_listing DIR "name1 name2 ...": exactly these entries (sorted).
+assert_dir_listing() {
+	local got want
+	got=$(cd "$1" && LC_ALL=C ls -A | tr '\n' ' ' | sed 's/ $//')
+	# shellcheck disable=SC2086
+	want=$(printf '%s\n' $2 | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+	assert_eq "$want" "$got" "entries of $1"
+}
+
 # ---- JWTs -----------------------------------------------------------------------
 
 b64url_decode() {
@@ -346,21 +482,50 @@ jwt_payload() {
 	b64url_decode "${p%%.*}"
 }
 
-# jwt_verifies TOKEN PUBKEY_PEM [ALG]: the signature checks out with openssl
-# over header.payload with the digest of ALG (RS256 by default).
+# raw2der: an ECDSA signature R || S (stdin) to DER (stdout).
+raw2der() {
+	"${PY:-python3}" -c '
+import sys
+d = sys.stdin.buffer.read(); h = len(d) // 2
+def integer(b):
+    b = b.lstrip(b"\0") or b"\0"
+    if b[0] & 0x80: b = b"\0" + b
+    return b"\x02" + length(len(b)) + b
+def length(n):
+    return bytes([n]) if n < 0x80 else b"\x81" + bytes([n])
+body = integer(d[:h]) + integer(d[h:])
+sys.stdout.buffer.write(b"\x30" + length(len(body)) + body)'
+}
+
+# jwt_verifies TOKEN PUBKEY_OR_CERT [ALG]: the signature checks out with
+# openssl over header.payload with the digest of ALG (RS256 by default;
+# RSxxx or ESxxx, an ES signature converted to DER); a certificate (PEM or
+# DER) stands for its public key.
 jwt_verifies() {
-	local tok=$1 pub=$2 alg=${3:-RS256} md d ok
+	local tok=$1 pub=$2 alg=${3:-RS256} md d ok first=
 	case $alg in
-	RS256) md=sha256 ;;
-	RS384) md=sha384 ;;
-	RS512) md=sha512 ;;
+	RS256 | ES256) md=sha256 ;;
+	RS384 | ES384) md=sha384 ;;
+	RS512 | ES512) md=sha512 ;;
 	*) return 1 ;;
 	esac
 	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
 	[ -s "$pub" ] || return 1
 	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
 	printf '%s' "${tok%.*}" >"$d/input"
-	b64url_decode "${tok##*.}" >"$d/sig" || return 1
+	if ! b64url_decode "${tok##*.}" >"$d/sig"; then
+		rm -rf "$d"
+		return 1
+	fi
+	case $alg in
+	ES*) raw2der <"$d/sig" >"$d/sig.der" && mv "$d/sig.der" "$d/sig" ;;
+	esac
+	IFS= read -r first <"$pub" 2>/dev/null
+	if [ "$first" != '-----BEGIN PUBLIC KEY-----' ] &&
+		{ openssl x509 -in "$pub" -noout -pubkey >"$d/pub.pem" 2>/dev/null ||
+			openssl x509 -inform DER -in "$pub" -noout -pubkey >"$d/pub.pem" 2>/dev/null; }; then
+		pub=$d/pub.pem
+	fi
 	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1
 	ok=$?
 	[ $ok = 0 ] && grep -qx 'Verified OK' "$d/out"
@@ -383,6 +548,50 @@ verify_jwt() {
 		fail "openssl does not verify the $alg signature of '${tok:0:60}...' with $pub"
 		return 1
 	fi
+}
+
+# The stdout of the last run is exactly one line (newline-terminated) with a
+# JWT: three base64url parts. Sets TOKEN (empty when it is not that).
+assert_token_stdout() {
+	TOKEN=
+	local lines bytes last
+	lines=$(wc -l <"$OUT")
+	bytes=$(wc -c <"$OUT")
+	if [ "$lines" != 1 ]; then
+		fail "stdout should be one line, got $lines lines ($bytes bytes)"
+		_show_last_run
+		return 1
+	fi
+	last=$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')
+	if [ "$last" != '\n' ]; then
+		fail "stdout should end with a newline"
+		return 1
+	fi
+	TOKEN=$(cat "$OUT")
+	if ! [[ $TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; then
+		fail "stdout is not a JWT: $(head -c 200 "$OUT")"
+		TOKEN=
+		return 1
+	fi
+}
+
+# assert_ok_token [PUBKEY [ALG]]: exit 0 and a JWT alone on stdout ($TOKEN,
+# empty on failure); with PUBKEY, verify_jwt too.
+assert_ok_token() {
+	assert_rc 0 || { TOKEN=; return 1; }
+	assert_token_stdout || return 1
+	[ $# -eq 0 ] || verify_jwt "$TOKEN" "$@"
+}
+
+# assert_payload EXPECTED_JSON: the token in $TOKEN has exactly this payload.
+assert_payload() {
+	assert_eq "$1" "$(jwt_payload "$TOKEN")" "payload"
+}
+
+# The public key (SPKI PEM) of a certificate (PEM or DER).
+pub_of_cert() {
+	openssl x509 -in "$1" -noout -pubkey 2>/dev/null ||
+		openssl x509 -inform DER -in "$1" -noout -pubkey
 }
 
 # ---- other ------------------------------------------------------------------------

@@ -49,7 +49,7 @@ if [ -z "$short" ] || [ "${#short}" -gt 80 ]; then
 fi
 [ "$(grep -c . <<<"$long")" -ge 3 ] || fail "long description has fewer than 3 lines: '$long'"
 grep -q '^ \.$' <<<"$long" || fail "long description has no paragraph break (' .')"
-assert_contains "$long" "PKCS#11" "long description"
+assert_text_contains "$long" "PKCS#11" "long description"
 
 begin "contents: the installed tree under ./usr/"
 dpkg-deb -c "$DEB" | awk '{ p = $6; if ($1 ~ /^l/) p = p " -> " $8; print p }' | sort >"$T_TMP/contents"
@@ -75,11 +75,11 @@ assert_eq "" "$outside" "files outside ./usr/"
 
 begin "contents: the files are the project's (completions, header, copyright)"
 dpkg-deb -x "$DEB" "$T_TMP/x" || fail "dpkg-deb -x failed"
-assert_same_file "$QSJWT_SOURCE_DIR/completions/qs-jwt.bash" "$T_TMP/x/usr/share/bash-completion/completions/qs-jwt"
-assert_same_file "$QSJWT_SOURCE_DIR/completions/_qs-jwt" "$T_TMP/x/usr/share/zsh/vendor-completions/_qs-jwt"
-assert_same_file "$QSJWT_SOURCE_DIR/include/qsjwt/qsjwt.h" "$T_TMP/x/usr/include/qsjwt/qsjwt.h"
-assert_same_file "$QSJWT_SOURCE_DIR/LICENSE" "$T_TMP/x/usr/share/doc/qs-jwt/copyright"
-assert_same_file "$QSJWT_SOURCE_DIR/contrib/systemd/qs-jwt.socket" "$T_TMP/x/usr/lib/systemd/system/qs-jwt.socket"
+assert_file_eq "$QSJWT_SOURCE_DIR/completions/qs-jwt.bash" "$T_TMP/x/usr/share/bash-completion/completions/qs-jwt"
+assert_file_eq "$QSJWT_SOURCE_DIR/completions/_qs-jwt" "$T_TMP/x/usr/share/zsh/vendor-completions/_qs-jwt"
+assert_file_eq "$QSJWT_SOURCE_DIR/include/qsjwt/qsjwt.h" "$T_TMP/x/usr/include/qsjwt/qsjwt.h"
+assert_file_eq "$QSJWT_SOURCE_DIR/LICENSE" "$T_TMP/x/usr/share/doc/qs-jwt/copyright"
+assert_file_eq "$QSJWT_SOURCE_DIR/contrib/systemd/qs-jwt.socket" "$T_TMP/x/usr/lib/systemd/system/qs-jwt.socket"
 assert_eq "ExecStart=/usr/bin/qs-jwt serve --listen systemd \\" \
 	"$(grep '^ExecStart=' "$T_TMP/x/usr/lib/systemd/system/qs-jwt.service")" "ExecStart of the packaged unit"
 pc_prefix=$(PKG_CONFIG_PATH="$T_TMP/x/usr/lib/$MULTIARCH/pkgconfig" pkg-config --variable=prefix qsjwt)
@@ -128,8 +128,8 @@ assert_rc 0
 assert_reference_token "$OUT"
 
 begin "the installed man page and completion are the ones of the package"
-assert_same_file "$T_TMP/x/usr/share/man/man1/qs-jwt-create-qseow.1.gz" "$ROOT/usr/share/man/man1/qs-jwt-create-qseow.1.gz"
-assert_same_file "$QSJWT_SOURCE_DIR/completions/qs-jwt.bash" "$ROOT/usr/share/bash-completion/completions/qs-jwt"
+assert_file_eq "$T_TMP/x/usr/share/man/man1/qs-jwt-create-qseow.1.gz" "$ROOT/usr/share/man/man1/qs-jwt-create-qseow.1.gz"
+assert_file_eq "$QSJWT_SOURCE_DIR/completions/qs-jwt.bash" "$ROOT/usr/share/bash-completion/completions/qs-jwt"
 
 begin "dpkg -r removes every file"
 : >"$T_TMP/ldconfig.log"
@@ -138,7 +138,7 @@ assert_rc 0
 assert_eq "ldconfig  root=$ROOT" "$(cat "$T_TMP/ldconfig.log")" "ldconfig calls of postrm"
 while read -r f; do
 	[ -d "$ROOT$f" ] && [ ! -L "$ROOT$f" ] && continue
-	assert_absent "$ROOT$f"
+	assert_not_exists "$ROOT$f"
 done <"$T_TMP/listed"
 left=$(cd "$ROOT" && find . -mindepth 1 -not -path './var' -not -path './var/lib' \
 	-not -path './var/lib/dpkg' -not -path './var/lib/dpkg/*' | sort | tr '\n' ' ')

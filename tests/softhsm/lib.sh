@@ -38,10 +38,6 @@ CLIENT_MODULE=$P11_DIR/p11-kit-client.so
 
 t_tmp hsm
 
-# The pinned clock of the reference vectors and the iat it gives.
-PINNED='@2030-01-01 00:00:00'
-PINNED_IAT=1893456000
-
 # Claims every run needs.
 CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.doe@example.com
 	--expires 60m --audience qlik-aud)
@@ -52,16 +48,9 @@ VEC_CLAIMS=(--userdir ACME --userid jdoe --username 'John Doe' --useremail john.
 
 # ---- running qs-jwt ----------------------------------------------------------------
 
-# Extra environment (NAME=VALUE words) for the next run; `run` clears it.
-RUN_ENV=()
-
-# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
-# /dev/null (never a terminal). A hang is cut after 90 s (exit 124).
-run() {
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-90}" env "${RUN_ENV[@]}" "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-	RUN_ENV=()
-}
+# run (tests/lib/common.sh) clears RUN_ENV after each run; a hang is cut
+# after 90 s (exit 124).
+RUN_TIMEOUT=90
 
 # with_env NAME=VALUE... -- FUNCTION ARGS...: run FUNCTION (qs, qs_pinned,
 # qsp11, ...) with these variables set for qs-jwt only.
@@ -75,21 +64,7 @@ with_env() {
 	"$@"
 }
 
-# The faketime wrapper preloads libfaketime ahead of libasan: tell ASan that
-# is fine (harmless for a normal build).
-_asan_env() {
-	local asan=${ASAN_OPTIONS:-}
-	printf '%s' "ASAN_OPTIONS=${asan:+$asan:}verify_asan_link_order=0"
-}
-
-# qs ARGS...: qs-jwt create-qseow ARGS.
-qs() { run "$QSJWT_BIN" create-qseow "$@"; }
-
-# qs_pinned ARGS...: as qs, with the clock at 2030-01-01T00:00:00Z.
-qs_pinned() {
-	RUN_ENV+=(TZ=UTC "$(_asan_env)")
-	run faketime -f "$PINNED" "$QSJWT_BIN" create-qseow "$@"
-}
+# qs, qs_pinned (PINNED, PINNED_IAT): tests/lib/common.sh.
 
 # qsp11 SUBCOMMAND ARGS...: qs-jwt pkcs11 SUBCOMMAND ARGS.
 qsp11() { run "$QSJWT_BIN" pkcs11 "$@"; }
@@ -250,15 +225,6 @@ assert_nowhere() {
 	done
 }
 
-# assert_dir_listing DIR "name1 name2 ...": exactly these entries.
-assert_dir_listing() {
-	local got want
-	got=$(cd "$1" && LC_ALL=C ls -A | tr '\n' ' ' | sed 's/ $//')
-	# shellcheck disable=SC2086
-	want=$(printf '%s\n' $2 | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
-	assert_eq "$want" "$got" "entries of $1"
-}
-
 # assert_same_text EXPECTED ACTUAL WHAT: multi-line comparison with a diff.
 assert_same_text() {
 	if [ "$1" != "$2" ]; then
@@ -266,37 +232,6 @@ assert_same_text() {
 		diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed -n '1,20p' | sed 's/^/    /'
 		return 1
 	fi
-}
-
-# Stdout of the last run is exactly one newline-terminated line holding a JWT.
-# Sets TOKEN.
-assert_token_stdout() {
-	TOKEN=
-	local lines bytes last
-	lines=$(wc -l <"$OUT")
-	bytes=$(wc -c <"$OUT")
-	if [ "$lines" != 1 ]; then
-		fail "stdout should be one line, got $lines lines ($bytes bytes)"
-		_show_last_run
-		return 1
-	fi
-	last=$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')
-	if [ "$last" != '\n' ]; then
-		fail "stdout should end with a newline"
-		return 1
-	fi
-	TOKEN=$(cat "$OUT")
-	if ! [[ $TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; then
-		fail "stdout is not a JWT: $(head -c 200 "$OUT")"
-		TOKEN=
-		return 1
-	fi
-}
-
-# Exit 0 and a single token on stdout (sets TOKEN).
-assert_ok_token() {
-	assert_rc 0 || { TOKEN=; return 1; }
-	assert_token_stdout
 }
 
 # assert_fails CODE NEEDLE...: exit CODE, nothing on stdout, each NEEDLE on
@@ -323,17 +258,6 @@ assert_spy_count() {
 }
 
 # ---- JWT helpers ------------------------------------------------------------------------
-
-# assert_payload EXPECTED_JSON: the token in $TOKEN has exactly this payload.
-assert_payload() {
-	assert_eq "$1" "$(jwt_payload "$TOKEN")" "payload"
-}
-
-# The public key (SPKI PEM) of a certificate (PEM or DER).
-pub_of_cert() {
-	openssl x509 -in "$1" -noout -pubkey 2>/dev/null ||
-		openssl x509 -inform DER -in "$1" -noout -pubkey
-}
 
 # want_jwk PEM: the JWK (RFC 7517) and RFC 7638 thumbprint of an RSA public
 # key, computed from openssl's modulus and exponent: two lines, the JWK in
@@ -371,21 +295,6 @@ hsm_slot_of() {
 		awk -v want="$1" '
 			/^Slot / { s = $3; gsub(/[():]/, "", s) }
 			/serial num/ { v = $0; sub(/^[^:]*: /, "", v); if (v == want) print s }'
-}
-
-# run_tty INPUT CMD...: run CMD with a pseudo-terminal as its controlling
-# terminal and stdin (stdout to $OUT, stderr to $ERR, exit code to $RC).
-# INPUT (plus a newline) is typed once the terminal shows 'PIN for token';
-# everything the terminal showed goes to $TTY_LOG.
-TTY_LOG=$T_TMP/tty
-TTY_RUN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tty_run.py
-run_tty() {
-	local input=$1
-	shift
-	timeout -k 5 "${QSJWT_CMD_TIMEOUT:-60}" env "${RUN_ENV[@]}" \
-		python3 "$TTY_RUN" 'PIN for token' "$input" "$OUT" "$ERR" "$TTY_LOG" "$@"
-	RC=$?
-	RUN_ENV=()
 }
 
 # ptool_field CLASS LABEL FIELD: a field of the objects of CLASS ("Private Key

@@ -187,7 +187,7 @@ begin "the certificate cannot be built (not after beyond year 9999): new objects
 # The key pair is generated, then the certificate (notAfter in year 10000)
 # cannot be encoded: a failure after generation with no race.
 outdir late
-run env TZ=UTC "$(_asan_env)" faketime -f '@9999-12-20 00:00:00' "$QSJWT_BIN" create-qseow \
+run env TZ=UTC "$(_faketime_env)" faketime -f '@9999-12-20 00:00:00' "$QSJWT_BIN" create-qseow \
 	"${CLAIMS[@]}" --pkcs11-uri 'pkcs11:token=qlik;object=late-key;id=%08' --pkcs11-pin-file "$PINF" \
 	"${CREATE[@]}" --cert-file-prefix "$O/"
 assert_fails 1 "cannot build the certificate"
@@ -263,7 +263,7 @@ done
 
 begin "Ctrl-C at the PIN prompt of --cert-create on a token: exit 130, no objects, no files"
 outdir ctrl-c
-run_tty $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+run_tty 'PIN for token' $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
 	--pkcs11-uri 'pkcs11:token=qlik;object=ctrl-c-key' --cert-create true \
 	--cert-create-expires-days 30 --cert-file-prefix "$O/"
 assert_rc 130

@@ -183,7 +183,7 @@ with_env "QSJWT_PKCS11_PIN=" -- qs "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI"
 assert_fails 5 "needs a PIN and none was given"
 
 begin "terminal prompt: the PIN typed (not echoed) signs"
-run_tty "$PIN" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --loglevel debug
+run_tty 'PIN for token' "$PIN" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" --loglevel debug
 if assert_ok_token; then
 	verify_jwt "$TOKEN" "$PUB"
 	assert_contains "$TTY_LOG" "PIN for token 'qlik': "
@@ -191,7 +191,7 @@ if assert_ok_token; then
 fi
 
 begin "terminal prompt: a wrong PIN typed gives exit 5 and is not retried"
-spy "$SPY_LOG" run_tty "$WRONG" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" \
+spy "$SPY_LOG" run_tty 'PIN for token' "$WRONG" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" \
 	--pkcs11-module "$SPY_MODULE"
 assert_fails 5 "wrong PIN for token 'qlik'"
 assert_spy_count "$SPY_LOG" C_Login 1
@@ -199,7 +199,7 @@ assert_eq 1 "$(grep -c "PIN for token 'qlik'" "$TTY_LOG")" "number of prompts"
 assert_nowhere "$WRONG" "$TTY_LOG" "$ERR"
 
 begin "Ctrl-C at the PIN prompt: exit 130 (not 5), no login tried, the terminal echoes again"
-spy "$SPY_LOG" run_tty $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" \
+spy "$SPY_LOG" run_tty 'PIN for token' $'\003' "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" --pkcs11-uri "$KEY_URI" \
 	--pkcs11-module "$SPY_MODULE"
 assert_rc 130
 assert_empty_stdout
@@ -424,7 +424,7 @@ hsm_new pad qlikpad "$PIN"
 hsm_keygen jwt 01
 hsm_set_flags $CKF_PROTECTED_AUTHENTICATION_PATH
 begin "PIN pad: the user is told to use it, one C_Login with no PIN, no PIN read or prompted"
-spy "$SPY_LOG" run_tty "$PIN" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+spy "$SPY_LOG" run_tty 'PIN for token' "$PIN" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
 	--pkcs11-uri 'pkcs11:token=qlikpad;object=jwt' --pkcs11-module "$SPY_MODULE" --pkcs11-pin-file "$RIGHT_F"
 assert_log INFO "enter the PIN for token 'qlikpad' on the reader's PIN pad"
 assert_spy_count "$SPY_LOG" C_Login 1

@@ -174,7 +174,7 @@ start_server
 CLIENT_ENV=("P11_KIT_SERVER_ADDRESS=$ADDRESS" "SOFTHSM2_CONF=$T_TMP/none/softhsm2.conf")
 # The server and the child serving the connection, killed once the prompt shows.
 with_env "${CLIENT_ENV[@]}" "TTY_RUN_BEFORE=pkill -9 -P $SERVER_PID; kill -9 $SERVER_PID; sleep 0.3" -- \
-	run_tty "$PIN" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
+	run_tty 'PIN for token' "$PIN" "$QSJWT_BIN" create-qseow "${CLAIMS[@]}" \
 	--pkcs11-uri "pkcs11:token=qlik;object=jwt-signing?module-path=$CLIENT_MODULE"
 assert_fails 1 "token 'qlik' failed during the login: CKR_DEVICE_" "a token or connection failure, not a wrong PIN"
 assert_not_contains "$ERR" "wrong PIN for token"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Shared helpers for the verify tests (qs-jwt decode and create-qscloud).
 # Source it from a test script:
 #
@@ -26,35 +27,13 @@ if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 t_need_tools openssl faketime base64 timeout "$PY" cmp
 t_tmp verify
 
-# The reference vectors' iat (2030-01-01T00:00:00Z; exp is one hour later).
+# The reference vectors' iat (2030-01-01T00:00:00Z; exp is one hour later),
+# without common.sh's '@': run_at adds it.
 PINNED='2030-01-01 00:00:00'
 
 # ---- running ------------------------------------------------------------------------
 
-# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC; stdin is
-# /dev/null (never a terminal). A hang is cut after 60 s (exit 124).
-run() {
-	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-	_check_sanitizers
-}
-
-# A sanitizer report fails the case whatever the exit code (ASan exits 1,
-# the code of many expected errors).
-_check_sanitizers() {
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ' "$ERR"; then
-		fail "sanitizer report on stderr: $(grep -m1 -E 'Sanitizer|runtime error: ' "$ERR" | head -c 300)"
-	fi
-}
-
-# run_stdin FILE CMD...: as run, with FILE on stdin.
-run_stdin() {
-	local in=$1
-	shift
-	timeout -k 5 60 "$@" >"$OUT" 2>"$ERR" <"$in"
-	RC=$?
-	_check_sanitizers
-}
+# run, run_stdin (a sanitizer report fails the case): tests/lib/common.sh.
 
 # run_at 'YYYY-MM-DD HH:MM:SS' CMD...: as run, the clock starting at that
 # UTC time.
@@ -120,17 +99,6 @@ assert_stdout_is() {
 		diff -u "$want" "$OUT" | sed -n '3,40p' | sed 's/^/    /'
 		return 1
 	fi
-}
-
-# assert_usage_error NEEDLE CMD: a usage error of `qs-jwt CMD`
-# (assert_usage_error_of, tests/lib/common.sh).
-assert_usage_error() { assert_usage_error_of "$2" "$1"; }
-
-# A malformed token: exit 1, nothing on stdout, an ERROR line with NEEDLE.
-assert_malformed() {
-	assert_rc 1 || return 1
-	assert_empty_stdout
-	assert_log ERROR "$1"
 }
 
 # ---- decode's output ------------------------------------------------------------------
@@ -266,21 +234,6 @@ out = b"".join(int.from_bytes(x, "big").to_bytes(half, "big") for x in (r, s))
 sys.stdout.buffer.write(out)' "$1"
 }
 
-# raw2der: R || S (stdin) to an ECDSA DER signature.
-raw2der() {
-	"$PY" -c '
-import sys
-d = sys.stdin.buffer.read(); h = len(d) // 2
-def integer(b):
-    b = b.lstrip(b"\0") or b"\0"
-    if b[0] & 0x80: b = b"\0" + b
-    return b"\x02" + length(len(b)) + b
-def length(n):
-    return bytes([n]) if n < 0x80 else b"\x81" + bytes([n])
-body = integer(d[:h]) + integer(d[h:])
-sys.stdout.buffer.write(b"\x30" + length(len(body)) + body)'
-}
-
 _md_of() {
 	case $1 in
 	??256) echo sha256 ;;
@@ -335,49 +288,10 @@ make_jwt() {
 	printf '%s.%s.%s' "$h" "$p" "$s"
 }
 
-# jwt_verifies TOKEN PUBKEY_OR_CERT [ALG]: openssl verifies the signature over
-# header.payload (RSxxx, ESxxx; ES signatures are converted to DER); a
-# certificate (PEM or DER) stands for its public key.
-jwt_verifies() {
-	local tok=$1 pub=$2 alg=${3:-RS256} md d
-	md=$(_md_of "$alg") || return 1
-	[[ $tok =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || return 1
-	d=$(mktemp -d "$T_TMP/jwtv.XXXXXX")
-	printf '%s' "${tok%.*}" >"$d/input"
-	b64url_decode "${tok##*.}" >"$d/sig" || return 1
-	case $alg in
-	ES*) raw2der <"$d/sig" >"$d/sig.der" && mv "$d/sig.der" "$d/sig" ;;
-	esac
-	# A certificate (PEM or DER): verify with its public key.
-	if openssl x509 -in "$pub" -noout -pubkey >"$d/pub.pem" 2>/dev/null ||
-		openssl x509 -inform DER -in "$pub" -noout -pubkey >"$d/pub.pem" 2>/dev/null; then
-		pub=$d/pub.pem
-	fi
-	openssl dgst "-$md" -verify "$pub" -signature "$d/sig" "$d/input" >"$d/out" 2>&1 &&
-		grep -qx 'Verified OK' "$d/out"
-}
-
 # assert_openssl_verifies TOKEN PUBKEY_PEM [ALG]
 assert_openssl_verifies() {
 	if ! jwt_verifies "$@"; then
 		fail "openssl does not verify the ${3:-RS256} signature of '$1' with $2"
-		return 1
-	fi
-}
-
-# The stdout of the last run is exactly one line with a JWT. Sets TOKEN.
-assert_token_stdout() {
-	TOKEN=
-	local lines
-	lines=$(wc -l <"$OUT")
-	if [ "$lines" != 1 ] || [ "$(tail -c 1 "$OUT" | od -An -tx1 | tr -d ' ')" != 0a ]; then
-		fail "stdout should be one newline-terminated line, got $lines lines"
-		_show_last_run
-		return 1
-	fi
-	TOKEN=$(cat "$OUT")
-	if ! [[ $TOKEN =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; then
-		fail "stdout is not a JWT: $(head -c 200 "$OUT")"
 		return 1
 	fi
 }

@@ -126,24 +126,24 @@ $NOT_CHECKED"
 
 begin "usage: neither --jwt nor --jwt-file"
 dec --cert-publickey-file "$PUB"
-assert_usage_error "give exactly one of --jwt and --jwt-file" decode
+assert_usage_error_of decode "give exactly one of --jwt and --jwt-file"
 
 begin "usage: both --jwt and --jwt-file"
 dec --jwt "$ALL" --jwt-file "$VEC/all-claims.jwt"
-assert_usage_error "give exactly one of --jwt and --jwt-file" decode
+assert_usage_error_of decode "give exactly one of --jwt and --jwt-file"
 
 begin "usage: --jwt and --jwt-file - together"
 dec_stdin "$VEC/all-claims.jwt" --jwt "$ALL" --jwt-file -
-assert_usage_error "give exactly one of --jwt and --jwt-file" decode
+assert_usage_error_of decode "give exactly one of --jwt and --jwt-file"
 
 begin "usage: --expected-audience without a key"
 dec --jwt "$ALL" --expected-audience qlik-aud
-assert_usage_error "--expected-audience needs a key" decode
+assert_usage_error_of decode "--expected-audience needs a key"
 
 begin "usage: --clock-skew not a whole number of seconds"
 for bad in -5 abc 1.5 '' 10s 31557601; do
 	dec --jwt "$ALL" --cert-publickey-file "$PUB" --clock-skew "$bad"
-	assert_usage_error "--clock-skew must be a whole number of seconds" decode
+	assert_usage_error_of decode "--clock-skew must be a whole number of seconds"
 done
 
 begin "--jwt-file that does not exist: exit 1, nothing on stdout"
@@ -163,12 +163,12 @@ S=$(printf 'sig' | b64url)
 malformed() {
 	begin "malformed: $1"
 	dec --jwt "$2"
-	assert_malformed "malformed token: $3"
+	assert_runtime_error "malformed token: $3"
 	printf '%s\n' "$2" >"$D/bad.jwt"
 	dec --jwt-file "$D/bad.jwt" --json
-	assert_malformed "malformed token: $3"
+	assert_runtime_error "malformed token: $3"
 	dec --jwt "$2" --cert-publickey-file "$PUB" --minimal-output
-	assert_malformed "malformed token: $3"
+	assert_runtime_error "malformed token: $3"
 }
 
 malformed "empty" "" "it is empty"
@@ -226,9 +226,9 @@ begin "a token one byte over 64 KiB: malformed, exit 1"
 token_of_length 65537 >"$D/64k1.jwt"
 assert_eq 65537 "$(wc -c <"$D/64k1.jwt")" "size of the token"
 dec --jwt-file "$D/64k1.jwt"
-assert_malformed "malformed token: it is larger than 64 KiB"
+assert_runtime_error "malformed token: it is larger than 64 KiB"
 dec_stdin "$D/64k1.jwt" --jwt-file - --json
-assert_malformed "malformed token: it is larger than 64 KiB"
+assert_runtime_error "malformed token: it is larger than 64 KiB"
 
 begin "a token one byte over 64 KiB given with --jwt: exit 1 (malformed input), nothing on stdout"
 dec --jwt "$(cat "$D/64k1.jwt")"

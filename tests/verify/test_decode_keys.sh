@@ -101,19 +101,19 @@ assert_check_fails signature "the RS256 signature does not verify with the key (
 
 begin "usage: --jwt-file - and --cert-publickey - together"
 dec_stdin "$VEC/all-claims.jwt" --jwt-file - --cert-publickey -
-assert_usage_error "--jwt-file - and --cert-publickey - cannot both read standard input" decode
+assert_usage_error_of decode "--jwt-file - and --cert-publickey - cannot both read standard input"
 
 begin "usage: two keys"
 dec --jwt "$ALL" --cert-publickey-file "$PUB" --cert-publickey "$(cat "$PUB")"
-assert_usage_error "give at most one key" decode
+assert_usage_error_of decode "give at most one key"
 dec --jwt "$ALL" --cert-publickey-file "$PUB" --pkcs11-uri 'pkcs11:token=T;object=jwt'
-assert_usage_error "give at most one key" decode
+assert_usage_error_of decode "give at most one key"
 
 begin "usage: PKCS#11 options without --pkcs11-uri"
 dec --jwt "$ALL" --cert-publickey-file "$PUB" --pkcs11-pin-file "$K/pin"
-assert_usage_error "the PKCS#11 options only apply with --pkcs11-uri" decode
+assert_usage_error_of decode "the PKCS#11 options only apply with --pkcs11-uri"
 dec --jwt "$ALL" --pkcs11-module /nonexistent.so
-assert_usage_error "the PKCS#11 options only apply with --pkcs11-uri" decode
+assert_usage_error_of decode "the PKCS#11 options only apply with --pkcs11-uri"
 
 # ---- key files that do not work ---------------------------------------------------------
 

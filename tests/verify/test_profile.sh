@@ -349,20 +349,20 @@ assert_check_fails kid "no 'kid' header parameter; expected 'k'"
 begin "usage: --profile takes qseow or qscloud"
 for bad in QSCLOUD qsc '' saas; do
 	dec --jwt "$ALL" --cert-publickey-file "$PUB" --profile "$bad"
-	assert_usage_error "--profile takes 'qseow' or 'qscloud', not '$bad'" decode
+	assert_usage_error_of decode "--profile takes 'qseow' or 'qscloud', not '$bad'"
 done
 
 begin "usage: --profile, --expected-issuer, --expected-keyid need a key"
 for opt in "--profile qscloud" "--profile qseow" "--expected-issuer i" "--expected-keyid k"; do
 	# shellcheck disable=SC2086 # option and value
 	dec --jwt "$ALL" $opt
-	assert_usage_error "${opt% *} needs a key to verify with (--cert-publickey-file, --cert-publickey or --pkcs11-uri)" decode
+	assert_usage_error_of decode "${opt% *} needs a key to verify with (--cert-publickey-file, --cert-publickey or --pkcs11-uri)"
 done
 
 begin "usage: --userid-claim and --userdir-claim only with --profile qseow"
 dec --jwt "$ALL" --cert-publickey-file "$PUB" --userid-claim uid
-assert_usage_error "--userid-claim only applies with --profile qseow" decode
+assert_usage_error_of decode "--userid-claim only applies with --profile qseow"
 dec --jwt "$ALL" --cert-publickey-file "$PUB" --profile qscloud --userdir-claim dir
-assert_usage_error "--userdir-claim only applies with --profile qseow" decode
+assert_usage_error_of decode "--userdir-claim only applies with --profile qseow"
 
 finish

@@ -250,14 +250,14 @@ done
 begin "--expires over 3600 s: refused (exit 2) naming Qlik Cloud's rule, nothing on stdout"
 for pair in 3601s:3601 2h:7200 61m:3660 3601000ms:3601 8h:28800 7d:604800 1y:31557600; do
 	qsc_pinned --issuer i --keyid k --sub s --expires "${pair%%:*}" --cert-privatekey-file "$PRIV"
-	assert_usage_error "--expires '${pair%%:*}': Qlik Cloud rejects a token whose exp is more than 3600 s after nbf (this one: ${pair#*:} s)" create-qscloud
+	assert_usage_error_of create-qscloud "--expires '${pair%%:*}': Qlik Cloud rejects a token whose exp is more than 3600 s after nbf (this one: ${pair#*:} s)"
 done
 
 begin "--expires 2h with --cert-create: refused before any key or file is made"
 mkdir -p "$Q/refused"
 in_dir "$Q/refused" qsc_pinned --issuer i --keyid k --sub s --expires 2h --cert-create --cert-create-expires-days 30 \
 	--cert-create-key-bits 2048
-assert_usage_error "Qlik Cloud rejects a token whose exp is more than 3600 s after nbf" create-qscloud
+assert_usage_error_of create-qscloud "Qlik Cloud rejects a token whose exp is more than 3600 s after nbf"
 assert_eq "" "$(ls -A "$Q/refused")" "files in the directory"
 
 begin "--expires without a unit is milliseconds, with a warning"
@@ -293,46 +293,46 @@ assert_empty_stderr
 
 begin "usage: --issuer missing"
 qsc --keyid k --expires 60m --cert-privatekey-file "$PRIV"
-assert_usage_error "required option '--issuer <issuer>' not specified" create-qscloud
+assert_usage_error_of create-qscloud "required option '--issuer <issuer>' not specified"
 
 begin "usage: --keyid missing"
 qsc --issuer i --expires 60m --cert-privatekey-file "$PRIV"
-assert_usage_error "required option '--keyid <keyid> (or --keyid-from-key)' not specified" create-qscloud
+assert_usage_error_of create-qscloud "required option '--keyid <keyid> (or --keyid-from-key)' not specified"
 
 begin "usage: --expires missing"
 qsc --issuer i --keyid k --cert-privatekey-file "$PRIV"
-assert_usage_error "required option '--expires <expires>' not specified" create-qscloud
+assert_usage_error_of create-qscloud "required option '--expires <expires>' not specified"
 
 begin "usage: --useremail without --useremail-verified"
 qsc --issuer i --keyid k --expires 60m --useremail a@b --cert-privatekey-file "$PRIV"
-assert_usage_error "--useremail needs --useremail-verified true|false" create-qscloud
+assert_usage_error_of create-qscloud "--useremail needs --useremail-verified true|false"
 
 begin "usage: --useremail-verified without --useremail"
 qsc --issuer i --keyid k --expires 60m --useremail-verified true --cert-privatekey-file "$PRIV"
-assert_usage_error "--useremail-verified only applies with --useremail" create-qscloud
+assert_usage_error_of create-qscloud "--useremail-verified only applies with --useremail"
 qsc --issuer i --keyid k --expires 60m --useremail-verified false --cert-privatekey-file "$PRIV"
-assert_usage_error "--useremail-verified only applies with --useremail" create-qscloud
+assert_usage_error_of create-qscloud "--useremail-verified only applies with --useremail"
 
 begin "usage: --useremail-verified takes true or false only"
 for bad in yes TRUE 1 ''; do
 	qsc --issuer i --keyid k --expires 60m --useremail a@b --useremail-verified "$bad" \
 		--cert-privatekey-file "$PRIV"
-	assert_usage_error "--useremail-verified takes 'true' or 'false', not '$bad'" create-qscloud
+	assert_usage_error_of create-qscloud "--useremail-verified takes 'true' or 'false', not '$bad'"
 done
 
 begin "usage: --alg not RS256/384/512"
 for bad in ES256 HS256 none rs256; do
 	qsc "${FULL[@]}" --alg "$bad" --cert-privatekey-file "$PRIV"
-	assert_usage_error "$bad" create-qscloud
+	assert_usage_error_of create-qscloud "$bad"
 done
 
 begin "usage: no key source"
 qsc "${FULL[@]}"
-assert_usage_error "no signing key: give one of --cert-privatekey-file, --cert-privatekey, --pkcs11-uri or --cert-create" create-qscloud
+assert_usage_error_of create-qscloud "no signing key: give one of --cert-privatekey-file, --cert-privatekey, --pkcs11-uri or --cert-create"
 
 begin "usage: a bad --expires"
 qsc --issuer i --keyid k --expires soon --cert-privatekey-file "$PRIV"
-assert_usage_error "--expires 'soon' is not a timespan" create-qscloud
+assert_usage_error_of create-qscloud "--expires 'soon' is not a timespan"
 
 # ---- key sources ------------------------------------------------------------------------------
 
@@ -477,9 +477,9 @@ assert_eq "publickey.pem" "$(cd "$Q/pubexists" && echo *)" "files in the directo
 
 begin "usage: --keyid and --keyid-from-key together, or neither"
 qsc --issuer i --keyid k --keyid-from-key --expires 60m --cert-privatekey-file "$PRIV"
-assert_usage_error "give --keyid or --keyid-from-key, not both" create-qscloud
+assert_usage_error_of create-qscloud "give --keyid or --keyid-from-key, not both"
 qsc --issuer i --expires 60m --cert-privatekey-file "$PRIV"
-assert_usage_error "required option '--keyid <keyid> (or --keyid-from-key)' not specified" create-qscloud
+assert_usage_error_of create-qscloud "required option '--keyid <keyid> (or --keyid-from-key)' not specified"
 
 # ---- a SoftHSM2 key ----------------------------------------------------------------------------
 
