@@ -241,6 +241,16 @@ static int is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		++*(unsigned *)cls;
+	return MHD_YES;
+}
+
 /* The checks before a body is read: 0 to go on, else the status of the
  * refusal with *msg. */
 static int check_head(struct MHD_Connection *conn, const request *q, size_t *length,
@@ -251,9 +261,17 @@ static int check_head(struct MHD_Connection *conn, const request *q, size_t *len
 	const char *te =
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	unsigned long long n = 0;
+	unsigned n_cl = 0;
 
 	if (!q->r->has_body)
 		return 0;
+	/* Two lengths leave the body's end to a guess (RFC 9112, 6.3: an
+	 * unrecoverable error); libmicrohttpd takes one of them. */
+	(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_length, &n_cl);
+	if (n_cl > 1) {
+		*msg = "more than one Content-Length";
+		return 400;
+	}
 	if (cl == NULL || te != NULL) {
 		*msg = "a Content-Length is required (no chunked bodies)";
 		return 411;

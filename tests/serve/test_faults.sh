@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# qs-jwt serve against hostile clients, one service on a unix socket, a
+# loopback TCP port and an https port at once: a table of malformed requests
+# sent as raw bytes (python3 sockets), each with its exact answer or a
+# closed connection, no token in any answer and an audit line for every one
+# that reached a route; a 100 MB body over plain HTTP and TLS refused at
+# once (413) without being read; 10,000 idle connections (or as many as the
+# hard RLIMIT_NOFILE allows) while other clients get tokens, dropped after
+# --connection-timeout; clients that drop the connection mid-request and
+# mid-TLS-handshake. The service's open file descriptors (/proc/PID/fd) come
+# back to where they were, and its RSS is reported.
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=pki.sh
+. "$(dirname "$0")/pki.sh"
+
+U='{"userid":"jdoe","userdir":"ACME","username":"John Doe","useremail":"j@example.com","expires":"1h","audience":"qlik-aud"}'
+PORT=$(free_port)
+TPORT=$(free_port)
+URL=https://127.0.0.1:$PORT
+TIMEOUT=3
+
+cat >"$T_TMP/policy.json" <<EOP
+{"clients": [
+  {"name": "local", "match": {"uid": $(id -u)}, "allow": {"userdir": ["*"], "userid": ["*"], "audience": ["*"]}},
+  {"name": "lo", "match": {"loopback": true}, "allow": {"userdir": ["*"], "userid": ["*"], "audience": ["*"]}},
+  {"name": "tls", "match": {"cert_subject": "CN=client,O=Test"}, "allow": {"userdir": ["*"], "userid": ["*"], "audience": ["*"]}}]}
+EOP
+
+fds() { find "/proc/$SERVE_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVE_PID/status"; }
+# wait_fds N: wait (at most 30 s) until the service holds at most N fds.
+wait_fds() {
+	local i
+	for i in $(seq 1 300); do
+		[ "$(fds)" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "the service holds $(fds) file descriptors, not $1 as before"
+	ls -l "/proc/$SERVE_PID/fd" | tail -n +2 | awk '{ print $NF }' | sort | uniq -c | sort -rn | head -5
+}
+# good_clients: a token on each listener, verified.
+good_clients() {
+	local what=$1
+	req POST /v1/qseow "$U"
+	assert_status 200 && verify_jwt "$(body_field token)" "$PUB"
+	STATUS=$(curl -s -m 20 -o "$BODY_FILE" -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary "$U" "http://127.0.0.1:$TPORT/v1/qseow")
+	assert_status 200 && verify_jwt "$(body_field token)" "$PUB"
+	treq client POST /v1/qseow "$U"
+	assert_status 200 && verify_jwt "$(body_field token)" "$PUB"
+	[ "$T_CASE_FAILED" = 0 ] || fail "good clients $what"
+}
+
+serve_start --listen "unix:$SOCK" --listen "tcp:127.0.0.1:$TPORT" --listen "https:127.0.0.1:$PORT" \
+	--tls-cert "$PKI/server.pem" --tls-key "$PKI/server.key" --tls-client-ca "$PKI/ca.pem" \
+	--connection-timeout "$TIMEOUT" --policy "$T_TMP/policy.json" --audit-log "$AUDIT" \
+	--cert-privatekey-file "$KEY" || exit 1
+good_clients "at the start"
+FD0=$(fds)
+RSS0=$(rss_kb)
+echo "the service at the start: $FD0 open file descriptors, RSS $RSS0 KiB"
+
+# ---- malformed requests ---------------------------------------------------------------------
+
+begin "malformed requests: each its exact answer or a closed connection, never a token; audited when a route was reached"
+n0=$(audit_lines)
+# name|expected: STATUS JSON-BODY (the service's answer), STATUS html
+# (libmicrohttpd's own, before any route), or close (no answer).
+cat >"$T_TMP/corpus.want" <<'EOF_WANT'
+binary-junk|close
+no-version|400 html
+bad-version|505 html
+no-method|close
+bare-lf-junk|close
+uri-70k|414 html
+header-line-70k|431 html
+headers-10000|431 html
+header-no-colon|400 html
+header-space-in-name|200 {"status":"ok"}
+chunked-bad-size|411 {"error":"a Content-Length is required (no chunked bodies)"}
+chunk-size-overflow|411 {"error":"a Content-Length is required (no chunked bodies)"}
+chunked-get-bad-size|200 {"status":"ok"}
+content-length-junk|400 html
+content-length-negative|400 html
+content-length-2^64+1|413 html
+content-length-twice|400 {"error":"more than one Content-Length"}
+content-length-twice-equal|400 {"error":"more than one Content-Length"}
+content-length-and-chunked|411 {"error":"a Content-Length is required (no chunked bodies)"}
+body-shorter-than-length|close
+body-longer-than-length|400 {"error":"the body is not a JSON object"}
+json-truncated|400 {"error":"the body is not a JSON object"}
+json-not-utf8-overlong|400 {"error":"the body is not valid UTF-8"}
+json-not-utf8-surrogate|400 {"error":"the body is not valid UTF-8"}
+json-nul-escape|400 {"error":"a value holds a NUL character (\\u0000)"}
+expires-1e999|400 {"error":"field 'expires' must be a string"}
+expires-2^64+1|400 {"error":"field 'expires' must be a string"}
+expires-2^64+1s|400 {"error":"expires '18446744073709551617s' puts exp outside 1970 to 9999"}
+expires-1e999-string|400 {"error":"expires '1e999' is not a timespan (e.g. 60m, 8h, 7d)"}
+userid-number-1e999|400 {"error":"field 'userid' must be a string"}
+duplicate-key|400 {"error":"field 'userid' given twice"}
+depth-bomb-array|400 {"error":"the body is not a JSON object"}
+depth-bomb-in-groups|400 {"error":"the body is not a JSON object"}
+depth-bomb-objects|400 {"error":"the body is not a JSON object"}
+EOF_WANT
+timeout 120 python3 - "$SOCK" "$U" >"$T_TMP/corpus.got" 2>"$T_TMP/corpus.err" <<'EOF_PY'
+import re, socket, sys
+sock, u = sys.argv[1], sys.argv[2].encode()
+H = b"Host: x\r\nConnection: close\r\n"
+def post(body, extra=b"", length=None):
+    n = len(body) if length is None else length
+    return (b"POST /v1/qseow HTTP/1.1\r\n" + H + b"Content-Type: application/json\r\n"
+            + b"Content-Length: %d\r\n" % n + extra + b"\r\n" + body)
+def chunked(chunks, path=b"/v1/qseow", method=b"POST"):
+    return (method + b" " + path + b" HTTP/1.1\r\n" + H + b"Content-Type: application/json\r\n"
+            + b"Transfer-Encoding: chunked\r\n\r\n" + chunks)
+def with_len(value, body=b"{}"):
+    return (b"POST /v1/qseow HTTP/1.1\r\n" + H + b"Content-Type: application/json\r\n"
+            + value + b"\r\n" + body)
+cases = [
+    ("binary-junk", b"\x00\x01\x02\xff\xfe junk\r\n\r\n"),
+    ("no-version", b"GET /healthz\r\n\r\n"),
+    ("bad-version", b"GET /healthz HTTP/9.9\r\n" + H + b"\r\n"),
+    ("no-method", b" /healthz HTTP/1.1\r\n" + H + b"\r\n"),
+    ("bare-lf-junk", b"\n\n\n\x7f\x7f\n\n"),
+    ("uri-70k", b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n" + H + b"\r\n"),
+    ("header-line-70k", b"GET /healthz HTTP/1.1\r\n" + H + b"X-A: " + b"a" * 70000 + b"\r\n\r\n"),
+    ("headers-10000", b"GET /healthz HTTP/1.1\r\n" + H + b"".join(b"X-%d: a\r\n" % i for i in range(10000)) + b"\r\n"),
+    ("header-no-colon", b"GET /healthz HTTP/1.1\r\n" + H + b"NoColonHere\r\n\r\n"),
+    ("header-space-in-name", b"GET /healthz HTTP/1.1\r\n" + H + b"X A: b\r\n\r\n"),
+    ("chunked-bad-size", chunked(b"zz\r\nabc\r\n0\r\n\r\n")),
+    ("chunk-size-overflow", chunked(b"FFFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n")),
+    ("chunked-get-bad-size", chunked(b"zz\r\nabc\r\n0\r\n\r\n", b"/healthz", b"GET")),
+    ("content-length-junk", with_len(b"Content-Length: abc\r\n")),
+    ("content-length-negative", with_len(b"Content-Length: -1\r\n")),
+    ("content-length-2^64+1", with_len(b"Content-Length: 18446744073709551617\r\n")),
+    ("content-length-twice", with_len(b"Content-Length: 2\r\nContent-Length: 5\r\n")),
+    ("content-length-twice-equal", with_len(b"Content-Length: 2\r\nContent-Length: 2\r\n")),
+    ("content-length-and-chunked", with_len(b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", b"2\r\n{}\r\n0\r\n\r\n")),
+    ("body-shorter-than-length", post(u, length=len(u) + 10)),
+    ("body-longer-than-length", post(u, length=2)[:-len(u)] + b"{\"" + u),
+    ("json-truncated", post(u[:-1])),
+    ("json-not-utf8-overlong", post(b'{"userid":"\xc0\xaf"}')),
+    ("json-not-utf8-surrogate", post(b'{"userid":"\xed\xa0\x80"}')),
+    ("json-nul-escape", post(b'{"userid":"a\\u0000b"}')),
+    ("expires-1e999", post(u.replace(b'"1h"', b"1e999"))),
+    ("expires-2^64+1", post(u.replace(b'"1h"', b"18446744073709551617"))),
+    ("expires-2^64+1s", post(u.replace(b'"1h"', b'"18446744073709551617s"'))),
+    ("expires-1e999-string", post(u.replace(b'"1h"', b'"1e999"'))),
+    ("userid-number-1e999", post(u.replace(b'"jdoe"', b"1e999"))),
+    ("duplicate-key", post(u[:-1] + b',"userid":"root"}')),
+    ("depth-bomb-array", post(b"[" * 30000 + b"]" * 30000)),
+    ("depth-bomb-in-groups", post(u[:-1] + b',"groups":' + b"[" * 20000 + b"]" * 20000 + b"}")),
+    ("depth-bomb-objects", post(b'{"a":' * 10000 + b"1" + b"}" * 10000)),
+]
+for name, raw in cases:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    s.connect(sock)
+    data = b""
+    try:
+        s.sendall(raw)
+    except OSError:
+        pass  # refused before all was sent: the answer may still be there
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except socket.timeout:
+        data += b"<timeout>"
+    except OSError:
+        pass  # reset after the answer (unread bytes at close)
+    s.close()
+    if b'"token"' in data:
+        print("TOKEN in the answer to", name, file=sys.stderr)
+    m = re.match(rb"HTTP/1\.1 (\d{3}) [^\r]*\r\n(.*?)\r\n\r\n(.*)", data, re.S)
+    if not m:
+        print("%s|%s" % (name, "close" if data == b"" else "junk " + repr(data[:100])))
+        continue
+    body = m.group(3)
+    if b"Content-Type: application/json" in m.group(2):
+        print("%s|%s %s" % (name, m.group(1).decode(), body.decode("utf-8", "replace").strip()))
+    else:
+        print("%s|%s html" % (name, m.group(1).decode()))
+EOF_PY
+diff "$T_TMP/corpus.want" "$T_TMP/corpus.got" >"$T_TMP/corpus.diff" || fail "answers (want, got): $(cat "$T_TMP/corpus.diff")"
+[ -s "$T_TMP/corpus.err" ] && fail "$(cat "$T_TMP/corpus.err")"
+# Every answer with a JSON body but the GET /healthz one came from a route:
+# one audit line each, with its status, in order; libmicrohttpd's own
+# refusals (html) and closed connections never reached one.
+grep -v '{"status":"ok"}' "$T_TMP/corpus.want" | sed -n 's/^[^|]*|\([0-9]*\) {.*/\1/p' >"$T_TMP/audit.want"
+tail -n +$((n0 + 1)) "$AUDIT" | sed -n 's/.*"status":\([0-9]*\).*/\1/p' >"$T_TMP/audit.got"
+diff "$T_TMP/audit.want" "$T_TMP/audit.got" >/dev/null ||
+	fail "audit statuses (want, got): $(paste -d' ' "$T_TMP/audit.want" "$T_TMP/audit.got" | tr '\n' ',')"
+assert_not_contains "$AUDIT" '"token":'
+good_clients "after the malformed requests"
+wait_fds "$FD0"
+
+# ---- the end ---------------------------------------------------------------------------------
+
+begin "the service stops cleanly after all of it"
+serve_stop
+assert_eq 0 "$SERVE_RC" "exit code after SIGTERM"
+
+finish
