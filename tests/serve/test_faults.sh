@@ -197,6 +197,40 @@ assert_not_contains "$AUDIT" '"token":'
 good_clients "after the malformed requests"
 wait_fds "$FD0"
 
+# ---- a 100 MB body ---------------------------------------------------------------------------
+
+begin "a 100 MB body over the unix socket, loopback TCP and TLS, with and without Expect: 413 at once, not read, RSS flat"
+head -c $((100 * 1024 * 1024)) /dev/zero >"$T_TMP/100m.json"
+n0=$(audit_lines)
+rss_before=$(rss_kb)
+for how in unix tcp tls; do
+	for expect in 'Expect:' 'Expect: 100-continue'; do
+		case $how in
+		unix) args=(--unix-socket "$SOCK" http://qs-jwt/v1/qseow) ;;
+		tcp) args=("http://127.0.0.1:$TPORT/v1/qseow") ;;
+		tls) args=(--cacert "$PKI/ca.pem" --cert "$PKI/client.pem" --key "$PKI/client.key" "$URL/v1/qseow") ;;
+		esac
+		t0=$(date +%s%N)
+		out=$(curl -s -m 60 -o "$BODY_FILE" -w '%{http_code} %{size_upload}' -H "$expect" \
+			-H 'Content-Type: application/json' --data-binary "@$T_TMP/100m.json" "${args[@]}")
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		STATUS=${out%% *}
+		sent=${out##* }
+		echo "100 MB body, $how, '$expect': $STATUS after $ms ms, $sent bytes sent before the refusal"
+		assert_status 413 "the body is larger than 64 KiB"
+		[ "$sent" -lt $((100 * 1024 * 1024)) ] || fail "$how, '$expect': the whole body was sent ($sent bytes)"
+		[ "$ms" -lt 20000 ] || fail "$how, '$expect': the refusal took $ms ms"
+	done
+done
+rss_after=$(rss_kb)
+echo "RSS before the 100 MB bodies $rss_before KiB, after $rss_after KiB"
+[ "$rss_after" -le $((rss_before + 4096)) ] || fail "RSS grew from $rss_before to $rss_after KiB"
+assert_eq $((n0 + 6)) "$(audit_lines)" "an audit line per refused body"
+assert_eq "failed 413" "$(audit_last decision status)" "the last audit line"
+good_clients "after the 100 MB bodies"
+wait_fds "$FD0"
+rm -f "$T_TMP/100m.json"
+
 # ---- the end ---------------------------------------------------------------------------------
 
 begin "the service stops cleanly after all of it"
