@@ -17,7 +17,9 @@ U='{"userid":"jdoe","userdir":"ACME","username":"John Doe","useremail":"j@exampl
 PORT=$(free_port)
 TPORT=$(free_port)
 URL=https://127.0.0.1:$PORT
-TIMEOUT=3
+# Long enough for 10,000 connections to be accepted on a loaded machine
+# before the first of them is idle that long.
+TIMEOUT=8
 
 cat >"$T_TMP/policy.json" <<EOP
 {"clients": [
@@ -230,6 +232,76 @@ assert_eq "failed 413" "$(audit_last decision status)" "the last audit line"
 good_clients "after the 100 MB bodies"
 wait_fds "$FD0"
 rm -f "$T_TMP/100m.json"
+
+# ---- 10,000 idle connections ----------------------------------------------------------------
+
+begin "10,000 idle TCP connections (as many as RLIMIT_NOFILE allows): others get tokens, the idle ones dropped after --connection-timeout"
+# The service raised its soft limit to the hard one at start (cmd_serve.c);
+# this client does the same for itself.
+hard=$(ulimit -Hn)
+want=10000
+if [ "$hard" != unlimited ] && [ "$hard" -lt $((want + 100)) ]; then
+	want=$((hard - 100))
+	echo "NOTE: the hard RLIMIT_NOFILE is $hard: $want idle connections instead of 10,000"
+fi
+n0=$(audit_lines)
+timeout 120 python3 - "$TPORT" "$want" "$T_TMP/idle.ready" "$T_TMP/idle.go" >"$T_TMP/idle.out" 2>&1 <<'EOF_PY' &
+import os, resource, selectors, socket, sys, time
+port, want, ready, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+conns = []
+t0 = time.monotonic()
+for i in range(want):
+    s = socket.socket()
+    s.settimeout(30)
+    s.connect(("127.0.0.1", port))
+    conns.append(s)
+print("opened", len(conns), "in", round(time.monotonic() - t0, 1), "s")
+sys.stdout.flush()
+open(ready, "w").close()
+# Held idle until the test has made its requests and read the service's state.
+while not os.path.exists(go) and time.monotonic() - t0 < 60:
+    time.sleep(0.1)
+sel = selectors.DefaultSelector()
+for s in conns:
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+open_ = len(conns)
+t1 = time.monotonic()
+while open_ > 0 and time.monotonic() - t1 < 60:
+    for key, _ in sel.select(timeout=1):
+        try:
+            d = key.fileobj.recv(100)
+        except ConnectionResetError:
+            d = b""
+        if d:
+            print("data on an idle connection:", d[:60])
+        sel.unregister(key.fileobj)
+        key.fileobj.close()
+        open_ -= 1
+print("closed by the service", len(conns) - open_, "still open", open_)
+EOF_PY
+idle=$!
+for _ in $(seq 1 900); do [ -e "$T_TMP/idle.ready" ] && break; kill -0 "$idle" 2>/dev/null || break; sleep 0.1; done
+if [ -e "$T_TMP/idle.ready" ]; then
+	for _ in $(seq 1 100); do [ "$(fds)" -ge "$want" ] && break; sleep 0.1; done
+	held=$(fds)
+	good_clients "with $want idle connections"
+	echo "with $want idle connections: $(head -1 "$T_TMP/idle.out"); the service holds $held file descriptors, RSS $(rss_kb) KiB (at the start: $FD0, $RSS0 KiB)"
+	[ "$held" -ge "$want" ] || fail "the service holds $held file descriptors: it did not accept all $want"
+	[ "$(rss_kb)" -le 262144 ] || fail "RSS $(rss_kb) KiB with $want idle connections"
+	touch "$T_TMP/idle.go"
+else
+	fail "could not open $want connections: $(cat "$T_TMP/idle.out")"
+fi
+wait "$idle"
+assert_eq "closed by the service $want still open 0" "$(tail -1 "$T_TMP/idle.out")" "the idle connections after --connection-timeout $TIMEOUT"
+assert_not_contains "$T_TMP/idle.out" "data on an idle connection"
+wait_fds "$FD0"
+echo "after: $(fds) file descriptors, RSS $(rss_kb) KiB"
+assert_eq $((n0 + 3)) "$(audit_lines)" "audit lines: the good clients' only"
+good_clients "after the idle connections"
 
 # ---- the end ---------------------------------------------------------------------------------
 
