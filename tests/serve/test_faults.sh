@@ -42,7 +42,8 @@ wait_fds() {
 }
 # good_clients: a token on each listener, verified.
 good_clients() {
-	local what=$1
+	local what=$1 fails=$T_FAILS case_failed=$T_CASE_FAILED
+	T_CASE_FAILED=0
 	req POST /v1/qseow "$U"
 	assert_status 200 && verify_jwt "$(body_field token)" "$PUB"
 	STATUS=$(curl -s -m 20 -o "$BODY_FILE" -w '%{http_code}' -H 'Content-Type: application/json' \
@@ -50,13 +51,19 @@ good_clients() {
 	assert_status 200 && verify_jwt "$(body_field token)" "$PUB"
 	treq client POST /v1/qseow "$U"
 	assert_status 200 && verify_jwt "$(body_field token)" "$PUB"
-	[ "$T_CASE_FAILED" = 0 ] || fail "good clients $what"
+	[ "$T_CASE_FAILED" = 0 ] && T_CASE_FAILED=$case_failed
+	[ "$T_CASE_FAILED" = 0 ] || [ "$T_FAILS" = "$fails" ] || fail "good clients $what"
 }
 
+# Started with a soft RLIMIT_NOFILE of 1024, as a login shell has it: the
+# service raises it to the hard limit itself, else the idle case below could
+# not be served.
+ulimit -Sn 1024
 serve_start --listen "unix:$SOCK" --listen "tcp:127.0.0.1:$TPORT" --listen "https:127.0.0.1:$PORT" \
 	--tls-cert "$PKI/server.pem" --tls-key "$PKI/server.key" --tls-client-ca "$PKI/ca.pem" \
 	--connection-timeout "$TIMEOUT" --policy "$T_TMP/policy.json" --audit-log "$AUDIT" \
 	--cert-privatekey-file "$KEY" || exit 1
+ulimit -Sn "$(ulimit -Hn)"
 good_clients "at the start"
 FD0=$(fds)
 RSS0=$(rss_kb)
@@ -235,28 +242,41 @@ rm -f "$T_TMP/100m.json"
 
 # ---- 10,000 idle connections ----------------------------------------------------------------
 
-begin "10,000 idle TCP connections (as many as RLIMIT_NOFILE allows): others get tokens, the idle ones dropped after --connection-timeout"
+begin "10,000 idle TCP connections, 1,000 on the unix socket, 1,000 on https (as RLIMIT_NOFILE allows): others get tokens, the idle ones dropped after --connection-timeout"
 # The service raised its soft limit to the hard one at start (cmd_serve.c);
 # this client does the same for itself.
 hard=$(ulimit -Hn)
-want=10000
-if [ "$hard" != unlimited ] && [ "$hard" -lt $((want + 100)) ]; then
-	want=$((hard - 100))
-	echo "NOTE: the hard RLIMIT_NOFILE is $hard: $want idle connections instead of 10,000"
+n_tcp=10000 n_unix=1000 n_tls=1000
+if [ "$hard" != unlimited ] && [ "$hard" -lt $((n_tcp + n_unix + n_tls + 100)) ]; then
+	n_tcp=$((hard - n_unix - n_tls - 100))
+	echo "NOTE: the hard RLIMIT_NOFILE is $hard: $n_tcp idle TCP connections instead of 10,000"
+	[ "$n_tcp" -gt 0 ] || { fail "the hard RLIMIT_NOFILE ($hard) is too small for this case"; n_tcp=1; }
 fi
+want=$((n_tcp + n_unix + n_tls))
+assert_eq "$hard $hard" "$(awk '/^Max open files/ { print $4, $5 }' "/proc/$SERVE_PID/limits")" \
+	"the service's RLIMIT_NOFILE (soft, hard), started with soft 1024"
 n0=$(audit_lines)
-timeout 120 python3 - "$TPORT" "$want" "$T_TMP/idle.ready" "$T_TMP/idle.go" >"$T_TMP/idle.out" 2>&1 <<'EOF_PY' &
+timeout 150 python3 - "$TPORT" "$n_tcp" "$SOCK" "$n_unix" "$PORT" "$n_tls" "$T_TMP/idle.ready" "$T_TMP/idle.go" >"$T_TMP/idle.out" 2>&1 <<'EOF_PY' &
 import os, resource, selectors, socket, sys, time
-port, want, ready, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+tport, n_tcp, sock, n_unix, port, n_tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+ready, go = sys.argv[7], sys.argv[8]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 conns = []
 t0 = time.monotonic()
-for i in range(want):
-    s = socket.socket()
-    s.settimeout(30)
-    s.connect(("127.0.0.1", port))
-    conns.append(s)
+def opened(family, addr, n):
+    for i in range(n):
+        s = socket.socket(family)
+        s.settimeout(30)
+        s.connect(addr)
+        conns.append(s)
+opened(socket.AF_INET, ("127.0.0.1", tport), n_tcp)
+opened(socket.AF_UNIX, sock, n_unix)
+# https: a TCP connection that never starts its handshake.
+opened(socket.AF_INET, ("127.0.0.1", port), n_tls)
+tls = set(id(s) for s in conns[n_tcp + n_unix:])
+# What GnuTLS sends when it gives up on a handshake: a close_notify alert.
+CLOSE_NOTIFY = b"\x15\x03\x03\x00\x02\x01\x00"
 print("opened", len(conns), "in", round(time.monotonic() - t0, 1), "s")
 sys.stdout.flush()
 open(ready, "w").close()
@@ -275,7 +295,7 @@ while open_ > 0 and time.monotonic() - t1 < 60:
             d = key.fileobj.recv(100)
         except ConnectionResetError:
             d = b""
-        if d:
+        if d and not (id(key.fileobj) in tls and d == CLOSE_NOTIFY):
             print("data on an idle connection:", d[:60])
         sel.unregister(key.fileobj)
         key.fileobj.close()
@@ -287,10 +307,11 @@ for _ in $(seq 1 900); do [ -e "$T_TMP/idle.ready" ] && break; kill -0 "$idle" 2
 if [ -e "$T_TMP/idle.ready" ]; then
 	for _ in $(seq 1 100); do [ "$(fds)" -ge "$want" ] && break; sleep 0.1; done
 	held=$(fds)
+	rss=$(rss_kb)
 	good_clients "with $want idle connections"
-	echo "with $want idle connections: $(head -1 "$T_TMP/idle.out"); the service holds $held file descriptors, RSS $(rss_kb) KiB (at the start: $FD0, $RSS0 KiB)"
+	echo "with $n_tcp + $n_unix + $n_tls idle connections: $(head -1 "$T_TMP/idle.out"); the service holds $held file descriptors, RSS $rss KiB (at the start: $FD0, $RSS0 KiB)"
 	[ "$held" -ge "$want" ] || fail "the service holds $held file descriptors: it did not accept all $want"
-	[ "$(rss_kb)" -le 262144 ] || fail "RSS $(rss_kb) KiB with $want idle connections"
+	[ "$rss" -le 262144 ] || fail "RSS $rss KiB with $want idle connections"
 	touch "$T_TMP/idle.go"
 else
 	fail "could not open $want connections: $(cat "$T_TMP/idle.out")"
@@ -302,6 +323,52 @@ wait_fds "$FD0"
 echo "after: $(fds) file descriptors, RSS $(rss_kb) KiB"
 assert_eq $((n0 + 3)) "$(audit_lines)" "audit lines: the good clients' only"
 good_clients "after the idle connections"
+
+# ---- clients that drop the connection ------------------------------------------------------
+
+begin "clients that drop the connection mid-request (half the body sent) and mid-TLS-handshake: nothing leaks, others served"
+n0=$(audit_lines)
+timeout 120 python3 - "$SOCK" "$TPORT" "$PORT" "$PKI" "$U" >"$T_TMP/drop.out" 2>&1 <<'EOF_PY'
+import socket, ssl, sys
+sock, tport, port, pki, u = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5].encode()
+half = (b"POST /v1/qseow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(u)) + u[: len(u) // 2]
+ctx = ssl.create_default_context(cafile=pki + "/ca.pem")
+ctx.load_cert_chain(pki + "/client.pem", pki + "/client.key")
+ctx.check_hostname = False
+counts = {}
+def done(what):
+    counts[what] = counts.get(what, 0) + 1
+for i in range(50):
+    # Half a body on the unix socket and on loopback TCP, then gone.
+    s = socket.socket(socket.AF_UNIX); s.connect(sock); s.sendall(half); s.close(); done("unix half body")
+    s = socket.create_connection(("127.0.0.1", tport), 10); s.sendall(half); s.close(); done("tcp half body")
+    # Only the headers, then a reset (SO_LINGER 0).
+    s = socket.create_connection(("127.0.0.1", tport), 10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.sendall(half[: half.index(b"\r\n\r\n")]); s.close(); done("tcp headers, reset")
+    # TLS: half a ClientHello; a whole ClientHello, nothing more; a whole
+    # handshake, then half a body.
+    raw = socket.create_connection(("127.0.0.1", port), 10)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    try:
+        ctx.wrap_bio(inc, out).do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    raw.sendall(hello[: len(hello) // 2]); raw.close(); done("tls half ClientHello")
+    raw = socket.create_connection(("127.0.0.1", port), 10)
+    raw.sendall(hello); raw.recv(1); raw.close(); done("tls ClientHello, then gone")
+    c = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), 10))
+    c.sendall(half); c.close(); done("tls half body")
+for k, v in counts.items():
+    print(k, v)
+EOF_PY
+[ -s "$T_TMP/drop.out" ] && echo "$(tr '\n' ',' <"$T_TMP/drop.out")"
+[ "$(grep -c ' 50$' "$T_TMP/drop.out")" = 6 ] || fail "the dropping clients: $(cat "$T_TMP/drop.out")"
+good_clients "after the dropped connections"
+wait_fds "$FD0"
+assert_eq $((n0 + 3)) "$(audit_lines)" "audit lines: the good clients' only (a request that never ended is no decision)"
 
 # ---- the end ---------------------------------------------------------------------------------
 
