@@ -220,13 +220,25 @@ for how in unix tcp tls; do
 		tls) args=(--cacert "$PKI/ca.pem" --cert "$PKI/client.pem" --key "$PKI/client.key" "$URL/v1/qseow") ;;
 		esac
 		t0=$(date +%s%N)
+		: >"$BODY_FILE"
 		out=$(curl -s -m 60 -o "$BODY_FILE" -w '%{http_code} %{size_upload}' -H "$expect" \
 			-H 'Content-Type: application/json' --data-binary "@$T_TMP/100m.json" "${args[@]}")
+		rc=$?
 		ms=$((($(date +%s%N) - t0) / 1000000))
 		STATUS=${out%% *}
 		sent=${out##* }
-		echo "100 MB body, $how, '$expect': $STATUS after $ms ms, $sent bytes sent before the refusal"
-		assert_status 413 "the body is larger than 64 KiB"
+		echo "100 MB body, $how, '$expect': $STATUS (curl exit $rc) after $ms ms, $sent bytes sent before the refusal"
+		# Without Expect the service answers at once and closes without
+		# reading the rest (libmicrohttpd discards it): unread bytes at the
+		# close make a reset, which curl may meet while still sending (exit
+		# 55) or reading (56) (RFC 9112, 9.6). The answer is the 413 or
+		# nothing, never anything else.
+		if [ "$expect" = 'Expect:' ] && [ "$STATUS" = 000 ] && { [ "$rc" = 55 ] || [ "$rc" = 56 ]; }; then
+			[ -s "$BODY_FILE" ] && assert_eq '{"error":"the body is larger than 64 KiB"}' "$(cat "$BODY_FILE")" "the answer before the reset"
+		else
+			assert_eq 0 "$rc" "curl's exit code"
+			assert_status 413 "the body is larger than 64 KiB"
+		fi
 		[ "$sent" -lt $((100 * 1024 * 1024)) ] || fail "$how, '$expect': the whole body was sent ($sent bytes)"
 		[ "$ms" -lt 20000 ] || fail "$how, '$expect': the refusal took $ms ms"
 	done
