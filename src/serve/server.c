@@ -643,19 +643,18 @@ static unsigned conn_limit(size_t n_l, unsigned threads)
 	return per > 100000 ? 100000 : (unsigned)per;
 }
 
-static struct MHD_Daemon *start_daemon(server *s, listener *l, unsigned threads,
-				       unsigned timeout, unsigned limit)
+static struct MHD_Daemon *start_daemon(server *s, listener *l, unsigned threads, unsigned timeout,
+				       unsigned limit)
 {
 	unsigned flags =
 	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	if (l->kind != CALLER_TLS)
-		return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
-					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-					MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
-					threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-					MHD_OPTION_CONNECTION_LIMIT, limit,
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+		return MHD_start_daemon(
+		    flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+		    MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	/* The certificate and key come from a callback for every handshake
 	 * (SIGHUP swaps them); the client CA is the trust list that each
 	 * client certificate is verified against. */

@@ -32,13 +32,13 @@ fds() { find "/proc/$SERVE_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVE_PID/status"; }
 # wait_fds N: wait (at most 30 s) until the service holds at most N fds.
 wait_fds() {
-	local i
-	for i in $(seq 1 300); do
+	local _
+	for _ in $(seq 1 300); do
 		[ "$(fds)" -le "$1" ] && return 0
 		sleep 0.1
 	done
 	fail "the service holds $(fds) file descriptors, not $1 as before"
-	ls -l "/proc/$SERVE_PID/fd" | tail -n +2 | awk '{ print $NF }' | sort | uniq -c | sort -rn | head -5
+	find "/proc/$SERVE_PID/fd" -mindepth 1 -maxdepth 1 -exec readlink {} + | sort | uniq -c | sort -rn | head -5
 }
 # good_clients: a token on each listener, verified.
 good_clients() {
@@ -251,7 +251,9 @@ for how in unix tcp tls; do
 done
 rss_after=$(rss_kb)
 echo "RSS before the 100 MB bodies $rss_before KiB, after $rss_after KiB"
-[ "$rss_after" -le $((rss_before + 4096)) ] || fail "RSS grew from $rss_before to $rss_after KiB"
+# One body read into memory would add 100 MB; the normal build grows by
+# about 16 KiB, AddressSanitizer's quarantine of freed memory by about 10 MB.
+[ "$rss_after" -le $((rss_before + 32768)) ] || fail "RSS grew from $rss_before to $rss_after KiB"
 assert_eq $((n0 + 6)) "$(audit_lines)" "an audit line per refused body"
 assert_eq "failed 413" "$(audit_last decision status)" "the last audit line"
 good_clients "after the 100 MB bodies"
@@ -274,7 +276,10 @@ if [ "$n_tcp" -lt 10000 ]; then
 	[ "$n_unix" -lt 1000 ] && n_unix=1000
 	[ "$n_unix" -gt $((SHARE - 16)) ] && n_unix=$((SHARE - 16))
 	echo "NOTE: the service's RLIMIT_NOFILE is $SERVE_NOFILE (a listener's share $SHARE), this shell's hard limit $hard: $n_tcp idle TCP connections instead of 10,000, $n_unix on the unix socket"
-	[ "$n_tcp" -gt 0 ] && [ "$n_unix" -gt 0 ] || { fail "the RLIMIT_NOFILE is too small for this case"; n_tcp=1 n_unix=1; }
+	if [ "$n_tcp" -le 0 ] || [ "$n_unix" -le 0 ]; then
+		fail "the RLIMIT_NOFILE is too small for this case"
+		n_tcp=1 n_unix=1
+	fi
 fi
 want=$((n_tcp + n_unix + n_tls))
 read -r soft_n hard_n <<<"$SERVE_NOFILE"
@@ -335,7 +340,8 @@ if [ -e "$T_TMP/idle.ready" ]; then
 	good_clients "with $want idle connections"
 	echo "with $n_tcp + $n_unix + $n_tls idle connections: $(head -1 "$T_TMP/idle.out"); the service holds $held file descriptors, RSS $rss KiB (at the start: $FD0, $RSS0 KiB)"
 	[ "$held" -ge "$want" ] || fail "the service holds $held file descriptors: it did not accept all $want"
-	[ "$rss" -le 262144 ] || fail "RSS $rss KiB with $want idle connections"
+	# About 5 KiB a connection (71 MB for 11,000); 215 MB under AddressSanitizer.
+	[ "$rss" -le 524288 ] || fail "RSS $rss KiB with $want idle connections"
 	touch "$T_TMP/idle.go"
 else
 	fail "could not open $want connections: $(cat "$T_TMP/idle.out")"
@@ -388,7 +394,7 @@ for i in range(50):
 for k, v in counts.items():
     print(k, v)
 EOF_PY
-[ -s "$T_TMP/drop.out" ] && echo "$(tr '\n' ',' <"$T_TMP/drop.out")"
+[ -s "$T_TMP/drop.out" ] && tr '\n' ',' <"$T_TMP/drop.out" && echo
 [ "$(grep -c ' 50$' "$T_TMP/drop.out")" = 6 ] || fail "the dropping clients: $(cat "$T_TMP/drop.out")"
 good_clients "after the dropped connections"
 wait_fds "$FD0"
