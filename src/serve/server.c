@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,6 +242,16 @@ static int is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		++*(unsigned *)cls;
+	return MHD_YES;
+}
+
 /* The checks before a body is read: 0 to go on, else the status of the
  * refusal with *msg. */
 static int check_head(struct MHD_Connection *conn, const request *q, size_t *length,
@@ -251,9 +262,17 @@ static int check_head(struct MHD_Connection *conn, const request *q, size_t *len
 	const char *te =
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	unsigned long long n = 0;
+	unsigned n_cl = 0;
 
 	if (!q->r->has_body)
 		return 0;
+	/* Two lengths leave the body's end to a guess (RFC 9112, 6.3: an
+	 * unrecoverable error); libmicrohttpd takes one of them. */
+	(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_length, &n_cl);
+	if (n_cl > 1) {
+		*msg = "more than one Content-Length";
+		return 400;
+	}
 	if (cl == NULL || te != NULL) {
 		*msg = "a Content-Length is required (no chunked bodies)";
 		return 411;
@@ -601,26 +620,48 @@ static int adopt_socket(sdl_socket *sd, listener *l)
 	return 0;
 }
 
-static struct MHD_Daemon *start_daemon(server *s, listener *l, unsigned threads,
-				       unsigned timeout)
+/*
+ * Connections a listener takes at once: its share of RLIMIT_NOFILE, less a
+ * reserve for the rest (audit log, key, token sessions, each polling
+ * thread's epoll and wake-up fds). At its limit libmicrohttpd leaves new
+ * connections in the kernel's backlog until one closes; at EMFILE it
+ * would busy-wait instead, a CPU at 100 % and a log line per try
+ * (tests/serve/test_faults.sh). No per-IP limit: every loopback caller is
+ * 127.0.0.1, and behind a TCP load balancer every TLS caller is its
+ * address.
+ */
+static unsigned conn_limit(size_t n_l, unsigned threads)
+{
+	struct rlimit r;
+	rlim_t reserve = 64 + (rlim_t)n_l * threads * 3, per = 100000;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY) {
+		per = r.rlim_cur > reserve ? (r.rlim_cur - reserve) / n_l : 0;
+		if (per < threads)
+			per = threads; /* libmicrohttpd's least: one per polling thread */
+	}
+	return per > 100000 ? 100000 : (unsigned)per;
+}
+
+static struct MHD_Daemon *start_daemon(server *s, listener *l, unsigned threads, unsigned timeout,
+				       unsigned limit)
 {
 	unsigned flags =
 	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	if (l->kind != CALLER_TLS)
-		return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
-					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-					MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
-					threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-					MHD_OPTION_CONNECTION_LIMIT, (unsigned)100000,
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+		return MHD_start_daemon(
+		    flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+		    MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	/* The certificate and key come from a callback for every handshake
 	 * (SIGHUP swaps them); the client CA is the trust list that each
 	 * client certificate is verified against. */
 	return MHD_start_daemon(
 	    flags | MHD_USE_TLS, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 	    NULL, MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)100000,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
 	    on_connection, s, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_HTTPS_MEM_TRUST, tls_conf_trust(s->tls), MHD_OPTION_HTTPS_CERT_CALLBACK,
@@ -631,7 +672,7 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 {
 	server *s = calloc(1, sizeof(*s));
 	char *err = NULL;
-	unsigned threads = o->jobs * 2 < 4 ? 4 : o->jobs * 2, workers;
+	unsigned threads = o->jobs * 2 < 4 ? 4 : o->jobs * 2, workers, limit;
 	size_t i, n_sd = 0;
 	sdl_socket *sd = NULL;
 	int want_sd = 0;
@@ -725,6 +766,8 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 		if (adopt_socket(&sd[i], &s->l[s->n_l - 1]) != 0)
 			goto fail;
 	}
+	limit = conn_limit(s->n_l, threads);
+	log_verbose("at most %u connections at once on each listener (RLIMIT_NOFILE)", limit);
 	for (i = 0; i < s->n_l; i++) {
 		listener *l = &s->l[i];
 		if (l->kind == CALLER_TLS && s->tls == NULL) {
@@ -732,7 +775,7 @@ int server_start(const serve_opts *o, qsjwt_signer *signer, server **out)
 				  l->where);
 			goto fail;
 		}
-		l->d = start_daemon(s, l, threads, o->conn_timeout);
+		l->d = start_daemon(s, l, threads, o->conn_timeout, limit);
 		if (l->d == NULL) {
 			log_error("cannot start the HTTP service on %s", l->where);
 			goto fail;
