@@ -268,6 +268,9 @@ begin "10,000 idle TCP connections (or as many as a listener's share of RLIMIT_N
 hard=$(ulimit -Hn)
 [ "$hard" = unlimited ] && hard=1000000
 n_tcp=10000 n_unix=1000 n_tls=1000
+# A machine with a small hard limit gets fewer of each (the NOTE below says so).
+[ "$n_tls" -gt $((SHARE - 16)) ] && n_tls=$((SHARE - 16))
+[ "$n_unix" -gt $((SHARE - 16)) ] && n_unix=$((SHARE - 16))
 [ "$n_tcp" -gt $((SHARE - 16)) ] && n_tcp=$((SHARE - 16))
 [ "$n_tcp" -gt $((hard - n_unix - n_tls - 100)) ] && n_tcp=$((hard - n_unix - n_tls - 100))
 if [ "$n_tcp" -lt 10000 ]; then
@@ -275,7 +278,8 @@ if [ "$n_tcp" -lt 10000 ]; then
 	n_unix=$((10000 - n_tcp))
 	[ "$n_unix" -lt 1000 ] && n_unix=1000
 	[ "$n_unix" -gt $((SHARE - 16)) ] && n_unix=$((SHARE - 16))
-	echo "NOTE: the service's RLIMIT_NOFILE is $SERVE_NOFILE (a listener's share $SHARE), this shell's hard limit $hard: $n_tcp idle TCP connections instead of 10,000, $n_unix on the unix socket"
+	[ "$n_unix" -gt $((hard - n_tcp - n_tls - 100)) ] && n_unix=$((hard - n_tcp - n_tls - 100))
+	echo "NOTE: the service's RLIMIT_NOFILE is $SERVE_NOFILE (a listener's share $SHARE), this shell's hard limit $hard: $n_tcp idle TCP connections instead of 10,000, $n_unix on the unix socket, $n_tls on https"
 	if [ "$n_tcp" -le 0 ] || [ "$n_unix" -le 0 ]; then
 		fail "the RLIMIT_NOFILE is too small for this case"
 		n_tcp=1 n_unix=1
