@@ -304,9 +304,19 @@ while [ "$round" -lt 3 ]; do
 		>/dev/null 2>"$T_TMP/slow.err" &
 	STRACE_PID=$!
 	disown "$STRACE_PID" # no job notice when it is killed
-	for _ in $(seq 200); do [ -S "$SLOW_SOCK" ] && break; sleep 0.05; done
+	# Listening, not only bound: the socket file appears at bind(), and a
+	# client that connects before listen() fails its C_Initialize
+	# (CKR_DEVICE_ERROR; seen on a loaded machine, strace slows every call).
+	listening=0
+	for _ in $(seq 200); do
+		if [ -S "$SLOW_SOCK" ] && python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$SLOW_SOCK" 2>/dev/null; then
+			listening=1
+			break
+		fi
+		sleep 0.05
+	done
 	SLOW_SERVER=$(ps -o pid= --ppid "$STRACE_PID" | tr -d ' ')
-	[ -S "$SLOW_SOCK" ] && [ -n "$SLOW_SERVER" ] || { echo "slowed p11-kit server did not start: $(cat "$T_TMP/slow.err")" >&2; exit 2; }
+	[ "$listening" = 1 ] && [ -n "$SLOW_SERVER" ] || { echo "slowed p11-kit server did not start: $(cat "$T_TMP/slow.err")" >&2; exit 2; }
 
 	begin "slowed server killed inside an answer, --jobs 4 (round $((round + 1)), attempt $attempt): exit 1 within 60 s"
 	env P11_KIT_SERVER_ADDRESS="unix:path=$SLOW_SOCK" SOFTHSM2_CONF="$T_TMP/none/softhsm2.conf" \
