@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pkcs11/p11.h"
+#include "pkcs11/uri_check.h"
 #include "util/log.h"
 #include "util/secret_file.h"
 
@@ -20,15 +21,6 @@ qsjwt_err p11_session_open(p11_token *t, int rw, CK_SESSION_HANDLE *out)
 }
 
 /* "file:///p", "file:/p" or a plain path. */
-static const char *pin_source_path(const char *src)
-{
-	if (strncmp(src, "file://", 7) == 0)
-		return src + 7;
-	if (strncmp(src, "file:", 5) == 0)
-		return src + 5;
-	return src;
-}
-
 static qsjwt_err get_pin(p11_token *t, const p11_login_opts *o, char *pin, size_t *len)
 {
 	qsjwt_err rc;
@@ -48,10 +40,9 @@ static qsjwt_err get_pin(p11_token *t, const p11_login_opts *o, char *pin, size_
 		return QSJWT_OK;
 	}
 	if (o->pin_source != NULL) {
-		const char *path = pin_source_path(o->pin_source);
-		if (path[0] != '/' && strncmp(o->pin_source, "file:", 5) == 0) {
-			log_error("pin-source '%s' is not a file: URI with an absolute path",
-				  o->pin_source);
+		const char *path = p11_pin_source_path(o->pin_source, why, sizeof(why));
+		if (path == NULL) {
+			log_error("%s", why);
 			return QSJWT_ERR_INVALID;
 		}
 		rc = secret_file_read(path, "PIN file (pin-source)", &secret, &n, why, sizeof(why));

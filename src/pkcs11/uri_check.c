@@ -26,6 +26,20 @@ qsjwt_err p11_pin_file_check(const char *path, const char *what, char *why, size
 	return rc;
 }
 
+const char *p11_pin_source_path(const char *src, char *why, size_t why_size)
+{
+	const char *path = strncmp(src, "file://", 7) == 0 ? src + 7
+			   : strncmp(src, "file:", 5) == 0 ? src + 5
+							   : src;
+
+	if (path[0] != '/' && path != src) {
+		snprintf(why, why_size, "pin-source '%s' is not a file: URI with an absolute path",
+			 src);
+		return NULL;
+	}
+	return path;
+}
+
 qsjwt_err p11_pin_source_check(const char *uri, int *found, char *why, size_t why_size)
 {
 	P11KitUri *u = p11_kit_uri_new();
@@ -43,17 +57,9 @@ qsjwt_err p11_pin_source_check(const char *uri, int *found, char *why, size_t wh
 	if (src == NULL)
 		goto out;
 	*found = 1;
-	/* The forms pkcs11/login.c reads. */
-	path = strncmp(src, "file://", 7) == 0 ? src + 7
-	       : strncmp(src, "file:", 5) == 0 ? src + 5
-					       : src;
-	if (path[0] != '/' && path != src) {
-		snprintf(why, why_size, "pin-source '%s' is not a file: URI with an absolute path",
-			 src);
-		rc = QSJWT_ERR_INVALID;
-		goto out;
-	}
-	rc = p11_pin_file_check(path, "pin-source", why, why_size);
+	path = p11_pin_source_path(src, why, why_size);
+	rc = path != NULL ? p11_pin_file_check(path, "pin-source", why, why_size)
+			  : QSJWT_ERR_INVALID;
 out:
 	p11_kit_uri_free(u);
 	return rc;

@@ -20,6 +20,13 @@ size_t p11_pin_len_max(void);
 qsjwt_err p11_pin_file_check(const char *path, const char *what, char *why, size_t why_size);
 
 /*
+ * The file a pin-source names ("file:///p", "file:/p" or a plain path), as
+ * the login reads it; NULL, with the one message in why, for a file: URI
+ * whose path is not absolute.
+ */
+const char *p11_pin_source_path(const char *src, char *why, size_t why_size);
+
+/*
  * Read the pin-source of `uri` (a URI p11_uri_parse accepted) as the login
  * will, to find a bad file before a module is loaded: "file:///p", "file:/p"
  * or a plain path, checked with p11_pin_file_check. *found tells whether the URI has a
