@@ -18,20 +18,8 @@ CLIENT_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 [ -e "$CLIENT_MODULE" ] || { echo "missing $CLIENT_MODULE" >&2; exit 2; }
 
 PIN=2580-batch
-HSM=$T_TMP/hsm
-softhsm_new "$HSM" T "$PIN"
-PINF=$HSM/pin
-
 # The key: generated on the token by qs-jwt itself; publickey.pem next to it.
-begin "setup: a new RSA-2048 key on the token (--cert-create)"
-qs --userdir D --userid u --username n --useremail e --expires 1h --audience a \
-	--cert-create --cert-create-expires-days 30 --cert-create-key-bits 2048 \
-	--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$PINF" --cert-file-prefix "$HSM/"
-if ! assert_rc 0 || [ ! -s "$HSM/publickey.pem" ]; then
-	echo "cannot make the token key: no point going on" >&2
-	finish
-fi
-PUBK=$HSM/publickey.pem
+token_key_setup "$PIN" T
 
 TOKARGS=(--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$PINF")
 REMOTE_URI="pkcs11:token=T;object=jwt?module-path=$CLIENT_MODULE"

@@ -612,3 +612,26 @@ wait_for_file_text() {
 	done
 	return 1
 }
+
+# token_key_setup PIN LABEL [QS ARGS...]: a fresh SoftHSM2 token LABEL in
+# $T_TMP/hsm (scripts/softhsm.sh's softhsm_new, sourced by the suite) with an
+# RSA-2048 key 'jwt' made by qs-jwt --cert-create (extra arguments go to
+# it); sets HSM, PINF and PUBK (its publickey.pem). A suite without the key
+# cannot go on: it finishes there.
+token_key_setup() {
+	local pin=$1 label=$2
+	shift 2
+	HSM=$T_TMP/hsm
+	softhsm_new "$HSM" "$label" "$pin"
+	PINF=$HSM/pin
+	begin "setup: a new RSA-2048 key on the token (--cert-create)"
+	qs --userdir D --userid u --username n --useremail e --expires 1h --audience a \
+		--cert-create --cert-create-expires-days 30 --cert-create-key-bits 2048 \
+		--pkcs11-uri "pkcs11:token=$label;object=jwt" --pkcs11-pin-file "$PINF" \
+		--cert-file-prefix "$HSM/" "$@"
+	if ! assert_rc 0 || [ ! -s "$HSM/publickey.pem" ]; then
+		echo "cannot make the token key: no point going on" >&2
+		finish
+	fi
+	PUBK=$HSM/publickey.pem
+}

@@ -55,18 +55,7 @@ fi
 # ---- a token that hangs: the burst, exactly -------------------------------------------
 
 PIN=2580-over
-HSM=$T_TMP/hsm
-softhsm_new "$HSM" T "$PIN"
-PINF=$HSM/pin
-begin "setup: an RSA-2048 key on the token"
-qs --userdir D --userid u --username n --useremail e --expires 1h --audience a \
-	--cert-create --cert-create-expires-days 30 --cert-create-key-bits 2048 \
-	--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$PINF" --cert-file-prefix "$HSM/"
-if ! assert_rc 0 || [ ! -s "$HSM/publickey.pem" ]; then
-	echo "cannot make the token key: no point going on" >&2
-	finish
-fi
-PUBK=$HSM/publickey.pem
+token_key_setup "$PIN" T
 
 P11SOCK=$T_TMP/p11.sock
 SERVER_PID=

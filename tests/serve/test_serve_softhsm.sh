@@ -18,19 +18,7 @@ for _f in "$SOFTHSM_MODULE" "$CLIENT_MODULE" "$SPY_MODULE"; do
 done
 
 PIN=2580-serve
-HSM=$T_TMP/hsm
-softhsm_new "$HSM" T "$PIN"
-PINF=$HSM/pin
-
-begin "setup: a new RSA-2048 key on the token (--cert-create)"
-qs --userdir D --userid u --username n --useremail e --expires 1h --audience a \
-	--cert-create --cert-create-expires-days 30 --cert-create-key-bits 2048 \
-	--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$PINF" --cert-file-prefix "$HSM/"
-if ! assert_rc 0 || [ ! -s "$HSM/publickey.pem" ]; then
-	echo "cannot make the token key: no point going on" >&2
-	finish
-fi
-PUBK=$HSM/publickey.pem
+token_key_setup "$PIN" T
 TOKARGS=(--pkcs11-uri 'pkcs11:token=T;object=jwt' --pkcs11-pin-file "$PINF")
 U='{"userid":"jdoe","userdir":"ACME","username":"John Doe","useremail":"j@example.com","groups":["Sales"],"expires":"60m","audience":"qlik-aud"}'
 spy_n() { grep -cE "^[0-9]+: $1\$" "$SPY_LOG"; }

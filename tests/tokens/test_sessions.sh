@@ -16,22 +16,11 @@
 [ -e "$SOFTHSM_MODULE" ] || { echo "SoftHSM2 module not found: $SOFTHSM_MODULE" >&2; exit 2; }
 
 PIN=8642-sessions
-HSM=$T_TMP/hsm
-softhsm_new "$HSM" lim "$PIN"
-PINF=$HSM/pin
 FWD_LOG=$T_TMP/fwd.log
 export QSJWT_FWD_TARGET=$SOFTHSM_MODULE QSJWT_FWD_LOG=$FWD_LOG
 
-begin "setup: a new RSA-2048 key on the token (--cert-create, SoftHSM2 itself)"
-qs --userdir D --userid u --username n --useremail e --expires 1h --audience a \
-	--cert-create --cert-create-expires-days 30 --cert-create-key-bits 2048 \
-	--pkcs11-module "$SOFTHSM_MODULE" --pkcs11-uri 'pkcs11:token=lim;object=jwt' \
-	--pkcs11-pin-file "$PINF" --cert-file-prefix "$HSM/"
-if ! assert_rc 0 || [ ! -s "$HSM/publickey.pem" ]; then
-	echo "cannot make the token key: no point going on" >&2
-	finish
-fi
-PUBK=$HSM/publickey.pem
+# SoftHSM2 itself makes the key.
+token_key_setup "$PIN" lim --pkcs11-module "$SOFTHSM_MODULE"
 TOKARGS=(--pkcs11-module "$QSJWT_FWD_MODULE" --pkcs11-uri 'pkcs11:token=lim;object=jwt'
 	--pkcs11-pin-file "$PINF")
 IN=$T_TMP/in.jsonl
