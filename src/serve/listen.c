@@ -114,6 +114,8 @@ int listen_loopback(const char *host, unsigned port, unsigned *bound_port, char 
 	int fd = -1, one = 1, family;
 
 	*err = NULL;
+	if (!listen_is_loopback(host))
+		goto not_loopback;
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
@@ -121,19 +123,14 @@ int listen_loopback(const char *host, unsigned port, unsigned *bound_port, char 
 		in->sin_family = AF_INET;
 		in->sin_port = htons((unsigned short)port);
 		len = sizeof(*in);
-		if ((ntohl(in->sin_addr.s_addr) >> 24) != 127)
-			goto not_loopback;
-	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+	} else {
+		/* ::1, as listen_is_loopback found. */
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		static const unsigned char lo[16] = {[15] = 1};
+		(void)inet_pton(AF_INET6, host, &in6->sin6_addr);
 		family = AF_INET6;
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((unsigned short)port);
 		len = sizeof(*in6);
-		if (memcmp(&in6->sin6_addr, lo, 16) != 0)
-			goto not_loopback;
-	} else {
-		goto not_loopback;
 	}
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
