@@ -201,28 +201,84 @@ static qsjwt_err load_path(p11_modules *m, const char *path, const char *init)
 	return m->path != NULL ? QSJWT_OK : QSJWT_ERR_NOMEM;
 }
 
-static qsjwt_err load_name(p11_modules *m, const char *name)
+/* The module registered as `name`, loaded alone from what p11-kit's
+ * configuration says (registry.c): 1 loaded, 0 left to the registry, -1
+ * failed (reported). */
+static int load_registered(p11_modules *m, const char *name)
 {
+	p11_registered reg;
 	CK_RV rv;
 
-	m->registry = p11_kit_modules_load(NULL, 0);
-	if (m->registry != NULL)
-		m->single = p11_kit_module_for_name(m->registry, name);
+	if (p11_registry_find(name, &reg) != 1)
+		return 0;
+	m->single = p11_kit_module_load(reg.path, reg.init != NULL ? P11_KIT_MODULE_UNMANAGED : 0);
 	if (m->single == NULL) {
-		log_error("no PKCS#11 module named '%s' is registered with p11-kit "
-			  "(see 'p11-kit list-modules')",
-			  name);
-		return QSJWT_ERR_NOT_FOUND;
+		const char *why = p11_kit_message();
+		log_error("cannot load PKCS#11 module '%s' (%s, registered with p11-kit): %s", name,
+			  reg.path, why != NULL ? why : "not a PKCS#11 module");
+		p11_registered_free(&reg);
+		return -1;
 	}
-	rv = p11_kit_module_initialize(m->single);
+	if (reg.init != NULL) {
+		/* x-init-reserved, passed as p11-kit would (PKCS#11 v2.40 5.4). */
+		CK_C_INITIALIZE_ARGS args;
+		memset(&args, 0, sizeof(args));
+		args.flags = CKF_OS_LOCKING_OK;
+		args.pReserved = reg.init;
+		rv = m->single->C_Initialize(&args);
+		m->unmanaged = rv == CKR_OK;
+	} else {
+		rv = p11_kit_module_initialize(m->single);
+	}
 	if (rv != CKR_OK) {
 		log_init_failed(name, rv, 0);
+		p11_kit_module_release(m->single);
 		m->single = NULL;
+		p11_registered_free(&reg);
+		return -1;
+	}
+	log_verbose("PKCS#11 module '%s' (registered with p11-kit: %s), loaded alone%s", name,
+		    reg.path, reg.init != NULL ? ", with its x-init-reserved" : "");
+	p11_registered_free(&reg);
+	return 1;
+}
+
+static qsjwt_err load_name(p11_modules *m, const char *name)
+{
+	int alone = load_registered(m, name);
+	CK_RV rv;
+
+	if (alone < 0)
 		return QSJWT_ERR_NOT_FOUND;
+	if (alone == 0) {
+		/* What registry.c leaves to p11-kit: its whole registry is opened
+		 * (no module initialised but this one). */
+		m->registry = p11_kit_modules_load(NULL, 0);
+		if (m->registry == NULL) {
+			const char *why = p11_kit_message();
+			log_error("cannot read the PKCS#11 modules registered with p11-kit: %s",
+				  why != NULL ? why : "unknown error");
+			return QSJWT_ERR_NOT_FOUND;
+		}
+		m->single = p11_kit_module_for_name(m->registry, name);
+		if (m->single == NULL) {
+			log_error("no PKCS#11 module named '%s' is registered with p11-kit "
+				  "(see 'p11-kit list-modules')",
+				  name);
+			return QSJWT_ERR_NOT_FOUND;
+		}
+		rv = p11_kit_module_initialize(m->single);
+		if (rv != CKR_OK) {
+			log_init_failed(name, rv, 0);
+			m->single = NULL;
+			return QSJWT_ERR_NOT_FOUND;
+		}
+		log_verbose("PKCS#11 module '%s' (registered with p11-kit; found through its "
+			    "registry)",
+			    name);
 	}
 	m->one[0] = m->single;
 	m->list = m->one;
-	log_verbose("PKCS#11 module '%s' (registered with p11-kit)", name);
 	m->name = strdup(name);
 	return m->name != NULL ? QSJWT_OK : QSJWT_ERR_NOMEM;
 }
@@ -304,9 +360,10 @@ const char *p11_modules_name(const p11_modules *m)
 	return m->name;
 }
 
-static char *module_name(CK_FUNCTION_LIST *f)
+static char *module_name(const p11_modules *m, CK_FUNCTION_LIST *f)
 {
-	char *name = p11_kit_module_get_name(f);
+	/* A module loaded alone by name is, to p11-kit, one given by path. */
+	char *name = m->name != NULL ? strdup(m->name) : p11_kit_module_get_name(f);
 
 	if (name == NULL)
 		name = p11_kit_module_get_filename(f);
@@ -373,7 +430,7 @@ qsjwt_err p11_tokens_find(p11_modules *m, const P11KitUri *uri, p11_token **out,
 				return QSJWT_ERR_NOMEM;
 			}
 			found = grown;
-			t.module_name = module_name(f);
+			t.module_name = module_name(m, f);
 			t.label = p11_kit_space_strdup(t.info.label, sizeof(t.info.label));
 			found[n++] = t;
 		}

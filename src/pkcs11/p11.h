@@ -36,6 +36,21 @@ char *p11_uri_token(const CK_TOKEN_INFO *ti, const p11_modules *m);
 char *p11_uri_object(const CK_TOKEN_INFO *ti, CK_OBJECT_CLASS cls, const char *label,
 		     const unsigned char *id, size_t id_len, const p11_modules *m);
 
+/* ---- a registered module by name (registry.c) ------------------------------ */
+
+typedef struct {
+	char *path; /* the module file */
+	char *init; /* x-init-reserved, or NULL */
+} p11_registered;
+
+/* The module registered with p11-kit as `name`, read from p11-kit's
+ * configuration files without loading any module: 1 found (free with
+ * p11_registered_free); 0 when p11-kit must settle it (not registered,
+ * disabled in this program, remote:, managed:, log-calls:, a file p11-kit
+ * would refuse, ...) or on failure. */
+int p11_registry_find(const char *name, p11_registered *out);
+void p11_registered_free(p11_registered *r);
+
 /* ---- modules and tokens (module.c) --------------------------------------------- */
 
 typedef struct {

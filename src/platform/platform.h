@@ -139,4 +139,20 @@ int plat_same_file(const char *a, const char *b);
  * argv; POSIX: argv is the only one). */
 void plat_wipe_arg_copies(const char *value);
 
+/* Call fn for each entry of dir but "." and "..", in the order the system
+ * lists them, with whether it is a directory (a symbolic link is not, as
+ * for p11-kit, unless the system gives no entry types);
+ * stops at fn's first non-zero return and returns it. -1 with errno when the
+ * directory cannot be listed (ENOSYS where this is not done: Windows). */
+int plat_dir_each(const char *dir, int (*fn)(void *ctx, const char *name, int is_dir),
+		  void *ctx);
+
+/* Whether p11-kit reads the user's own configuration (~/.config/pkcs11) in
+ * this process: not for root, nor in a setuid or setgid program. */
+int plat_p11kit_user_config(void);
+
+/* The base name of the running program, as p11-kit matches it against a
+ * module's enable-in and disable-in; NULL when unknown. */
+const char *plat_progname(void);
+
 #endif

@@ -1,4 +1,6 @@
 /* The platform layer on POSIX systems (platform.h). */
+/* readdir's d_type (DT_DIR) is not POSIX. */
+#define _DEFAULT_SOURCE
 #include "platform/platform.h"
 
 #include <errno.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -283,4 +287,52 @@ int plat_strtod_c(const char *num, double *out)
 	uselocale(old);
 	freelocale(c);
 	return 0;
+}
+
+int plat_dir_each(const char *dir, int (*fn)(void *ctx, const char *name, int is_dir),
+		  void *ctx)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return -1;
+	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
+		struct stat st;
+		char *path;
+		int is_dir;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (e->d_type != DT_UNKNOWN) {
+			is_dir = e->d_type == DT_DIR;
+		} else {
+			path = malloc(strlen(dir) + strlen(e->d_name) + 2);
+			if (path == NULL) {
+				rc = -1;
+				break;
+			}
+			sprintf(path, "%s/%s", dir, e->d_name);
+			is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+			free(path);
+		}
+		rc = fn(ctx, e->d_name, is_dir);
+	}
+	if (rc == 0 && errno != 0)
+		rc = -1;
+	closedir(d);
+	return rc;
+}
+
+int plat_p11kit_user_config(void)
+{
+	return getuid() != 0 && getauxval(AT_SECURE) == 0;
+}
+
+const char *plat_progname(void)
+{
+	extern char *program_invocation_short_name;
+
+	return program_invocation_short_name;
 }

@@ -685,3 +685,25 @@ int plat_strtod_c(const char *num, double *out)
 	_free_locale(c);
 	return 0;
 }
+
+int plat_dir_each(const char *dir, int (*fn)(void *ctx, const char *name, int is_dir),
+		  void *ctx)
+{
+	/* Used only to read p11-kit's module files, which a Windows build
+	 * does not look up itself (docs/windows.md). */
+	(void)dir;
+	(void)fn;
+	(void)ctx;
+	errno = ENOSYS;
+	return -1;
+}
+
+int plat_p11kit_user_config(void)
+{
+	return 0;
+}
+
+const char *plat_progname(void)
+{
+	return NULL;
+}
