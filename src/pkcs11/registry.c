@@ -3,7 +3,7 @@
  * every enabled module), so its configuration files are read here with
  * p11-kit's own rules (pkcs11.conf(5)). Whatever those rules would not
  * settle plainly sends the caller back to p11-kit's registry
- * (docs/design.md, "Loading a module by name"). */
+ * (docs/design.md, decision 13). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -54,8 +54,9 @@ begin "module-name= of the registered module: its x-init-reserved is used"
 # NSS softokn 3.87 initialised by p11-kit leaks (reported after p11-kit
 # unloaded it); with --pkcs11-module-init, in the cases below, it does not.
 module_leaks_env
-qsp11 list-tokens --pkcs11-uri 'pkcs11:token=NSS%20Certificate%20DB?module-name=qsjwt-nss'
+qsp11 list-tokens --pkcs11-uri 'pkcs11:token=NSS%20Certificate%20DB?module-name=qsjwt-nss' --loglevel verbose
 assert_rc 0
+assert_contains "$ERR" "PKCS#11 module 'qsjwt-nss' (registered with p11-kit: $SOFTOKN), loaded alone, with its x-init-reserved"
 assert_contains "$OUT" "token: NSS Certificate DB"
 assert_contains "$OUT" "manufacturer: Mozilla Foundation"
 # The printed URI finds the same module again: module-name= is kept.
