@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -896,6 +897,76 @@ static void test_self_checked(void **state)
 	qsjwt_signer_free(sess);
 }
 
+/* k.rsa with one of its numbers plus 2: a key whose values disagree. */
+static EVP_PKEY *rsa_damaged(const char *which)
+{
+	static const char *const names[] = {
+		OSSL_PKEY_PARAM_RSA_N,	       OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D,	       OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1
+	};
+	BIGNUM *v[8] = { NULL };
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *out = NULL;
+
+	assert_non_null(bld);
+	for (size_t i = 0; i < 8; i++) {
+		assert_int_equal(EVP_PKEY_get_bn_param(k.rsa, names[i], &v[i]), 1);
+		if (strcmp(names[i], which) == 0)
+			assert_int_equal(BN_add_word(v[i], 2), 1);
+		assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, names[i], v[i]), 1);
+	}
+	params = OSSL_PARAM_BLD_to_param(bld);
+	assert_non_null(params);
+	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_fromdata(ctx, &out, EVP_PKEY_KEYPAIR, params), 1);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	for (size_t i = 0; i < 8; i++)
+		BN_clear_free(v[i]);
+	return out;
+}
+
+/* A key whose numbers disagree is not left to OpenSSL's own check: qs-jwt
+ * verifies its signatures. With a changed modulus the signature cannot
+ * verify, and no token comes out. */
+static void test_self_checked_damaged(void **state)
+{
+	static const char payload[] = "{\"a\":1}";
+	static const char *const which[] = { OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+					     OSSL_PKEY_PARAM_RSA_EXPONENT2,
+					     OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+					     OSSL_PKEY_PARAM_RSA_N };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+		EVP_PKEY *bad = rsa_damaged(which[i]);
+		char *pem = pem_of(bad, PKCS8), *token = NULL;
+		qsjwt_signer *s = NULL;
+		qsjwt_err rc;
+
+		assert_int_equal(qsjwt_signer_from_pem(pem, strlen(pem), WHAT, NULL, NULL, &s),
+				 QSJWT_OK);
+		check_int(which[i], signer_self_checked(s), 0);
+		rc = qsjwt_jwt_sign(s, QSJWT_RS256, payload, strlen(payload), &token);
+		if (strcmp(which[i], OSSL_PKEY_PARAM_RSA_N) == 0) {
+			check_int("changed modulus: no token", rc != QSJWT_OK, 1);
+			assert_null(token);
+		} else {
+			/* OpenSSL's fallback (no CRT) gives the right signature. */
+			check_rc(which[i], rc, QSJWT_OK);
+		}
+		qsjwt_secret_free(token);
+		qsjwt_signer_free(s);
+		EVP_PKEY_free(bad);
+		free(pem);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -912,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_verify_negative_skew),
 		cmocka_unit_test(test_from_pem_honours_len),
 		cmocka_unit_test(test_self_checked),
+		cmocka_unit_test(test_self_checked_damaged),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
