@@ -155,4 +155,13 @@ int plat_p11kit_user_config(void);
  * module's enable-in and disable-in; NULL when unknown. */
 const char *plat_progname(void);
 
+/* The directory of the running program's file (caller frees); NULL when
+ * unknown. */
+char *plat_exe_dir(void);
+
+/* Replace this process with the program at path, given argv (NULL-ended):
+ * the same process, environment and open descriptors. Returns only on
+ * failure, -1 with errno (ENOSYS on Windows). */
+int plat_exec(const char *path, char *const argv[]);
+
 #endif

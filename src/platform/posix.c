@@ -336,3 +336,24 @@ const char *plat_progname(void)
 
 	return program_invocation_short_name;
 }
+
+char *plat_exe_dir(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	char *slash;
+
+	if (n <= 0 || (size_t)n >= sizeof(buf) - 1)
+		return NULL;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (slash == NULL)
+		return NULL;
+	*slash = '\0';
+	return strdup(buf[0] != '\0' ? buf : "/");
+}
+
+int plat_exec(const char *path, char *const argv[])
+{
+	return execv(path, argv);
+}

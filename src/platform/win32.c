@@ -707,3 +707,17 @@ const char *plat_progname(void)
 {
 	return NULL;
 }
+
+char *plat_exe_dir(void)
+{
+	return NULL;
+}
+
+int plat_exec(const char *path, char *const argv[])
+{
+	/* serve is not built for Windows (docs/windows.md): nothing execs. */
+	(void)path;
+	(void)argv;
+	errno = ENOSYS;
+	return -1;
+}

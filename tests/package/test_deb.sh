@@ -54,7 +54,7 @@ assert_text_contains "$long" "PKCS#11" "long description"
 begin "contents: the installed tree under ./usr/"
 dpkg-deb -c "$DEB" | awk '{ p = $6; if ($1 ~ /^l/) p = p " -> " $8; print p }' | sort >"$T_TMP/contents"
 L=./usr/lib/$MULTIARCH
-for f in ./usr/bin/qs-jwt "$L/libqsjwt.so.$VERSION" "$L/libqsjwt.a" ./usr/include/qsjwt/qsjwt.h \
+for f in ./usr/bin/qs-jwt ./usr/libexec/qs-jwt/qs-jwt-serve "$L/libqsjwt.so.$VERSION" "$L/libqsjwt.a" ./usr/include/qsjwt/qsjwt.h \
 	"$L/pkgconfig/qsjwt.pc" "$L/cmake/qsjwt/qsjwtConfig.cmake" \
 	"$L/cmake/qsjwt/qsjwtConfigVersion.cmake" "$L/cmake/qsjwt/qsjwtTargets.cmake" \
 	./usr/share/man/man1/qs-jwt.1.gz ./usr/share/man/man1/qs-jwt-create-qseow.1.gz \

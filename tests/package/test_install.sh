@@ -40,6 +40,44 @@ else
 	fail "missing executable: $PREFIX/bin/qs-jwt"
 fi
 
+LIBEXEC=$(sed -n 's/^CMAKE_INSTALL_LIBEXECDIR:[A-Z]*=//p' "$QSJWT_BUILD_DIR/CMakeCache.txt")
+SERVE=$PREFIX/$LIBEXEC/qs-jwt/qs-jwt-serve
+begin "the service program: $LIBEXEC/qs-jwt/qs-jwt-serve; only it links libmicrohttpd, GnuTLS and libsystemd"
+assert_file "$SERVE"
+[ -x "$SERVE" ] || fail "$SERVE is not executable"
+for lib in libmicrohttpd libgnutls libsystemd; do
+	readelf -d "$PREFIX/bin/qs-jwt" | grep -q "NEEDED.*$lib" && fail "bin/qs-jwt needs $lib: every command would load it"
+	readelf -d "$SERVE" | grep -q "NEEDED.*$lib" || fail "qs-jwt-serve does not need $lib"
+done
+
+begin "qs-jwt serve in the installed tree runs the installed qs-jwt-serve (under any prefix)"
+run "$PREFIX/bin/qs-jwt" serve --help
+assert_rc 0
+assert_contains "$OUT" "Usage: qs-jwt serve --listen <where> [options]"
+run "$PREFIX/bin/qs-jwt" help serve
+assert_rc 0
+assert_contains "$OUT" "Usage: qs-jwt serve --listen <where> [options]"
+
+begin "qs-jwt copied alone, with no qs-jwt-serve to find: serve fails with exit 1 and says what it looked for"
+mkdir -p "$T_TMP/lone"
+cp "$PREFIX/bin/qs-jwt" "$T_TMP/lone/qs-jwt"
+if [ -e "$CONF_PREFIX/$LIBEXEC/qs-jwt/qs-jwt-serve" ]; then
+	echo "   ($CONF_PREFIX/$LIBEXEC/qs-jwt/qs-jwt-serve exists on this machine: case not run)"
+else
+	run "$T_TMP/lone/qs-jwt" serve --help
+	assert_rc 1
+	assert_empty_stdout
+	assert_contains "$ERR" "ERROR: serve: cannot start the service program '$CONF_PREFIX/$LIBEXEC/qs-jwt/qs-jwt-serve': No such file or directory"
+fi
+
+begin "a qs-jwt-serve beside it that cannot be run (not executable): exit 1 naming it, no other is tried"
+printf '#!/bin/sh\necho should not run\n' >"$T_TMP/lone/qs-jwt-serve"
+chmod 0644 "$T_TMP/lone/qs-jwt-serve"
+run "$T_TMP/lone/qs-jwt" serve --help
+assert_rc 1
+assert_empty_stdout
+assert_contains "$ERR" "ERROR: serve: cannot start the service program '$T_TMP/lone/qs-jwt-serve': Permission denied"
+
 begin "the shared library, its links and SONAME"
 assert_file "$L/libqsjwt.so.$VERSION"
 assert_symlink "$L/libqsjwt.so.$SOVERSION" "libqsjwt.so.$VERSION"
