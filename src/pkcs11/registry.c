@@ -273,21 +273,20 @@ static int option_known(const char *name)
 
 int p11_registry_find(const char *name, p11_registered *out)
 {
-#if defined(QSJWT_P11_SYSCONFDIR) && defined(QSJWT_P11_PACKAGE_MODULES) && \
-    defined(QSJWT_P11_MODULE_DIR)
 	struct conf global = { 0, NULL }, user = { 0, NULL }, mod = { 0, NULL };
 	const char *home = plat_getenv("HOME"), *mode, *file;
+	const plat_p11kit_places *at = plat_p11kit_config();
 	char *path = NULL;
 	int rc = 0, user_dirs = 0, system_dirs = 1;
 
 	memset(out, 0, sizeof(*out));
-	if (conf_read(QSJWT_P11_SYSCONFDIR "/pkcs11/pkcs11.conf", 0, &global) < 0)
+	if (at == NULL || conf_read(at->global_file, 0, &global) < 0)
 		goto done;
 	mode = conf_get(&global, "user-config");
 	if (plat_p11kit_user_config() && (mode == NULL || strcmp(mode, "none") != 0)) {
 		if (home == NULL || home[0] == '\0')
 			goto done;
-		path = join(home, ".config/pkcs11/pkcs11.conf");
+		path = join(home, at->user_file);
 		if (path == NULL || conf_read(path, 1, &user) < 0)
 			goto done;
 		if (conf_get(&user, "user-config") != NULL)
@@ -313,12 +312,12 @@ int p11_registry_find(const char *name, p11_registered *out)
 	}
 	if (user_dirs) {
 		free(path);
-		path = join(home, ".config/pkcs11/modules");
+		path = join(home, at->user_modules);
 		if (path == NULL || dir_merge(path, name, 1, &mod) < 0)
 			goto done;
 	}
-	if (system_dirs && (dir_merge(QSJWT_P11_SYSCONFDIR "/pkcs11/modules", name, 0, &mod) < 0 ||
-			    dir_merge(QSJWT_P11_PACKAGE_MODULES, name, 0, &mod) < 0))
+	if (system_dirs && (dir_merge(at->system_modules, name, 0, &mod) < 0 ||
+			    dir_merge(at->package_modules, name, 0, &mod) < 0))
 		goto done;
 	for (size_t i = 0; i < mod.n; i++) {
 		if (!option_known(mod.f[i].name))
@@ -327,7 +326,7 @@ int p11_registry_find(const char *name, p11_registered *out)
 	file = conf_get(&mod, "module");
 	if (file == NULL || file[0] == '\0' || !enabled(&mod))
 		goto done;
-	out->path = file[0] == '/' ? strdup(file) : join(QSJWT_P11_MODULE_DIR, file);
+	out->path = file[0] == '/' ? strdup(file) : join(at->module_dir, file);
 	if (conf_get(&mod, "x-init-reserved") != NULL)
 		out->init = strdup(conf_get(&mod, "x-init-reserved"));
 	if (out->path == NULL || (conf_get(&mod, "x-init-reserved") != NULL && out->init == NULL))
@@ -340,11 +339,6 @@ done:
 	conf_free(&user);
 	conf_free(&mod);
 	return rc;
-#else
-	(void)name;
-	memset(out, 0, sizeof(*out));
-	return 0;
-#endif
 }
 
 void p11_registered_free(p11_registered *r)

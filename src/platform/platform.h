@@ -151,6 +151,18 @@ int plat_dir_each(const char *dir, int (*fn)(void *ctx, const char *name, int is
  * this process: not for root, nor in a setuid or setgid program. */
 int plat_p11kit_user_config(void);
 
+/* Where this build's p11-kit reads its configuration (from pkg-config at
+ * build time); NULL where qs-jwt does not read it (Windows). */
+typedef struct {
+	const char *global_file;     /* pkcs11.conf */
+	const char *system_modules;  /* the administrator's module files */
+	const char *package_modules; /* the packages' module files */
+	const char *module_dir;      /* where a relative module: is */
+	const char *user_file;       /* the user's pkcs11.conf, under $HOME */
+	const char *user_modules;    /* the user's module files, under $HOME */
+} plat_p11kit_places;
+const plat_p11kit_places *plat_p11kit_config(void);
+
 /* The base name of the running program, as p11-kit matches it against a
  * module's enable-in and disable-in; NULL when unknown. */
 const char *plat_progname(void);

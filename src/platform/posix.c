@@ -330,6 +330,21 @@ int plat_p11kit_user_config(void)
 	return getuid() != 0 && getauxval(AT_SECURE) == 0;
 }
 
+const plat_p11kit_places *plat_p11kit_config(void)
+{
+#if defined(QSJWT_P11_SYSCONFDIR) && defined(QSJWT_P11_PACKAGE_MODULES) && \
+    defined(QSJWT_P11_MODULE_DIR)
+	static const plat_p11kit_places places = { QSJWT_P11_SYSCONFDIR "/pkcs11/pkcs11.conf",
+						   QSJWT_P11_SYSCONFDIR "/pkcs11/modules",
+						   QSJWT_P11_PACKAGE_MODULES, QSJWT_P11_MODULE_DIR,
+						   ".config/pkcs11/pkcs11.conf",
+						   ".config/pkcs11/modules" };
+	return &places;
+#else
+	return NULL;
+#endif
+}
+
 const char *plat_progname(void)
 {
 	extern char *program_invocation_short_name;

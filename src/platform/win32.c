@@ -703,6 +703,12 @@ int plat_p11kit_user_config(void)
 	return 0;
 }
 
+const plat_p11kit_places *plat_p11kit_config(void)
+{
+	/* module-name= goes through p11-kit's registry there. */
+	return NULL;
+}
+
 const char *plat_progname(void)
 {
 	return NULL;

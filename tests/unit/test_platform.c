@@ -198,6 +198,85 @@ static void test_strtod_c(void **state)
 	assert_true(d == 1.5);
 }
 
+struct listing {
+	int files, dirs, calls, stop_at;
+};
+
+static int count_entry(void *ctx, const char *name, int is_dir)
+{
+	struct listing *l = ctx;
+
+	assert_true(strcmp(name, ".") != 0 && strcmp(name, "..") != 0);
+	l->calls++;
+	if (is_dir)
+		l->dirs++;
+	else
+		l->files++;
+	return l->calls == l->stop_at ? 7 : 0;
+}
+
+/* Reading p11-kit's module files (src/pkcs11/registry.c): every entry but
+ * "." and "..", directories told apart; fn's first non-zero ends the walk.
+ * Windows does not read them: ENOSYS. */
+static void test_dir_each(void **state)
+{
+	char f1[128], f2[128], sub[128], tmp[128];
+	struct listing l = { 0, 0, 0, 0 };
+	int rc;
+
+	(void)state;
+	create_with(tmp, sizeof(tmp), "a");
+	assert_int_equal(plat_place(tmp, in_dir(f1, sizeof(f1), "one.module"), 0), 0);
+	create_with(tmp, sizeof(tmp), "b");
+	assert_int_equal(plat_place(tmp, in_dir(f2, sizeof(f2), "two.module"), 0), 0);
+	assert_int_equal(make_dir(in_dir(sub, sizeof(sub), "sub")), 0);
+	rc = plat_dir_each(g_dir, count_entry, &l);
+#ifdef _WIN32
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, ENOSYS);
+	assert_null(plat_p11kit_config());
+#else
+	assert_int_equal(rc, 0);
+	assert_int_equal(l.files, 2);
+	assert_int_equal(l.dirs, 1);
+	l = (struct listing){ 0, 0, 0, 2 };
+	assert_int_equal(plat_dir_each(g_dir, count_entry, &l), 7);
+	assert_int_equal(l.calls, 2);
+	errno = 0;
+	assert_int_equal(plat_dir_each(in_dir(tmp, sizeof(tmp), "missing"), count_entry, &l), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(plat_p11kit_config());
+#endif
+	assert_int_equal(plat_unlink(f1), 0);
+	assert_int_equal(plat_unlink(f2), 0);
+	assert_int_equal(remove_dir(sub), 0);
+}
+
+/* qs-jwt serve finds qs-jwt-serve beside itself (src/cli/cmd_serve_exec.c). */
+static void test_exe_dir(void **state)
+{
+	char *dir = plat_exe_dir();
+
+	(void)state;
+#ifdef _WIN32
+	assert_null(dir);
+	errno = 0;
+	assert_int_equal(plat_exec("x", NULL), -1);
+	assert_int_equal(errno, ENOSYS);
+#else
+	{
+		/* The test program is in its build directory's tests/unit. */
+		const char *slash;
+		assert_non_null(dir);
+		assert_true(dir[0] == '/');
+		slash = strrchr(dir, '/');
+		assert_non_null(slash);
+		assert_string_equal(slash, "/unit");
+	}
+#endif
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +285,8 @@ int main(void)
 		cmocka_unit_test(test_same_file),
 		cmocka_unit_test(test_path_native),
 		cmocka_unit_test(test_strtod_c),
+		cmocka_unit_test(test_dir_each),
+		cmocka_unit_test(test_exe_dir),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
