@@ -23,6 +23,19 @@ struct conf {
 	} *f;
 };
 
+/* The first n bytes of s as a string (strndup is not in every C library:
+ * mingw-w64 has none). */
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
 static void conf_free(struct conf *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
@@ -55,7 +68,7 @@ static int conf_set(struct conf *c, const char *name, size_t nlen, const char *v
 			char *v;
 			if (keep)
 				return 0;
-			v = strndup(value, vlen);
+			v = dup_n(value, vlen);
 			if (v == NULL)
 				return -1;
 			free(c->f[i].value);
@@ -67,8 +80,8 @@ static int conf_set(struct conf *c, const char *name, size_t nlen, const char *v
 	if (f == NULL)
 		return -1;
 	c->f = f;
-	f[c->n].name = strndup(name, nlen);
-	f[c->n].value = strndup(value, vlen);
+	f[c->n].name = dup_n(name, nlen);
+	f[c->n].value = dup_n(value, vlen);
 	if (f[c->n].name == NULL || f[c->n].value == NULL) {
 		free(f[c->n].name);
 		free(f[c->n].value);
@@ -165,7 +178,7 @@ static char *conf_name_of(const char *file)
 		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		     (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
 	}
-	return ok ? strndup(file, len - 7) : strdup(file);
+	return ok ? dup_n(file, len - 7) : strdup(file);
 }
 
 struct dir_walk {
