@@ -231,7 +231,12 @@ static int load_registered(p11_modules *m, const char *name)
 		rv = p11_kit_module_initialize(m->single);
 	}
 	if (rv != CKR_OK) {
-		log_init_failed(name, rv, 0);
+		if (reg.init != NULL)
+			log_error("PKCS#11 module '%s' failed to initialise (C_Initialize) with the "
+				  "x-init-reserved of its p11-kit module file: %s",
+				  name, p11_rv_name(rv));
+		else
+			log_init_failed(name, rv, 0);
 		p11_kit_module_release(m->single);
 		m->single = NULL;
 		p11_registered_free(&reg);

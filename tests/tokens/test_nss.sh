@@ -63,6 +63,15 @@ assert_contains "$OUT" "manufacturer: Mozilla Foundation"
 assert_contains "$OUT" ";token=NSS%20Certificate%20DB?module-name=qsjwt-nss"
 assert_not_contains "$OUT" "module-path="
 
+begin "module-name= of a module file whose x-init-reserved the module refuses: exit 4, the message says which string"
+printf 'module: %s\nx-init-reserved: %s\n' "$SOFTOKN" \
+	"configdir='sql:$T_TMP/no/such/dir' certPrefix='' keyPrefix='' secmod='secmod.db' flags=readOnly" \
+	>/etc/pkcs11/modules/qsjwt-nss-bad.module
+module_leaks_env
+qsp11 list-tokens --pkcs11-uri 'pkcs11:?module-name=qsjwt-nss-bad'
+assert_fails 4 "PKCS#11 module 'qsjwt-nss-bad' failed to initialise (C_Initialize) with the x-init-reserved of its p11-kit module file: CKR 0x"
+rm /etc/pkcs11/modules/qsjwt-nss-bad.module
+
 begin "by path of the registered module, no init string: initialised with its p11-kit configuration"
 module_leaks_env
 qsp11 list-tokens --pkcs11-module "$SOFTOKN" --loglevel verbose
