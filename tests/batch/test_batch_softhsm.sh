@@ -337,17 +337,26 @@ while [ "$round" -lt 3 ]; do
 	T0=$SECONDS
 	wait_batch 60
 	for _ in $(seq 50); do kill -0 "$STRACE_PID" 2>/dev/null || break; sleep 0.1; done
+	# A strace that has not exited by now is stuck (its tracees are dead).
+	kill -9 "$STRACE_PID" 2>/dev/null
 	STRACE_PID=
 	if [ "$RC" = 0 ] && [ "$(wc -l <"$OUT")" = "$(wc -l <"$SLOWIN")" ]; then
 		echo "   (the batch had finished before the kill landed: not counted, run again)"
 		continue
 	fi
-	# The token gone between the check and the batch (as above): the batch
-	# rightly exits 4 with nothing on stdout, and the attempt is run again.
-	if [ "$RC" = 4 ] && [ ! -s "$OUT" ] && grep -q 'no token is present' "$ERR"; then
-		assert_rc 4
+	# Nothing written: the batch never got going through this server, so the
+	# kill (which waits for 20 lines) came after it had already failed. CI
+	# and the sanitizer pass here saw it in round 2 only, right after the
+	# listing check passed: "no token is present", then C_Initialize
+	# CKR_DEVICE_ERROR (p11-kit-client.so's answer when the p11-kit-remote
+	# child behind its connection fails). The batch must still fail with
+	# nothing on stdout; the attempt tests nothing of a kill and is run again,
+	# with what both sides said.
+	if [ ! -s "$OUT" ]; then
+		[ "$RC" != 0 ] || fail "nothing written, yet exit 0"
 		assert_empty_stdout
-		echo "   (the batch found no token through the slowed server: not counted, run again)"
+		echo "   (attempt $attempt: the batch did not start through the slowed server, exit $RC: not counted, run again)"
+		sed 's/^/     qs-jwt: /' "$ERR"
 		sed 's/^/     p11-kit server: /' "$T_TMP/slow.err"
 		continue
 	fi
