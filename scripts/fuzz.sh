@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 top=$PWD
 
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"b64url jwt timespan uri keys batch_line pin_file request policy"}
+targets=${FUZZ_TARGETS:-"b64url jwt timespan uri keys batch_line pin_file request policy p11conf"}
 jobs=${FUZZ_JOBS:-$(nproc)}
 
 scripts/install-deps.sh

@@ -50,6 +50,10 @@ typedef struct {
  * would refuse, ...) or on failure. */
 int p11_registry_find(const char *name, p11_registered *out);
 void p11_registered_free(p11_registered *r);
+/* Parse one p11-kit configuration text as p11_registry_find does: 0 with
+ * the number of distinct fields, or -1 where it would hand the file back to
+ * p11-kit (the fuzz target's entry). */
+int p11_registry_parse(const char *data, size_t len, size_t *n_fields);
 
 /* ---- modules and tokens (module.c) --------------------------------------------- */
 

@@ -96,16 +96,51 @@ static int is_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f' || ch == '\n';
 }
 
-/* The file's "name: value" lines into c (replacing). 0 done; 1 missing
- * (ENOENT, ENOTDIR; and EACCES, EPERM when deny_ok); -1 what p11-kit
- * would refuse or what is not read here (a section, a PEM block, a line
- * without a colon, a NUL byte, a read error, a large file). */
+/* p11-kit's "name: value" lines (common/lexer.c: each line trimmed; empty
+ * lines and '#' comments skipped; the name before the first colon, both
+ * trimmed) into c, replacing: the last line of a name wins. 0 done; -1
+ * what p11-kit would refuse or what is not read here (a section, a PEM
+ * block, a line without a colon, a NUL byte, more than CONF_MAX bytes). */
+static int conf_parse(const char *data, size_t len, struct conf *c)
+{
+	if (len > CONF_MAX || memchr(data, '\0', len) != NULL)
+		return -1;
+	for (size_t at = 0; at < len;) {
+		const char *line = data + at, *end, *colon, *value;
+		const char *nl = memchr(line, '\n', len - at);
+
+		end = nl != NULL ? nl : data + len;
+		at = (size_t)(end - data) + 1;
+		if ((size_t)(end - line) >= 11 && memcmp(line, "-----BEGIN ", 11) == 0)
+			return -1;
+		while (line != end && is_space(*line))
+			line++;
+		while (line != end && is_space(end[-1]))
+			end--;
+		if (line == end || *line == '#')
+			continue;
+		colon = memchr(line, ':', (size_t)(end - line));
+		if (*line == '[' || colon == NULL)
+			return -1;
+		value = colon + 1;
+		while (value != end && is_space(*value))
+			value++;
+		while (colon != line && is_space(colon[-1]))
+			colon--;
+		if (conf_set(c, line, (size_t)(colon - line), value, (size_t)(end - value), 0) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The file at path, parsed into c. 0 done; 1 missing (ENOENT, ENOTDIR; and
+ * EACCES, EPERM when deny_ok); -1 a read error, or what conf_parse refuses. */
 static int conf_read(const char *path, int deny_ok, struct conf *c)
 {
 	FILE *fp = fopen(path, "rb");
 	char *data;
 	size_t len;
-	int rc = 0;
+	int rc;
 
 	if (fp == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR ||
@@ -119,39 +154,19 @@ static int conf_read(const char *path, int deny_ok, struct conf *c)
 		return -1;
 	}
 	len = fread(data, 1, CONF_MAX + 1, fp);
-	if (ferror(fp) || len > CONF_MAX || memchr(data, '\0', len) != NULL)
-		rc = -1;
+	rc = ferror(fp) ? -1 : conf_parse(data, len, c);
 	fclose(fp);
-	for (size_t at = 0; rc == 0 && at < len;) {
-		const char *line = data + at, *end, *colon, *value;
-		const char *nl = memchr(line, '\n', len - at);
-
-		end = nl != NULL ? nl : data + len;
-		at = (size_t)(end - data) + 1;
-		if ((size_t)(end - line) >= 11 && memcmp(line, "-----BEGIN ", 11) == 0) {
-			rc = -1;
-			break;
-		}
-		while (line != end && is_space(*line))
-			line++;
-		while (line != end && is_space(end[-1]))
-			end--;
-		if (line == end || *line == '#')
-			continue;
-		colon = memchr(line, ':', (size_t)(end - line));
-		if (*line == '[' || colon == NULL) {
-			rc = -1;
-			break;
-		}
-		value = colon + 1;
-		while (value != end && is_space(*value))
-			value++;
-		while (colon != line && is_space(colon[-1]))
-			colon--;
-		if (conf_set(c, line, (size_t)(colon - line), value, (size_t)(end - value), 0) != 0)
-			rc = -1;
-	}
 	free(data);
+	return rc;
+}
+
+int p11_registry_parse(const char *data, size_t len, size_t *n_fields)
+{
+	struct conf c = { 0, NULL };
+	int rc = conf_parse(data, len, &c);
+
+	*n_fields = c.n;
+	conf_free(&c);
 	return rc;
 }
 
