@@ -33,8 +33,11 @@ const char *p11_pin_source_path(const char *src, char *why, size_t why_size)
 							   : src;
 
 	if (path[0] != '/' && path != src) {
-		snprintf(why, why_size, "pin-source '%s' is not a file: URI with an absolute path",
-			 src);
+		/* Not echoed: a value that is no path may be the PIN itself,
+		 * written where its file's name belonged. */
+		snprintf(why, why_size,
+			 "pin-source is a file: URI without an absolute path (it must be "
+			 "file:/PATH or file:///PATH)");
 		return NULL;
 	}
 	return path;
