@@ -20,7 +20,6 @@ qsjwt_err p11_session_open(p11_token *t, int rw, CK_SESSION_HANDLE *out)
 	return QSJWT_OK;
 }
 
-/* "file:///p", "file:/p" or a plain path. */
 static qsjwt_err get_pin(p11_token *t, const p11_login_opts *o, char *pin, size_t *len)
 {
 	qsjwt_err rc;

@@ -140,6 +140,24 @@ static CK_FUNCTION_LIST *registered_for_path(p11_modules *m, const char *path)
 	return found;
 }
 
+/* C_Initialize through p11-kit (managed), or, with init (--pkcs11-module-init
+ * or a module file's x-init-reserved), ours with that string as pReserved
+ * (PKCS#11 v2.40 5.4); the module must then have been loaded unmanaged. */
+static CK_RV module_init(p11_modules *m, const char *init)
+{
+	CK_C_INITIALIZE_ARGS args;
+	CK_RV rv;
+
+	if (init == NULL)
+		return p11_kit_module_initialize(m->single);
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	args.pReserved = (void *)init;
+	rv = m->single->C_Initialize(&args);
+	m->unmanaged = rv == CKR_OK;
+	return rv;
+}
+
 static qsjwt_err load_path(p11_modules *m, const char *path, const char *init)
 {
 	char *native;
@@ -162,16 +180,7 @@ static qsjwt_err load_path(p11_modules *m, const char *path, const char *init)
 			  why != NULL ? why : "not a PKCS#11 module");
 		return QSJWT_ERR_NOT_FOUND;
 	}
-	if (init != NULL) {
-		CK_C_INITIALIZE_ARGS args;
-		memset(&args, 0, sizeof(args));
-		args.flags = CKF_OS_LOCKING_OK;
-		args.pReserved = (void *)init;
-		rv = m->single->C_Initialize(&args);
-		m->unmanaged = rv == CKR_OK;
-	} else {
-		rv = p11_kit_module_initialize(m->single);
-	}
+	rv = module_init(m, init);
 	if (rv == CKR_ARGUMENTS_BAD && init == NULL) {
 		/* A registered module's configuration may carry what it needs. */
 		CK_FUNCTION_LIST *reg = registered_for_path(m, path);
@@ -219,17 +228,7 @@ static int load_registered(p11_modules *m, const char *name)
 		p11_registered_free(&reg);
 		return -1;
 	}
-	if (reg.init != NULL) {
-		/* x-init-reserved, passed as p11-kit would (PKCS#11 v2.40 5.4). */
-		CK_C_INITIALIZE_ARGS args;
-		memset(&args, 0, sizeof(args));
-		args.flags = CKF_OS_LOCKING_OK;
-		args.pReserved = reg.init;
-		rv = m->single->C_Initialize(&args);
-		m->unmanaged = rv == CKR_OK;
-	} else {
-		rv = p11_kit_module_initialize(m->single);
-	}
+	rv = module_init(m, reg.init);
 	if (rv != CKR_OK) {
 		if (reg.init != NULL)
 			log_error("PKCS#11 module '%s' failed to initialise (C_Initialize) with the "
