@@ -176,6 +176,12 @@ else
 	assert_contains "$ERR" "(registered with p11-kit: $NB/client.so), loaded alone"
 fi
 
+begin "module-name= of a module file whose module: is missing: exit 4, the message names the file"
+printf 'module: %s\n' "$T_TMP/no/such/module.so" >"$REG/qsjwt-gone.module"
+qsp11 list-tokens --pkcs11-uri 'pkcs11:?module-name=qsjwt-gone'
+assert_fails 4 "cannot load PKCS#11 module 'qsjwt-gone' ($T_TMP/no/such/module.so, registered with p11-kit): "
+rm "$REG/qsjwt-gone.module"
+
 # What the files do not settle plainly is p11-kit's: its registry decides.
 begin "module-name= of a module disabled in qs-jwt (disable-in): not found, as in p11-kit (exit 4)"
 printf 'module: %s\ndisable-in: qs-jwt\n' "$ALT" >"$REG/qsjwt-off.module"
